@@ -1,0 +1,45 @@
+// Errors that cross from the engine to the UI or a CLI. They are told apart by a stable `code`, never by class,
+// because they cross the worker boundary as plain objects. Each message says what was wrong and what to do.
+
+export type EngineErrorCode =
+  | 'NO_WEBGPU'
+  | 'ADAPTER_LIMITS'
+  | 'QUOTA'
+  | 'NETWORK'
+  | 'INTEGRITY'
+  | 'BAD_MANIFEST'
+  | 'BAD_CHECKPOINT'
+  | 'DEVICE_LOST'
+  | 'CONTEXT_FULL'
+  | 'ABORTED';
+
+export class EngineError extends Error {
+  readonly code: EngineErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: EngineErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'EngineError';
+    this.code = code;
+    this.details = details;
+  }
+
+  /** Plain-object form for postMessage / Comlink. */
+  toJSON(): { code: EngineErrorCode; message: string; details: Record<string, unknown> } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** A checkpoint problem: names the tensor or field and what was expected versus found. */
+export function badCheckpoint(subject: string, expected: string, found: string, hint = ''): EngineError {
+  const tail = hint ? ` ${hint}` : '';
+  return new EngineError(
+    'BAD_CHECKPOINT',
+    `${subject}: expected ${expected}, found ${found}.${tail}`,
+    { subject, expected, found },
+  );
+}
+
+export function isEngineError(e: unknown, code?: EngineErrorCode): e is EngineError {
+  return e instanceof EngineError && (code === undefined || e.code === code);
+}

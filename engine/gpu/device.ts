@@ -1,0 +1,29 @@
+// Creates the GPUDevice the engine runs on, from any `GPU` object (navigator.gpu in a browser or worker, Dawn's in
+// Node). It asks for the adapter's own limits rather than WebGPU's defaults (storage bindings of 1-2 GiB instead
+// of 128 MiB on real GPUs) and never requires `shader-f16`: every kernel works on f32 and packed u32 words.
+import { EngineError } from '../errors';
+
+export interface EngineDevice {
+  device: GPUDevice;
+  adapterInfo: string;
+  limits: GPUSupportedLimits;
+}
+
+export async function createEngineDevice(gpu: GPU | undefined): Promise<EngineDevice> {
+  if (!gpu) {
+    throw new EngineError('NO_WEBGPU', 'This browser has no WebGPU. Use a recent Chrome or Edge, or enable WebGPU in the browser settings.');
+  }
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) {
+    throw new EngineError('NO_WEBGPU', 'WebGPU is present but no GPU adapter is available. Update the GPU driver or enable hardware acceleration.');
+  }
+  const requiredLimits: Record<string, number> = {};
+  for (const key in adapter.limits) {
+    const value = (adapter.limits as unknown as Record<string, unknown>)[key];
+    if (typeof value === 'number') requiredLimits[key] = value;
+  }
+  const device = await adapter.requestDevice({ requiredLimits });
+  const info = adapter.info;
+  const adapterInfo = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ');
+  return { device, adapterInfo, limits: device.limits };
+}
