@@ -1,6 +1,7 @@
 // Vite builds the app; Vitest (same config) runs the tests in Node against Dawn (the `webgpu` package).
 // `.wgsl` files import as plain strings so the engine's kernels load the same way in the browser and in Node.
-import { defineConfig, type Plugin } from 'vite';
+import type { Plugin } from 'vite';
+import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
 
 function wgslAsText(): Plugin {

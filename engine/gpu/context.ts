@@ -1,0 +1,73 @@
+// The GPU context every kernel driver builds on: a pipeline cache keyed by (shader, entry point, defines), bind
+// group creation with bindings in declaration order, and the per-step uniform (shaders/common/step.wgsl) that all
+// kernels read at binding 0. Pipelines use layout 'auto'; a kernel's bind group is made once and reused each token.
+import { preprocessWgsl, type Defines } from './preprocess';
+import { WGSL_INCLUDES } from './wgsl-includes';
+
+export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+
+/** One recorded GPU operation: `encode` adds its dispatch(es) for a step of `rows` token rows. */
+export interface KernelCall {
+  readonly name: string;
+  encode(pass: GPUComputePassEncoder, rows: number): void;
+}
+
+export const STEP_BYTES = 16;
+
+export class GpuContext {
+  readonly device: GPUDevice;
+  readonly step: GPUBuffer;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly stepData = new Uint32Array(4);
+
+  constructor(device: GPUDevice) {
+    this.device = device;
+    this.step = device.createBuffer({ label: 'step', size: STEP_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  }
+
+  /** Sets the step parameters for the next submit (queue-ordered with it). */
+  writeStep(rows: number, pos0: number, sparse: boolean): void {
+    this.stepData.set([rows, pos0, pos0 + rows, sparse ? 1 : 0]);
+    this.device.queue.writeBuffer(this.step, 0, this.stepData);
+  }
+
+  pipeline(shaderName: string, source: string, defines: Defines, entryPoint = 'main'): GPUComputePipeline {
+    const key = `${shaderName}:${entryPoint}:${JSON.stringify(Object.entries(defines).sort(([a], [b]) => a.localeCompare(b)))}`;
+    let pipeline = this.pipelines.get(key);
+    if (!pipeline) {
+      const code = preprocessWgsl(source, defines, WGSL_INCLUDES);
+      const module = this.device.createShaderModule({ label: shaderName, code });
+      pipeline = this.device.createComputePipeline({ label: `${shaderName}.${entryPoint}`, layout: 'auto', compute: { module, entryPoint } });
+      this.pipelines.set(key, pipeline);
+    }
+    return pipeline;
+  }
+
+  /** Bind group 0 with `bindings[i]` at binding i. */
+  bindGroup(pipeline: GPUComputePipeline, bindings: Binding[], label?: string): GPUBindGroup {
+    return this.device.createBindGroup({
+      label,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: bindings.map((b, binding) => ({ binding, resource: 'buffer' in b ? b : { buffer: b } })),
+    });
+  }
+
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+}
+
+/** A KernelCall for a single-pipeline kernel whose workgroup count depends only on the step's rows. */
+export function simpleCall(name: string, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup,
+  workgroups: (rows: number) => [number, number?, number?]): KernelCall {
+  return {
+    name,
+    encode(pass, rows) {
+      const [x, y = 1, z = 1] = workgroups(rows);
+      if (x === 0 || y === 0 || z === 0) return;
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(x, y, z);
+    },
+  };
+}

@@ -1,0 +1,111 @@
+// Dense projection drivers (shaders/linear.wgsl): `linear` (y = x·Wᵀ, W [N, K]) and `linearSwiGLU` (the fused
+// gate + up + SiLU of a SwiGLU FFN, W [2N, K] with gate rows first). Weights f32 or packed f16 (GpuWeight). A
+// step of one token row runs the matrix-vector kernel (memory-bound decode: 4 rows per 256-thread workgroup,
+// 64 threads per row); more rows run the tiled matmul (32 tokens x 64 outputs per 16x16 workgroup). Both
+// pipelines and bind groups are built here once; `encode` only picks one from `rows` and dispatches.
+// Also exports the weight/buffer validation and grid folding that the expert kernels (experts.ts) share.
+import source from '../../shaders/linear.wgsl';
+import type { GpuContext, KernelCall } from '../gpu/context';
+import type { Defines } from '../gpu/preprocess';
+import type { GpuWeight } from '../weights/gpu-weight';
+
+/** Matrix-vector launch shape: WG threads, THREADS_PER_ROW per output row (WG / THREADS_PER_ROW rows each). */
+export const MATVEC = { WG: 256, THREADS_PER_ROW: 64, ROWS_PER_WG: 4 } as const;
+/** Matmul tile: TILE_T tokens x TILE_N outputs per 16x16 workgroup, K staged TILE_K at a time (6 KiB shared). */
+export const MATMUL_TILE = { TILE_T: 32, TILE_N: 64, TILE_K: 16 } as const;
+
+const MAX_GRID = 65535;
+
+export interface LinearArgs {
+  input: GPUBuffer; // [T, K] f32
+  weight: GpuWeight; // [N, K] (linear) or [2N, K] gate rows then up rows (linearSwiGLU)
+  output: GPUBuffer; // [T, N] f32
+}
+
+export function linear(ctx: GpuContext, args: LinearArgs): KernelCall {
+  return buildLinear(ctx, 'linear', args, false);
+}
+
+export function linearSwiGLU(ctx: GpuContext, args: LinearArgs): KernelCall {
+  return buildLinear(ctx, 'linear_swiglu', args, true);
+}
+
+function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: boolean): KernelCall {
+  const [weightRows, k] = checkWeight(name, args.weight, 2);
+  if (swiglu && weightRows % 2 !== 0) throw new Error(`${name}: weight has ${weightRows} rows; gate + up needs an even count`);
+  const n = swiglu ? weightRows / 2 : weightRows;
+  const maxRows = Math.min(rowsFitting(name, 'input', args.input, k), rowsFitting(name, 'output', args.output, n));
+
+  const [rowGridX, rowGridY] = foldGrid(name, Math.ceil(n / MATVEC.ROWS_PER_WG));
+  const [tileGridX, tileGridY] = foldGrid(name, Math.ceil(n / MATMUL_TILE.TILE_N));
+  const defines: Defines = {
+    K: k, N: n, ROW_STRIDE: args.weight.rowStride, ...MATVEC, ...MATMUL_TILE,
+    ROW_GRID_X: rowGridX, TILE_GRID_X: tileGridX, WEIGHT_F16: args.weight.dtype === 'f16', SWIGLU: swiglu,
+  };
+  const bindings = [ctx.step, args.input, args.weight.buffer, args.output];
+  const matvec = ctx.pipeline('linear', source, defines, 'matvec');
+  const matmul = ctx.pipeline('linear', source, defines, 'matmul');
+  const matvecGroup = ctx.bindGroup(matvec, bindings, `${name}.matvec`);
+  const matmulGroup = ctx.bindGroup(matmul, bindings, `${name}.matmul`);
+
+  return {
+    name,
+    encode(pass, rows) {
+      if (rows === 0) return;
+      checkRows(name, rows, maxRows);
+      if (rows === 1) {
+        pass.setPipeline(matvec);
+        pass.setBindGroup(0, matvecGroup);
+        pass.dispatchWorkgroups(rowGridX, rowGridY, 1);
+      } else {
+        pass.setPipeline(matmul);
+        pass.setBindGroup(0, matmulGroup);
+        pass.dispatchWorkgroups(tileGridX, tileGridY, Math.ceil(rows / MATMUL_TILE.TILE_T));
+      }
+    },
+  };
+}
+
+/**
+ * Validates a weight of logical shape [N, K] or [E, N, K] (`dims` dims): dtype, positive integer dims, a row stride
+ * that holds K elements, and a buffer big enough for every row. Returns the shape.
+ */
+export function checkWeight(kernel: string, weight: GpuWeight, dims: number): number[] {
+  const { shape, dtype, rowStride } = weight;
+  if (dtype !== 'f32' && dtype !== 'f16') throw new Error(`${kernel}: weight dtype ${String(dtype)} is not f32 or f16`);
+  if (shape.length !== dims || !shape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new Error(`${kernel}: weight shape [${shape}] is not ${dims} positive dims`);
+  }
+  const k = shape[dims - 1];
+  const minStride = dtype === 'f16' ? Math.ceil(k / 2) : k;
+  if (!Number.isInteger(rowStride) || rowStride < minStride) {
+    throw new Error(`${kernel}: weight rowStride ${rowStride} cannot hold K=${k} ${dtype} elements (needs ${minStride})`);
+  }
+  const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  if (weight.buffer.size < rows * rowStride * 4) {
+    throw new Error(`${kernel}: weight buffer of ${weight.buffer.size} bytes is smaller than [${shape}] (${rows * rowStride * 4})`);
+  }
+  if (rows * rowStride >= 2 ** 32) throw new Error(`${kernel}: weight [${shape}] is too large for u32 indexing`);
+  return shape;
+}
+
+/** How many rows of `width` f32 values `buffer` holds; throws when not even one. */
+export function rowsFitting(kernel: string, what: string, buffer: GPUBuffer, width: number): number {
+  const rows = Math.floor(buffer.size / (width * 4));
+  if (rows < 1) throw new Error(`${kernel}: ${what} buffer of ${buffer.size} bytes holds no row of ${width} f32`);
+  return rows;
+}
+
+export function checkRows(kernel: string, rows: number, maxRows: number): void {
+  if (!Number.isInteger(rows) || rows < 0 || rows > maxRows) {
+    throw new Error(`${kernel}: rows=${rows} but the buffers hold at most ${maxRows} rows`);
+  }
+}
+
+/** Spreads `groups` workgroups over (x, y) with x <= 65535 (WebGPU's per-dimension dispatch limit). */
+export function foldGrid(kernel: string, groups: number): [number, number] {
+  const x = Math.min(groups, MAX_GRID);
+  const y = Math.ceil(groups / x);
+  if (y > MAX_GRID) throw new Error(`${kernel}: ${groups} workgroups exceed a 65535 x 65535 grid`);
+  return [x, y];
+}

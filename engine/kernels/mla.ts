@@ -1,0 +1,167 @@
+// Multi-head Latent Attention in the weight-absorbed form (shared/docs/deepseek-math.md §3.3), used for prefill
+// rows and decode alike, over a per-layer latent cache [maxContext, rKV + dR] of [c ; kR] per token. One step is
+//   mlaKvAppend     kv_a output -> cache rows pos0..pos0+T-1 (RMSNorm of the latent, adjacent-pair RoPE of kR)
+//   mlaQueryAbsorb  q -> qAbs [T, nH, rKV + dR] = [W_UK_hᵀ·qN ; RoPE(qR)]
+//   mlaAttention    qAbs x cache -> ô [T, nH, rKV] (causal, or the DSA selection when step.sparse == 1)
+//   mlaValueUp      ô -> [T, nH·dV] = W_UV_h·ô per head (the o_proj input)
+// Shapes are compile-time defines; rows, pos0 and the sparse/dense choice come from the Step uniform.
+// Invariant: kv_b_proj is [nH·(dN+dV), rKV] with head h's W_UK rows first, then its W_UV rows.
+import cacheSource from '../../shaders/mla_cache.wgsl';
+import absorbSource from '../../shaders/mla_absorb.wgsl';
+import attentionSource from '../../shaders/mla_attention.wgsl';
+import { f32 } from '../gpu/preprocess';
+import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
+import type { GpuWeight } from '../weights/gpu-weight';
+
+export interface MlaKvAppendArgs {
+  kva: GPUBuffer; // [T, rKV + dR] kv_a_proj_with_mqa output
+  normWeight: GPUBuffer; // [rKV] kv_a_layernorm
+  eps: number;
+  rKV: number;
+  dR: number;
+  ropeTable: GPUBuffer; // [positions, dR/2, 2] (cos, sin)
+  latentCache: GPUBuffer; // [maxContext, rKV + dR]
+}
+
+export interface MlaQueryAbsorbArgs {
+  q: GPUBuffer; // [T, nH, dN + dR] q_proj / q_b_proj output, RoPE not yet applied
+  kvB: GpuWeight; // kv_b_proj [nH·(dN+dV), rKV]
+  nH: number;
+  dN: number;
+  dR: number;
+  dV: number;
+  rKV: number;
+  ropeTable: GPUBuffer; // [positions, dR/2, 2]
+  qAbs: GPUBuffer; // [T, nH, rKV + dR]
+}
+
+export interface MlaSelection {
+  indices: GPUBuffer; // [T, topk] u32 key positions, each ≤ pos0 + t
+  counts: GPUBuffer; // [T] u32 valid entries per row (≤ topk)
+  topk: number;
+}
+
+export interface MlaAttentionArgs {
+  qAbs: GPUBuffer; // [T, nH, rKV + dR]
+  latentCache: GPUBuffer; // [maxContext, rKV + dR]
+  nH: number;
+  rKV: number;
+  dR: number;
+  scale: number; // τ, the softmax scale
+  maxContext: number;
+  output: GPUBuffer; // [T, nH, rKV] ô
+  /** DSA top-k keys; used only in steps written with sparse = true. */
+  selected?: MlaSelection;
+}
+
+export interface MlaValueUpArgs {
+  attnLatent: GPUBuffer; // [T, nH, rKV] ô
+  kvB: GpuWeight; // kv_b_proj [nH·(dN+dV), rKV]
+  nH: number;
+  dN: number;
+  dV: number;
+  rKV: number;
+  output: GPUBuffer; // [T, nH·dV]
+}
+
+const CACHE_WG = 64;
+const ABSORB_WG = 128;
+const ATTENTION_WG = 128;
+const VALUE_UP_WG = 256;
+const VALUE_UP_ROWS = 8; // output rows per workgroup: 32 threads each
+const TOKEN_TILE = 4; // token rows sharing one pass over the weights
+const WORKGROUP_BYTES = 16384;
+
+function requireCount(kernel: string, name: string, value: number, min = 1): void {
+  if (!Number.isInteger(value) || value < min) throw new Error(`${kernel}: ${name} must be an integer ≥ ${min}, got ${value}`);
+}
+
+function requireRopeDim(kernel: string, dR: number): void {
+  requireCount(kernel, 'dR', dR, 2);
+  if (dR % 2 !== 0) throw new Error(`${kernel}: dR must be even (RoPE pairs), got ${dR}`);
+}
+
+function requireKvB(kernel: string, kvB: GpuWeight, nH: number, dN: number, dV: number, rKV: number): void {
+  const [rows, cols] = kvB.shape;
+  if (kvB.shape.length !== 2 || rows !== nH * (dN + dV) || cols !== rKV) {
+    throw new Error(`${kernel}: kvB has shape [${kvB.shape}], expected [${nH * (dN + dV)}, ${rKV}] = [nH·(dN+dV), rKV]`);
+  }
+  const stride = kvB.dtype === 'f16' ? Math.ceil(rKV / 2) : rKV;
+  if (kvB.rowStride !== stride) throw new Error(`${kernel}: kvB rowStride ${kvB.rowStride} ≠ ${stride} for ${kvB.dtype}`);
+}
+
+function requireBytes(kernel: string, name: string, buffer: GPUBuffer, bytes: number): void {
+  if (buffer.size < bytes) throw new Error(`${kernel}: ${name} holds ${buffer.size} bytes, needs at least ${bytes}`);
+}
+
+/** latentCache[pos0 + t] = [RMSNorm(kva[t, :rKV]) ⊙ w ; ropeAdjacent(kva[t, rKV:], pos0 + t)] for every row t. */
+export function mlaKvAppend(ctx: GpuContext, args: MlaKvAppendArgs): KernelCall {
+  const kernel = 'mlaKvAppend';
+  requireCount(kernel, 'rKV', args.rKV);
+  requireRopeDim(kernel, args.dR);
+  if (!(args.eps > 0)) throw new Error(`${kernel}: eps must be positive, got ${args.eps}`);
+  const width = args.rKV + args.dR;
+  const cacheRows = Math.floor(args.latentCache.size / (width * 4));
+  requireCount(kernel, 'latentCache rows', cacheRows);
+  requireBytes(kernel, 'normWeight', args.normWeight, args.rKV * 4);
+  const pipeline = ctx.pipeline('mla_cache', cacheSource, {
+    WG: CACHE_WG, RKV: args.rKV, DR: args.dR, EPS: f32(args.eps), CACHE_ROWS: cacheRows,
+  });
+  const bindings = [ctx.step, args.kva, args.normWeight, args.ropeTable, args.latentCache];
+  return simpleCall('mla_kv_append', pipeline, ctx.bindGroup(pipeline, bindings, 'mla_kv_append'), (rows) => [rows]);
+}
+
+/** qAbs[t,h] = [W_UK_hᵀ·qN[t,h] ; ropeAdjacent(qR[t,h], pos0 + t)]. */
+export function mlaQueryAbsorb(ctx: GpuContext, args: MlaQueryAbsorbArgs): KernelCall {
+  const kernel = 'mlaQueryAbsorb';
+  const { nH, dN, dR, dV, rKV, kvB } = args;
+  for (const [name, value] of Object.entries({ nH, dN, dV, rKV })) requireCount(kernel, name, value);
+  requireRopeDim(kernel, dR);
+  requireKvB(kernel, kvB, nH, dN, dV, rKV);
+  if (TOKEN_TILE * dN * 4 > WORKGROUP_BYTES) throw new Error(`${kernel}: dN ${dN} too large for workgroup memory`);
+  const pipeline = ctx.pipeline('mla_absorb', absorbSource, {
+    WG: ABSORB_WG, TT: TOKEN_TILE, NH: nH, DN: dN, DR: dR, DV: dV, RKV: rKV,
+    ROW_STRIDE: kvB.rowStride, WEIGHT_F16: kvB.dtype === 'f16',
+  });
+  const bindings = [ctx.step, args.q, kvB.buffer, args.ropeTable, args.qAbs];
+  return simpleCall('mla_query_absorb', pipeline, ctx.bindGroup(pipeline, bindings, 'mla_query_absorb'),
+    (rows) => [nH, Math.ceil(rows / TOKEN_TILE)]);
+}
+
+/**
+ * ô[t,h] = Σ_u softmax_u(τ·(qAbs[t,h]·cache[u])) · c(u) over u ≤ pos0 + t, or over the DSA selection of row t
+ * when `selected` is given and the step is sparse. Online softmax: no scores buffer, any context length.
+ */
+export function mlaAttention(ctx: GpuContext, args: MlaAttentionArgs): KernelCall {
+  const kernel = 'mlaAttention';
+  const { nH, rKV, dR, maxContext, selected } = args;
+  for (const [name, value] of Object.entries({ nH, rKV, maxContext })) requireCount(kernel, name, value);
+  requireRopeDim(kernel, dR);
+  if (!Number.isFinite(args.scale) || args.scale <= 0) throw new Error(`${kernel}: scale must be positive, got ${args.scale}`);
+  const width = rKV + dR;
+  if ((width + 2 * ATTENTION_WG) * 4 > WORKGROUP_BYTES) throw new Error(`${kernel}: rKV + dR = ${width} too large for workgroup memory`);
+  requireBytes(kernel, 'latentCache', args.latentCache, maxContext * width * 4);
+  if (selected) requireCount(kernel, 'selected.topk', selected.topk);
+  const pipeline = ctx.pipeline('mla_attention', attentionSource, {
+    WG: ATTENTION_WG, NH: nH, RKV: rKV, DR: dR, SCALE: f32(args.scale), MAX_CONTEXT: maxContext,
+    SELECTION: !!selected, ...(selected ? { TOPK: selected.topk } : {}),
+  });
+  const bindings = [ctx.step, args.qAbs, args.latentCache, args.output,
+    ...(selected ? [selected.indices, selected.counts] : [])];
+  return simpleCall('mla_attention', pipeline, ctx.bindGroup(pipeline, bindings, 'mla_attention'), (rows) => [nH, rows]);
+}
+
+/** output[t, h·dV + i] = Σ_j W_UV_h[i, j] · ô[t,h,j]. */
+export function mlaValueUp(ctx: GpuContext, args: MlaValueUpArgs): KernelCall {
+  const kernel = 'mlaValueUp';
+  const { nH, dN, dV, rKV, kvB } = args;
+  for (const [name, value] of Object.entries({ nH, dN, dV, rKV })) requireCount(kernel, name, value);
+  requireKvB(kernel, kvB, nH, dN, dV, rKV);
+  const pipeline = ctx.pipeline('mla_absorb', absorbSource, {
+    WG: VALUE_UP_WG, ROWS: VALUE_UP_ROWS, TT: TOKEN_TILE, NH: nH, DN: dN, DV: dV, RKV: rKV,
+    ROW_STRIDE: kvB.rowStride, WEIGHT_F16: kvB.dtype === 'f16', VALUE_UP: true,
+  });
+  const bindings = [ctx.step, args.attnLatent, kvB.buffer, args.output];
+  return simpleCall('mla_value_up', pipeline, ctx.bindGroup(pipeline, bindings, 'mla_value_up'),
+    (rows) => [Math.ceil((nH * dV) / VALUE_UP_ROWS), Math.ceil(rows / TOKEN_TILE)]);
+}

@@ -1,0 +1,29 @@
+// RMSNorm kernel driver (shaders/rms_norm.wgsl): out = weight ⊙ x / rms(x), per row of `dim`, optionally
+// fused with the residual add before it (hidden += delta, written back into the residual stream).
+import source from '../../shaders/rms_norm.wgsl';
+import { f32 } from '../gpu/preprocess';
+import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
+
+export interface RmsNormArgs {
+  dim: number;
+  eps: number;
+  /** [T, rowStride] rows to normalise (the residual stream when `delta` is given); rowStride defaults to dim. */
+  hidden: GPUBuffer;
+  rowStride?: number;
+  weight: GPUBuffer; // [dim] f32
+  out: GPUBuffer; // [T, dim]
+  /** [T, dim]: added into `hidden` first. */
+  delta?: GPUBuffer;
+}
+
+const WG = 64;
+
+export function rmsNorm(ctx: GpuContext, args: RmsNormArgs): KernelCall {
+  const rowStride = args.rowStride ?? args.dim;
+  if (args.delta && rowStride !== args.dim) throw new Error('rmsNorm: a fused residual needs rowStride == dim');
+  const pipeline = ctx.pipeline('rms_norm', source, {
+    WG, DIM: args.dim, ROW_STRIDE: rowStride, EPS: f32(args.eps), RESIDUAL: !!args.delta,
+  });
+  const bindings = [ctx.step, args.hidden, args.weight, args.out, ...(args.delta ? [args.delta] : [])];
+  return simpleCall('rms_norm', pipeline, ctx.bindGroup(pipeline, bindings, 'rms_norm'), (rows) => [rows]);
+}

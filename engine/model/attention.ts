@@ -1,0 +1,76 @@
+// One layer's Multi-head Latent Attention as a list of kernel calls (doc §3, §6, §10 step 2b-2f), reading
+// `scratch.normed` (x) and writing `scratch.delta` (o_proj output). Both prefill chunks and decode use the
+// weight-absorbed form over the latent cache: the new rows' latents are appended first, then every query row t
+// attends to cached keys u <= pos0 + t. For V3.2 the indexer keys are always appended (so sparse attention can
+// score them later); the top-k selection is a separate call list, encoded only in sparse mode.
+import type { ModelConfig } from '../config';
+import type { GpuContext, KernelCall } from '../gpu/context';
+import { indexerKeyAppend, indexerSelect } from '../kernels/indexer';
+import { linear } from '../kernels/linear';
+import { mlaAttention, mlaKvAppend, mlaQueryAbsorb, mlaValueUp } from '../kernels/mla';
+import { rmsNorm } from '../kernels/rms-norm';
+import { mlaSoftmaxScale } from './rope';
+import type { Scratch } from './scratch';
+import type { LayerWeights } from './weights';
+
+export interface AttentionCalls {
+  /** Query, latent append (and indexer keys), in that order. */
+  project: KernelCall[];
+  /** DSA top-k selection; encoded only when sparse attention is active for the step. */
+  select: KernelCall[];
+  /** Absorbed attention over the cache and the output projection into scratch.delta. */
+  attend: KernelCall[];
+}
+
+export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: number, weights: LayerWeights,
+  scratch: Scratch, ropeTable: GPUBuffer): AttentionCalls {
+  const { numHeads: nH, qkNopeHeadDim: dN, qkRopeHeadDim: dR, vHeadDim: dV, kvLoraRank: rKV } = config;
+  const eps = config.rmsNormEps;
+  const project: KernelCall[] = [];
+  if (weights.queryProj) {
+    project.push(linear(ctx, { input: scratch.normed, weight: weights.queryProj, output: scratch.query }));
+  } else {
+    project.push(
+      linear(ctx, { input: scratch.normed, weight: weights.queryDown!, output: scratch.queryLatent }),
+      rmsNorm(ctx, { dim: config.qLoraRank!, eps, hidden: scratch.queryLatent, weight: weights.queryNorm!, out: scratch.queryLatentNormed }),
+      linear(ctx, { input: scratch.queryLatentNormed, weight: weights.queryUp!, output: scratch.query }),
+    );
+  }
+  project.push(
+    linear(ctx, { input: scratch.normed, weight: weights.kvDown, output: scratch.kvLatentRaw }),
+    mlaKvAppend(ctx, { kva: scratch.kvLatentRaw, normWeight: weights.kvNorm, eps, rKV, dR, ropeTable, latentCache: scratch.latentCache[layer] }),
+  );
+
+  const select: KernelCall[] = [];
+  let selected: Parameters<typeof mlaAttention>[1]['selected'];
+  if (config.indexer && weights.indexer && scratch.indexer) {
+    const { nHeads: nI, headDim: dI, topk } = config.indexer;
+    const ix = scratch.indexer;
+    project.push(
+      linear(ctx, { input: scratch.normed, weight: weights.indexer.keyAndWeights, output: ix.keyAndWeights }),
+      indexerKeyAppend(ctx, {
+        keyAndWeights: ix.keyAndWeights, nI, dI, dR, normWeight: weights.indexer.keyNormWeight,
+        normBias: weights.indexer.keyNormBias, eps: 1e-6, ropeTable, indexerCache: ix.keyCache[layer],
+      }),
+    );
+    select.push(
+      linear(ctx, { input: scratch.queryLatentNormed, weight: weights.indexer.queryUp, output: ix.queries }),
+      indexerSelect(ctx, {
+        queries: ix.queries, keyAndWeights: ix.keyAndWeights, indexerCache: ix.keyCache[layer], nI, dI, dR, ropeTable,
+        topk, maxContext: scratch.maxContext, scores: ix.scores, indices: ix.indices, counts: ix.counts,
+      }),
+    );
+    selected = { indices: ix.indices, counts: ix.counts, topk };
+  }
+
+  const attend: KernelCall[] = [
+    mlaQueryAbsorb(ctx, { q: scratch.query, kvB: weights.kvUp, nH, dN, dR, dV, rKV, ropeTable, qAbs: scratch.queryAbsorbed }),
+    mlaAttention(ctx, {
+      qAbs: scratch.queryAbsorbed, latentCache: scratch.latentCache[layer], nH, rKV, dR, scale: mlaSoftmaxScale(config),
+      maxContext: scratch.maxContext, output: scratch.attentionLatent, selected,
+    }),
+    mlaValueUp(ctx, { attnLatent: scratch.attentionLatent, kvB: weights.kvUp, nH, dN, dV, rKV, output: scratch.attentionOut }),
+    linear(ctx, { input: scratch.attentionOut, weight: weights.outProj, output: scratch.delta }),
+  ];
+  return { project, select, attend };
+}

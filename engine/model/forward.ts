@@ -1,0 +1,165 @@
+// The DeepSeek V2/V3/V3.2 forward pass on WebGPU. Built once per model: weights uploaded, activation buffers and
+// latent caches allocated, every kernel's pipeline and bind group created, and the per-step call lists fixed
+// (one for dense attention, one with the DSA selection). A step — a prefill chunk of up to `maxRows` tokens or
+// one decode token — is one compute pass in one command encoder and one submit; the only readback is the
+// logits (or the next token id) the caller asked for.
+import type { ModelConfig } from '../config';
+import { EngineError } from '../errors';
+import { uploadArray } from '../gpu/buffers';
+import { GpuContext, type KernelCall } from '../gpu/context';
+import { argmax } from '../kernels/argmax';
+import { embedding } from '../kernels/embedding';
+import { linear } from '../kernels/linear';
+import { rmsNorm } from '../kernels/rms-norm';
+import type { WeightDtype } from '../weights/gpu-weight';
+import type { TensorSource } from '../weights/tensor-source';
+import { attentionCalls } from './attention';
+import { feedForwardCalls } from './feed-forward';
+import { buildRopeTable } from './rope';
+import { createScratch, type Scratch } from './scratch';
+import { loadModelWeights, type ModelWeights } from './weights';
+
+export type AttentionMode = 'sparse' | 'dense';
+
+export interface ForwardOptions {
+  weights?: WeightDtype; // default 'f32'
+  maxContext?: number; // default min(max_position_embeddings, 4096)
+  maxRows?: number; // prefill chunk, default 64
+}
+
+export interface StepOptions {
+  /** V3.2 only: 'sparse' = DSA top-k attention (the model's index_topk), 'dense' = the indexer is ignored. */
+  attention?: AttentionMode;
+}
+
+export class DeepseekForward {
+  readonly config: ModelConfig;
+  readonly ctx: GpuContext;
+  readonly weights: ModelWeights;
+  readonly scratch: Scratch;
+  /** Tokens in the latent cache; the next row is at this position. */
+  position = 0;
+  private readonly denseCalls: KernelCall[];
+  private readonly sparseCalls: KernelCall[];
+  private readonly logitsStaging: GPUBuffer;
+
+  private constructor(ctx: GpuContext, config: ModelConfig, weights: ModelWeights, scratch: Scratch, ropeTable: GPUBuffer) {
+    this.ctx = ctx;
+    this.config = config;
+    this.weights = weights;
+    this.scratch = scratch;
+    [this.denseCalls, this.sparseCalls] = buildStepCalls(ctx, config, weights, scratch, ropeTable);
+    this.logitsStaging = ctx.device.createBuffer({
+      label: 'logits_staging', size: scratch.maxRows * config.vocabSize * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+  }
+
+  static async create(device: GPUDevice, source: TensorSource, options: ForwardOptions = {}): Promise<DeepseekForward> {
+    const config = source.config;
+    const maxContext = options.maxContext ?? Math.min(config.maxPositionEmbeddings, 4096);
+    const maxRows = options.maxRows ?? 64;
+    const ctx = new GpuContext(device);
+    const weights = await loadModelWeights(device, source, options.weights ?? 'f32');
+    const scratch = createScratch(device, config, maxRows, maxContext);
+    const table = buildRopeTable(config, maxContext);
+    const interleaved = new Float32Array(table.cos.length * 2);
+    for (let i = 0; i < table.cos.length; i++) {
+      interleaved[2 * i] = table.cos[i];
+      interleaved[2 * i + 1] = table.sin[i];
+    }
+    return new DeepseekForward(ctx, config, weights, scratch, uploadArray(device, interleaved, 'rope_table'));
+  }
+
+  /** Dispatch-level kernel calls per step (the figure to keep low). */
+  callsPerStep(mode: AttentionMode = 'dense'): number {
+    return (mode === 'sparse' ? this.sparseCalls : this.denseCalls).length;
+  }
+
+  reset(): void {
+    this.position = 0;
+  }
+
+  /** Runs the prompt through the model in chunks; returns the logits of every prompt row, [T, V]. */
+  async prefill(ids: ArrayLike<number>, options: StepOptions = {}): Promise<Float32Array> {
+    const vocab = this.config.vocabSize;
+    const logits = new Float32Array(ids.length * vocab);
+    for (let start = 0; start < ids.length; start += this.scratch.maxRows) {
+      const rows = Math.min(this.scratch.maxRows, ids.length - start);
+      const chunk = Array.from({ length: rows }, (_, i) => ids[start + i]);
+      logits.set(await this.step(chunk, options), start * vocab);
+    }
+    return logits;
+  }
+
+  /** Feeds one token; returns the logits for the next position, [V]. */
+  async decode(id: number, options: StepOptions = {}): Promise<Float32Array> {
+    return this.step([id], options);
+  }
+
+  private async step(ids: number[], options: StepOptions): Promise<Float32Array> {
+    const rows = ids.length;
+    const pos0 = this.position;
+    this.checkStep(ids);
+    const sparse = this.sparseActive(pos0 + rows, options.attention);
+    const { device } = this.ctx;
+    this.ctx.writeStep(rows, pos0, sparse);
+    device.queue.writeBuffer(this.scratch.tokenIds, 0, Uint32Array.from(ids));
+    const encoder = device.createCommandEncoder({ label: 'step' });
+    const pass = encoder.beginComputePass({ label: 'forward' });
+    for (const call of sparse ? this.sparseCalls : this.denseCalls) call.encode(pass, rows);
+    pass.end();
+    const bytes = rows * this.config.vocabSize * 4;
+    encoder.copyBufferToBuffer(this.scratch.logits, 0, this.logitsStaging, 0, bytes);
+    device.queue.submit([encoder.finish()]);
+    this.position = pos0 + rows;
+    await this.logitsStaging.mapAsync(GPUMapMode.READ, 0, bytes);
+    const logits = new Float32Array(this.logitsStaging.getMappedRange(0, bytes).slice(0));
+    this.logitsStaging.unmap();
+    return logits;
+  }
+
+  /** DSA changes nothing while every causal key fits in index_topk, so the selection is skipped until then. */
+  private sparseActive(kvLength: number, mode: AttentionMode = 'sparse'): boolean {
+    const indexer = this.config.indexer;
+    return mode === 'sparse' && indexer !== null && kvLength > indexer.topk;
+  }
+
+  private checkStep(ids: number[]): void {
+    if (this.position + ids.length > this.scratch.maxContext) {
+      throw new EngineError('CONTEXT_FULL',
+        `The conversation needs ${this.position + ids.length} tokens but this model instance holds ${this.scratch.maxContext}. Start a new conversation.`,
+        { needed: this.position + ids.length, maxContext: this.scratch.maxContext });
+    }
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize) {
+        throw new RangeError(`token id ${id} is outside the vocabulary [0, ${this.config.vocabSize})`);
+      }
+    }
+  }
+}
+
+function buildStepCalls(ctx: GpuContext, config: ModelConfig, weights: ModelWeights, scratch: Scratch, ropeTable: GPUBuffer): [KernelCall[], KernelCall[]] {
+  const eps = config.rmsNormEps;
+  const h = config.hiddenSize;
+  const dense: KernelCall[] = [embedding(ctx, { ids: scratch.tokenIds, table: weights.embedTokens, output: scratch.hidden })];
+  const sparse: KernelCall[] = [...dense];
+  const both = (...calls: KernelCall[]) => {
+    dense.push(...calls);
+    sparse.push(...calls);
+  };
+  weights.layers.forEach((layer, l) => {
+    both(rmsNorm(ctx, { dim: h, eps, hidden: scratch.hidden, weight: layer.inputNorm, out: scratch.normed, delta: l > 0 ? scratch.delta : undefined }));
+    const attention = attentionCalls(ctx, config, l, layer, scratch, ropeTable);
+    both(...attention.project);
+    sparse.push(...attention.select);
+    both(...attention.attend);
+    both(rmsNorm(ctx, { dim: h, eps, hidden: scratch.hidden, weight: layer.postAttentionNorm, out: scratch.normed, delta: scratch.delta }));
+    both(...feedForwardCalls(ctx, config, layer, scratch));
+  });
+  both(
+    rmsNorm(ctx, { dim: h, eps, hidden: scratch.hidden, weight: weights.finalNorm, out: scratch.normed, delta: scratch.delta }),
+    linear(ctx, { input: scratch.normed, weight: weights.lmHead, output: scratch.logits }),
+    argmax(ctx, { logits: scratch.logits, vocab: config.vocabSize, output: scratch.nextToken }),
+  );
+  return [dense, sparse];
+}

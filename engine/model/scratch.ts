@@ -1,0 +1,88 @@
+// Activation buffers of one model instance, sized for `maxRows` token rows per step (a prefill chunk; decode uses
+// row 0) and the latent caches sized for `maxContext` tokens. Per token and layer the cache holds only the
+// normalised latent c (rKV) and the rotated shared key kR (dR) — plus, for V3.2, the indexer key (dI) — never
+// the expanded per-head keys and values.
+import type { ModelConfig } from '../config';
+import { createStorage } from '../gpu/buffers';
+
+export interface Scratch {
+  maxRows: number;
+  maxContext: number;
+  tokenIds: GPUBuffer; // [maxRows] u32
+  hidden: GPUBuffer; // [T, H] residual stream
+  normed: GPUBuffer; // [T, H] input of the current sub-block
+  delta: GPUBuffer; // [T, H] output of the current sub-block, added into hidden by the next fused RMSNorm
+  queryLatent: GPUBuffer; // [T, rQ] q_a_proj output
+  queryLatentNormed: GPUBuffer; // [T, rQ] c_Q
+  query: GPUBuffer; // [T, nH, dN + dR]
+  kvLatentRaw: GPUBuffer; // [T, rKV + dR] kv_a_proj_with_mqa output
+  queryAbsorbed: GPUBuffer; // [T, nH, rKV + dR]
+  attentionLatent: GPUBuffer; // [T, nH, rKV]
+  attentionOut: GPUBuffer; // [T, nH * dV]
+  ffnHidden: GPUBuffer; // [T, max(intermediate, nShared × I)]
+  routerLogits: GPUBuffer; // [T, E]
+  expertIds: GPUBuffer; // [T, k] u32
+  expertWeights: GPUBuffer; // [T, k]
+  expertHidden: GPUBuffer; // [T, k, I]
+  logits: GPUBuffer; // [T, V]
+  nextToken: GPUBuffer; // [1] u32 argmax of the last row
+  latentCache: GPUBuffer[]; // per layer [maxContext, rKV + dR]
+  indexer: {
+    queries: GPUBuffer; // [T, nI, dI]
+    keyAndWeights: GPUBuffer; // [T, dI + nI]
+    scores: GPUBuffer; // [T, maxContext]
+    indices: GPUBuffer; // [T, topk] u32
+    counts: GPUBuffer; // [T] u32
+    keyCache: GPUBuffer[]; // per layer [maxContext, dI]
+  } | null;
+  bytes: number;
+}
+
+export function createScratch(device: GPUDevice, config: ModelConfig, maxRows: number, maxContext: number): Scratch {
+  let bytes = 0;
+  const f32 = (elements: number, label: string) => {
+    const buffer = createStorage(device, Math.max(1, elements) * 4, label);
+    bytes += buffer.size;
+    return buffer;
+  };
+  const { hiddenSize: h, numHeads: nH, qkNopeHeadDim: dN, qkRopeHeadDim: dR, vHeadDim: dV, kvLoraRank: rKV } = config;
+  const k = config.numExpertsPerTok;
+  const T = maxRows;
+  const ix = config.indexer;
+  return {
+    maxRows,
+    maxContext,
+    tokenIds: f32(T, 'token_ids'),
+    hidden: f32(T * h, 'hidden'),
+    normed: f32(T * h, 'normed'),
+    delta: f32(T * h, 'delta'),
+    queryLatent: f32(T * (config.qLoraRank ?? 0), 'query_latent'),
+    queryLatentNormed: f32(T * (config.qLoraRank ?? 0), 'query_latent_normed'),
+    query: f32(T * nH * (dN + dR), 'query'),
+    kvLatentRaw: f32(T * (rKV + dR), 'kv_latent_raw'),
+    queryAbsorbed: f32(T * nH * (rKV + dR), 'query_absorbed'),
+    attentionLatent: f32(T * nH * rKV, 'attention_latent'),
+    attentionOut: f32(T * nH * dV, 'attention_out'),
+    ffnHidden: f32(T * Math.max(config.intermediateSize, config.nSharedExperts * config.moeIntermediateSize), 'ffn_hidden'),
+    routerLogits: f32(T * config.nRoutedExperts, 'router_logits'),
+    expertIds: f32(T * k, 'expert_ids'),
+    expertWeights: f32(T * k, 'expert_weights'),
+    expertHidden: f32(T * k * config.moeIntermediateSize, 'expert_hidden'),
+    logits: f32(T * config.vocabSize, 'logits'),
+    nextToken: f32(1, 'next_token'),
+    latentCache: Array.from({ length: config.numLayers }, (_, l) => f32(maxContext * (rKV + dR), `latent_cache.${l}`)),
+    indexer: ix
+      ? {
+          queries: f32(T * ix.nHeads * ix.headDim, 'indexer_queries'),
+          keyAndWeights: f32(T * (ix.headDim + ix.nHeads), 'indexer_key_and_weights'),
+          scores: f32(T * maxContext, 'indexer_scores'),
+          indices: f32(T * ix.topk, 'indexer_indices'),
+          counts: f32(T, 'indexer_counts'),
+          keyCache: Array.from({ length: config.numLayers }, (_, l) => f32(maxContext * ix.headDim, `indexer_cache.${l}`)),
+        }
+      : null,
+    get bytes() {
+      return bytes;
+    },
+  };
+}

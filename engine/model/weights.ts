@@ -1,0 +1,154 @@
+// Loads a checkpoint's tensors (through a TensorSource lookup, so an HF folder, a package or a test fixture all
+// load the same way) into the GPU layout the kernels read. Matrices follow the storage dtype chosen for the run
+// ('f32' or 'f16'); norms, the router, its correction bias and the indexer's key/head-weight projection stay f32
+// (routing and top-k selection are sensitive to rounding). Fused layouts made here:
+//   gate_proj ; up_proj            -> gateUp [2N, K]          (one fused SwiGLU kernel)
+//   experts e = 0..E-1             -> experts.gateUp [E, 2I, H], experts.down [E, H, I]
+//   indexer.wk ; weights_proj      -> keyAndWeights [dI + nI, H]
+import type { ModelConfig } from '../config';
+import { uploadArray } from '../gpu/buffers';
+import { uploadWeight, type GpuWeight, type WeightDtype } from '../weights/gpu-weight';
+import type { TensorSource } from '../weights/tensor-source';
+
+export interface FeedForwardWeights {
+  gateUp: GpuWeight; // [2N, H]
+  down: GpuWeight; // [H, N]
+}
+
+export interface MoeWeights {
+  router: GpuWeight; // [E, H] f32
+  correctionBias: GPUBuffer | null; // [E] f32, sigmoid routing only
+  experts: { gateUp: GpuWeight /* [E, 2I, H] */; down: GpuWeight /* [E, H, I] */ };
+  shared: FeedForwardWeights | null; // width nShared × I
+}
+
+export interface IndexerWeights {
+  queryUp: GpuWeight; // wq_b [nI*dI, rQ]
+  keyAndWeights: GpuWeight; // [dI + nI, H] f32
+  keyNormWeight: GPUBuffer; // [dI]
+  keyNormBias: GPUBuffer; // [dI]
+}
+
+export interface LayerWeights {
+  inputNorm: GPUBuffer; // [H]
+  postAttentionNorm: GPUBuffer; // [H]
+  queryProj: GpuWeight | null; // q_proj [nH*(dN+dR), H] when qLoraRank is null
+  queryDown: GpuWeight | null; // q_a_proj [rQ, H]
+  queryNorm: GPUBuffer | null; // q_a_layernorm [rQ]
+  queryUp: GpuWeight | null; // q_b_proj [nH*(dN+dR), rQ]
+  kvDown: GpuWeight; // kv_a_proj_with_mqa [rKV + dR, H]
+  kvNorm: GPUBuffer; // kv_a_layernorm [rKV]
+  kvUp: GpuWeight; // kv_b_proj [nH*(dN+dV), rKV]
+  outProj: GpuWeight; // o_proj [H, nH*dV]
+  indexer: IndexerWeights | null;
+  dense: FeedForwardWeights | null;
+  moe: MoeWeights | null;
+}
+
+export interface ModelWeights {
+  embedTokens: GpuWeight; // [V, H]
+  layers: LayerWeights[];
+  finalNorm: GPUBuffer; // [H]
+  lmHead: GpuWeight; // [V, H]
+  bytes: number;
+}
+
+export async function loadModelWeights(device: GPUDevice, source: TensorSource, dtype: WeightDtype): Promise<ModelWeights> {
+  const config = source.config;
+  let bytes = 0;
+  const read = (name: string) => source.readF32(name);
+  const matrix = async (values: Float32Array | Promise<Float32Array>, shape: number[], label: string, as: WeightDtype = dtype) => {
+    const weight = uploadWeight(device, await values, shape, as, label);
+    bytes += weight.buffer.size;
+    return weight;
+  };
+  const vector = async (name: string) => {
+    const buffer = uploadArray(device, await read(name), name);
+    bytes += buffer.size;
+    return buffer;
+  };
+  const shapeOf = (name: string) => source.info(name)!.shape;
+  const plain = async (name: string, as: WeightDtype = dtype) => matrix(read(name), shapeOf(name), name, as);
+  const feedForward = async (prefix: string): Promise<FeedForwardWeights> => {
+    const [n, h] = shapeOf(`${prefix}.gate_proj.weight`);
+    const gateUp = concat([await read(`${prefix}.gate_proj.weight`), await read(`${prefix}.up_proj.weight`)]);
+    return { gateUp: await matrix(gateUp, [2 * n, h], `${prefix}.gate_up`), down: await plain(`${prefix}.down_proj.weight`) };
+  };
+
+  const layers: LayerWeights[] = [];
+  for (let l = 0; l < config.numLayers; l++) {
+    const p = `model.layers.${l}`;
+    const attn = `${p}.self_attn`;
+    const hasQLora = config.qLoraRank !== null;
+    layers.push({
+      inputNorm: await vector(`${p}.input_layernorm.weight`),
+      postAttentionNorm: await vector(`${p}.post_attention_layernorm.weight`),
+      queryProj: hasQLora ? null : await plain(`${attn}.q_proj.weight`),
+      queryDown: hasQLora ? await plain(`${attn}.q_a_proj.weight`) : null,
+      queryNorm: hasQLora ? await vector(`${attn}.q_a_layernorm.weight`) : null,
+      queryUp: hasQLora ? await plain(`${attn}.q_b_proj.weight`) : null,
+      kvDown: await plain(`${attn}.kv_a_proj_with_mqa.weight`),
+      kvNorm: await vector(`${attn}.kv_a_layernorm.weight`),
+      kvUp: await plain(`${attn}.kv_b_proj.weight`),
+      outProj: await plain(`${attn}.o_proj.weight`),
+      indexer: config.indexer ? await loadIndexer(`${attn}.indexer`) : null,
+      dense: l < config.firstKDense ? await feedForward(`${p}.mlp`) : null,
+      moe: l < config.firstKDense ? null : await loadMoe(`${p}.mlp`),
+    });
+  }
+
+  async function loadIndexer(prefix: string): Promise<IndexerWeights> {
+    const { nHeads, headDim } = config.indexer!;
+    const keyAndWeights = concat([await read(`${prefix}.wk.weight`), await read(`${prefix}.weights_proj.weight`)]);
+    return {
+      queryUp: await plain(`${prefix}.wq_b.weight`),
+      keyAndWeights: await matrix(keyAndWeights, [headDim + nHeads, config.hiddenSize], `${prefix}.wk_weights_proj`, 'f32'),
+      keyNormWeight: await vector(`${prefix}.k_norm.weight`),
+      keyNormBias: await vector(`${prefix}.k_norm.bias`),
+    };
+  }
+
+  async function loadMoe(prefix: string): Promise<MoeWeights> {
+    const { nRoutedExperts: e, moeIntermediateSize: i, hiddenSize: h } = config;
+    const gateUp: Float32Array[] = [];
+    const down: Float32Array[] = [];
+    for (let x = 0; x < e; x++) {
+      gateUp.push(await read(`${prefix}.experts.${x}.gate_proj.weight`), await read(`${prefix}.experts.${x}.up_proj.weight`));
+      down.push(await read(`${prefix}.experts.${x}.down_proj.weight`));
+    }
+    return {
+      router: await plain(`${prefix}.gate.weight`, 'f32'),
+      correctionBias: config.scoring === 'sigmoid' ? await vector(`${prefix}.gate.e_score_correction_bias`) : null,
+      experts: {
+        gateUp: await matrix(concat(gateUp), [e, 2 * i, h], `${prefix}.experts.gate_up`),
+        down: await matrix(concat(down), [e, h, i], `${prefix}.experts.down`),
+      },
+      shared: config.nSharedExperts > 0 ? await feedForward(`${prefix}.shared_experts`) : null,
+    };
+  }
+
+  return {
+    embedTokens: await plain('model.embed_tokens.weight'),
+    layers,
+    finalNorm: await vector('model.norm.weight'),
+    lmHead: await plain('lm_head.weight'),
+    get bytes() {
+      return bytes;
+    },
+  };
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+export function modelDims(config: ModelConfig) {
+  const dQK = config.qkNopeHeadDim + config.qkRopeHeadDim;
+  return { dQK, latentWidth: config.kvLoraRank + config.qkRopeHeadDim };
+}

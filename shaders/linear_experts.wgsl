@@ -1,0 +1,118 @@
+// Routed MoE experts as matrix-vector products, with the expert of each (token, slot) read from `expert_ids` on
+// the GPU (ids never go back to the CPU). Stacked expert weights are contiguous: expert e's row r is row e*R + r.
+// Entry points (f32 math, weights f32 or packed f16 via WEIGHT_F16):
+//   swiglu: x [T, K=H], W [E, 2N, K] (per expert N=I gate rows then N up rows):
+//           act[t, j, n] = silu(Wg[id]·x[t]) * (Wu[id]·x[t]),  id = expert_ids[t*TOP_K + j]
+//   down:   x = act [T, TOP_K, K=I], W [E, N=H, K]:
+//           y[t, n] += Σ_j expert_weights[t, j] · (W[id_j][n]·act[t, j, :])   (accumulates: the shared expert's
+//           output is already in y; one writer per element, so no atomics)
+// Layout as linear.wgsl's matvec: WG threads, THREADS_PER_ROW per output row, ROWS_PER_WG rows per workgroup;
+// workgroup_id.x picks the row group, (y, z) the slot (swiglu: t*TOP_K + j; down: t) folded as z*65535 + y.
+// Ids are clamped to [0, E) so a corrupt id reads a real expert instead of another layer's memory.
+#include "step"
+#include "weights"
+
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<storage, read> x: array<f32>;                // swiglu: [T, K]; down: [T, TOP_K, K]
+#ifdef WEIGHT_F16
+@group(0) @binding(2) var<storage, read> weight: array<u32>;           // [E, 2N or N, ROW_STRIDE] two f16 per word
+#else
+@group(0) @binding(2) var<storage, read> weight: array<f32>;           // [E, 2N or N, ROW_STRIDE]
+#endif
+@group(0) @binding(3) var<storage, read> expert_ids: array<u32>;       // [T, TOP_K]
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;          // swiglu: [T, TOP_K, N]; down: [T, N]
+@group(0) @binding(5) var<storage, read> expert_weights: array<f32>;   // [T, TOP_K] (down only)
+
+const K_PAIRS: u32 = K / 2u;
+const SLOT_GRID_Y: u32 = 65535u;
+
+fn weight_at(row_base: u32, k: u32) -> f32 {
+#ifdef WEIGHT_F16
+  return unpack2x16float(weight[row_base + k / 2u])[k % 2u];
+#else
+  return weight[row_base + k];
+#endif
+}
+
+// This lane's share of W[row]·x[x_base..]: pairs lane, lane + THREADS_PER_ROW, ... plus the odd tail on lane 0.
+fn row_dot_partial(row: u32, x_base: u32, lane: u32) -> f32 {
+  let row_base = row * ROW_STRIDE;
+  var acc = 0.0;
+  for (var p = lane; p < K_PAIRS; p += THREADS_PER_ROW) {
+    let k = 2u * p;
+    acc += dot(weight_pair(&weight, row_base, k), vec2<f32>(x[x_base + k], x[x_base + k + 1u]));
+  }
+  if (K % 2u == 1u && lane == 0u) {
+    acc += weight_at(row_base, K - 1u) * x[x_base + K - 1u];
+  }
+  return acc;
+}
+
+fn expert_of(slot: u32) -> u32 {
+  return min(expert_ids[slot], E - 1u);
+}
+
+fn silu(z: f32) -> f32 {
+  return z / (1.0 + exp(-z));
+}
+
+var<workgroup> gate_partial: array<f32, WG>;
+var<workgroup> up_partial: array<f32, WG>;
+
+// Sums each row's THREADS_PER_ROW partials in place; lane 0 of a row ends up holding the total.
+fn reduce_rows(lid: u32, lane: u32, both: bool) {
+  workgroupBarrier();
+  for (var stride = THREADS_PER_ROW / 2u; stride > 0u; stride /= 2u) {
+    if (lane < stride) {
+      gate_partial[lid] += gate_partial[lid + stride];
+      if (both) { up_partial[lid] += up_partial[lid + stride]; }
+    }
+    workgroupBarrier();
+  }
+}
+
+@compute @workgroup_size(WG)
+fn swiglu(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let slot = wid.z * SLOT_GRID_Y + wid.y;            // t * TOP_K + j
+  if (slot >= step.rows * TOP_K) { return; }
+  let lane = lid % THREADS_PER_ROW;
+  let n = wid.x * ROWS_PER_WG + lid / THREADS_PER_ROW;
+  let live = n < N;
+  var gate_sum = 0.0;
+  var up_sum = 0.0;
+  if (live) {
+    let first_row = expert_of(slot) * 2u * N;
+    let x_base = (slot / TOP_K) * K;
+    gate_sum = row_dot_partial(first_row + n, x_base, lane);
+    up_sum = row_dot_partial(first_row + N + n, x_base, lane);
+  }
+  gate_partial[lid] = gate_sum;
+  up_partial[lid] = up_sum;
+  reduce_rows(lid, lane, true);
+  if (live && lane == 0u) {
+    y[slot * N + n] = silu(gate_partial[lid]) * up_partial[lid];
+  }
+}
+
+@compute @workgroup_size(WG)
+fn down(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let t = wid.z * SLOT_GRID_Y + wid.y;
+  if (t >= step.rows) { return; }
+  let lane = lid % THREADS_PER_ROW;
+  let n = wid.x * ROWS_PER_WG + lid / THREADS_PER_ROW;
+  let live = n < N;
+  var sum = 0.0;
+  if (live) {
+    // Weighting each lane's partial before the reduction is exact algebra (the sum is linear) and saves
+    // TOP_K reductions.
+    for (var j = 0u; j < TOP_K; j++) {
+      let slot = t * TOP_K + j;
+      sum += expert_weights[slot] * row_dot_partial(expert_of(slot) * N + n, slot * K, lane);
+    }
+  }
+  gate_partial[lid] = sum;
+  reduce_rows(lid, lane, false);
+  if (live && lane == 0u) {
+    y[t * N + n] += gate_partial[lid];
+  }
+}

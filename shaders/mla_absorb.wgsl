@@ -1,0 +1,117 @@
+// The two kv_b_proj products of weight-absorbed MLA (deepseek-math.md §3.3), per token row t and head h, with
+// head h's block of kv_b_proj = rows [h(DN+DV), (h+1)(DN+DV)): W_UK_h its first DN rows, W_UV_h the next DV.
+// Variants (booleans): WEIGHT_F16 (kvB stored as f16 pairs, see common/weights.wgsl) and
+//   default  — query absorption: qAbs[t,h, 0:RKV]      = W_UK_hᵀ · q[t,h, 0:DN]
+//                                qAbs[t,h, RKV:RKV+DR] = ropeAdjacent(q[t,h, DN:DN+DR], pos0 + t)
+//              One workgroup per (head, tile of TT rows); threads over column pairs of W_UK_h, looping over its DN
+//              rows, so every weight word is read once per tile and consecutive threads read consecutive words.
+//   VALUE_UP — value up-projection: out[t, h*DV + i] = Σ_j W_UV_h[i, j] · attnLatent[t,h,j]
+//              A matvec over rows of W_UV: each workgroup takes ROWS output rows × a tile of TT token rows,
+//              LANES = WG/ROWS threads per output row stride over its RKV columns, then a shared-memory reduction.
+#include "step"
+#include "weights"
+
+const HEAD_ROWS: u32 = DN + DV;       // rows of kv_b_proj per head
+const PAIRS: u32 = (RKV + 1u) / 2u;   // column pairs of a kv_b_proj row (the last one half-empty when RKV is odd)
+
+@group(0) @binding(0) var<uniform> step: Step;
+#ifdef WEIGHT_F16
+@group(0) @binding(2) var<storage, read> kvB: array<u32>;   // [NH*(DN+DV), ceil(RKV/2)] f16 pairs
+#else
+@group(0) @binding(2) var<storage, read> kvB: array<f32>;   // [NH*(DN+DV), RKV]
+#endif
+
+#ifndef VALUE_UP
+const DQK: u32 = DN + DR;
+const QABS_WIDTH: u32 = RKV + DR;
+const HALF: u32 = DR / 2u;
+
+@group(0) @binding(1) var<storage, read> q: array<f32>;             // [T, NH, DN + DR] (RoPE not yet applied)
+@group(0) @binding(3) var<storage, read> ropeTable: array<f32>;     // [positions, DR/2, 2] (cos, sin)
+@group(0) @binding(4) var<storage, read_write> qAbs: array<f32>;    // [T, NH, RKV + DR]
+
+var<workgroup> qNope: array<f32, TT * DN>; // the tile's qN rows of head h
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let h = wid.x;
+  let t0 = wid.y * TT;
+  if (t0 >= step.rows) { return; }
+  let nT = min(TT, step.rows - t0);
+  for (var i = lid; i < nT * DN; i += WG) {
+    let tt = i / DN;
+    qNope[i] = q[((t0 + tt) * NH + h) * DQK + i % DN];
+  }
+  workgroupBarrier();
+
+  for (var p = lid; p < PAIRS; p += WG) {
+    var acc: array<vec2<f32>, TT>;
+    for (var d = 0u; d < DN; d++) {
+      let w = weight_pair(&kvB, (h * HEAD_ROWS + d) * ROW_STRIDE, 2u * p);
+      for (var tt = 0u; tt < nT; tt++) { acc[tt] += w * qNope[tt * DN + d]; }
+    }
+    for (var tt = 0u; tt < nT; tt++) {
+      let dst = ((t0 + tt) * NH + h) * QABS_WIDTH + 2u * p;
+      qAbs[dst] = acc[tt].x;
+      if (2u * p + 1u < RKV) { qAbs[dst + 1u] = acc[tt].y; }
+    }
+  }
+
+  for (var i = lid; i < nT * HALF; i += WG) {
+    let t = t0 + i / HALF;
+    let pair = i % HALF;
+    let cs = ((step.pos0 + t) * HALF + pair) * 2u;
+    let c = ropeTable[cs];
+    let s = ropeTable[cs + 1u];
+    let src = (t * NH + h) * DQK + DN + 2u * pair;
+    let a = q[src];
+    let b = q[src + 1u];
+    let dst = (t * NH + h) * QABS_WIDTH + RKV + 2u * pair;
+    qAbs[dst] = a * c - b * s;
+    qAbs[dst + 1u] = a * s + b * c;
+  }
+}
+#else
+const LANES: u32 = WG / ROWS;
+const OUT_WIDTH: u32 = NH * DV;
+
+@group(0) @binding(1) var<storage, read> attnLatent: array<f32>;     // [T, NH, RKV] ô
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;      // [T, NH*DV]
+
+var<workgroup> partial: array<f32, TT * WG>; // [TT][WG] per-thread partial sums
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let t0 = wid.y * TT;
+  if (t0 >= step.rows) { return; }
+  let nT = min(TT, step.rows - t0);
+  let lane = lid % LANES;
+  let o = wid.x * ROWS + lid / LANES; // output column h*DV + i
+  let h = o / DV;
+  let rowBase = (h * HEAD_ROWS + DN + o % DV) * ROW_STRIDE;
+
+  var acc: array<f32, TT>;
+  if (o < OUT_WIDTH) {
+    for (var p = lane; p < PAIRS; p += LANES) {
+      let w = weight_pair(&kvB, rowBase, 2u * p);
+      for (var tt = 0u; tt < nT; tt++) {
+        let a = (t0 + tt) * NH * RKV + h * RKV + 2u * p;
+        var s = w.x * attnLatent[a];
+        if (2u * p + 1u < RKV) { s += w.y * attnLatent[a + 1u]; }
+        acc[tt] += s;
+      }
+    }
+  }
+  for (var tt = 0u; tt < TT; tt++) { partial[tt * WG + lid] = acc[tt]; }
+  workgroupBarrier();
+  for (var stride = LANES / 2u; stride > 0u; stride /= 2u) {
+    if (lane < stride) {
+      for (var tt = 0u; tt < TT; tt++) { partial[tt * WG + lid] += partial[tt * WG + lid + stride]; }
+    }
+    workgroupBarrier();
+  }
+  if (lane == 0u && o < OUT_WIDTH) {
+    for (var tt = 0u; tt < nT; tt++) { out[(t0 + tt) * OUT_WIDTH + o] = partial[tt * WG + lid]; }
+  }
+}
+#endif

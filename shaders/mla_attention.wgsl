@@ -1,0 +1,114 @@
+// Weight-absorbed MLA attention over the latent cache (deepseek-math.md §3.3 steps 2–3), for prefill rows and
+// decode alike. Query row t (absolute position pos0 + t), head h, cached token u = [c(u) ; kR(u)]:
+//   s(u) = SCALE · (qAbs[t,h, 0:RKV]·c(u) + qAbs[t,h, RKV:]·kR(u))   — one (RKV+DR)-dot against the cache row
+//   ô[t,h] = Σ_u softmax(s)(u) · c(u)                                 — over keys u ≤ pos0 + t
+// Variant SELECTION (DSA, §6): when also step.sparse == 1 at run time, the keys are indices[t, 0:counts[t]]
+// instead of 0..pos0+t (entries beyond pos0 + t are ignored). With no visible key the output is 0.
+// Layout: one workgroup of WG threads per (head, row). Keys stream in blocks of WG with an online softmax
+// (running max m and sum l, accumulator rescaled by exp(m_old − m_new)), so any context length works without a
+// scores buffer. Per block: thread k scores key k of the block (its dot reads one cache row against the query
+// held in workgroup memory), then every thread folds all the block's probabilities into the ô dims it owns
+// (dims lid, lid + WG, …), so the c(u) reads are coalesced across threads.
+#include "step"
+
+const WIDTH: u32 = RKV + DR;                 // one cached token / one absorbed query
+const DIMS_PER_THREAD: u32 = (RKV + WG - 1u) / WG;
+const NEG_BIG: f32 = -3.0e38;                // "no key yet": finite so exp(NEG_BIG − m) is a clean 0
+const NO_KEY: u32 = 0xffffffffu;
+
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<storage, read> qAbs: array<f32>;          // [T, NH, RKV + DR]
+@group(0) @binding(2) var<storage, read> latentCache: array<f32>;   // [MAX_CONTEXT, RKV + DR]
+@group(0) @binding(3) var<storage, read_write> attnLatent: array<f32>; // [T, NH, RKV] ô
+#ifdef SELECTION
+@group(0) @binding(4) var<storage, read> indices: array<u32>;       // [T, TOPK] selected key positions
+@group(0) @binding(5) var<storage, read> counts: array<u32>;        // [T] valid entries of each indices row
+#endif
+
+var<workgroup> query: array<f32, WIDTH>;
+var<workgroup> blockProb: array<f32, WG>;  // the block's logits, then its unnormalised probabilities
+var<workgroup> blockKey: array<u32, WG>;   // the block's key positions (NO_KEY when masked)
+
+// How many keys row t attends to, and the position of its k-th one.
+fn key_count(t: u32, last: u32) -> u32 {
+#ifdef SELECTION
+  if (step.sparse == 1u) { return min(counts[t], TOPK); }
+#endif
+  return last + 1u;
+}
+
+fn key_at(t: u32, k: u32) -> u32 {
+#ifdef SELECTION
+  if (step.sparse == 1u) { return indices[t * TOPK + k]; }
+#endif
+  return k;
+}
+
+fn score(u: u32) -> f32 {
+  let base = u * WIDTH;
+  var dot = 0.0;
+  for (var d = 0u; d < WIDTH; d++) { dot += query[d] * latentCache[base + d]; }
+  return SCALE * dot;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let h = wid.x;
+  let t = wid.y;
+  if (t >= step.rows) { return; }
+  let last = step.pos0 + t; // the newest key this row may see
+  let qBase = (t * NH + h) * WIDTH;
+  for (var d = lid; d < WIDTH; d += WG) { query[d] = qAbs[qBase + d]; }
+  workgroupBarrier();
+
+  let nKeys = key_count(t, last);
+  var m = NEG_BIG;
+  var l = 0.0;
+  var acc: array<f32, DIMS_PER_THREAD>;
+  for (var k0 = 0u; k0 < nKeys; k0 += WG) {
+    let n = min(WG, nKeys - k0);
+    var s = NEG_BIG;
+    var u = NO_KEY;
+    if (lid < n) {
+      let candidate = key_at(t, k0 + lid);
+      if (candidate <= last && candidate < MAX_CONTEXT) {
+        u = candidate;
+        s = score(u);
+      }
+    }
+    blockProb[lid] = s;
+    blockKey[lid] = u;
+    workgroupBarrier();
+
+    var blockMax = NEG_BIG;
+    for (var k = 0u; k < n; k++) { blockMax = max(blockMax, blockProb[k]); }
+    let mNew = max(m, blockMax);
+    workgroupBarrier(); // everyone has read the logits before they become probabilities
+    blockProb[lid] = select(0.0, exp(s - mNew), u != NO_KEY);
+    workgroupBarrier();
+
+    let alpha = exp(m - mNew);
+    l *= alpha;
+    for (var j = 0u; j < DIMS_PER_THREAD; j++) { acc[j] *= alpha; }
+    for (var k = 0u; k < n; k++) {
+      let key = blockKey[k];
+      if (key == NO_KEY) { continue; }
+      let p = blockProb[k];
+      l += p;
+      let base = key * WIDTH;
+      for (var j = 0u; j < DIMS_PER_THREAD; j++) {
+        let d = lid + j * WG;
+        if (d < RKV) { acc[j] += p * latentCache[base + d]; }
+      }
+    }
+    m = mNew;
+    workgroupBarrier(); // the next block overwrites blockProb / blockKey
+  }
+
+  let inv = select(0.0, 1.0 / l, l > 0.0);
+  let outBase = (t * NH + h) * RKV;
+  for (var j = 0u; j < DIMS_PER_THREAD; j++) {
+    let d = lid + j * WG;
+    if (d < RKV) { attnLatent[outBase + d] = acc[j] * inv; }
+  }
+}

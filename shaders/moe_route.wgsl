@@ -1,0 +1,165 @@
+// MoE router: picks TOP_K of N_EXPERTS experts per token row and their combination weights, from the f32 router
+// logits (deepseek-math.md §5). One workgroup of WG threads per row; all scores live in workgroup memory.
+// Variants (compile-time):
+//   SOFTMAX (V2):  p = softmax(logits); selection and weight scores are both p; weight = p · SCALE.
+//   otherwise (V3/V3.2 "noaux_tc"): σ = sigmoid(logits), selection b = σ + bias (HAS_BIAS; else b = σ);
+//                  weight = σ (unbiased), renormalised by (Σ selected σ + 1e-20) when NORM_TOPK, then · SCALE.
+//   GROUPED: experts form N_GROUP contiguous groups of GROUP_SIZE; a group scores max p (SOFTMAX) or the sum of
+//            its two largest b (a one-expert group: its only b); the TOPK_GROUP best groups are kept and experts
+//            of the other groups rank below every kept expert (HF's −∞ fill; for V2 HF fills 0.0, which only
+//            differs if the kept groups hold fewer than TOP_K experts — then a dropped expert weighs 0, as in HF;
+//            V3 takes a dropped expert's σ, as HF's gather from the unbiased scores does).
+// Selection is a rank count rather than k passes: an expert's rank is the number of experts that beat it
+// (higher score, or equal score and lower index), so ties go to the lower index and ranks are unique.
+// Outputs are written in rank order (best first).
+#include "step"
+
+const GROUP_SIZE: u32 = N_EXPERTS / N_GROUP;
+
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;               // [T, N_EXPERTS] router logits
+@group(0) @binding(2) var<storage, read_write> expert_ids: array<u32>;     // [T, TOP_K] selected experts
+@group(0) @binding(3) var<storage, read_write> expert_weights: array<f32>; // [T, TOP_K] their weights
+#ifdef HAS_BIAS
+@group(0) @binding(4) var<storage, read> score_bias: array<f32>;           // [N_EXPERTS] e_score_correction_bias
+#endif
+
+var<workgroup> weight_score: array<f32, N_EXPERTS>;    // p (V2) or σ (V3): what the weights come from
+var<workgroup> select_score: array<f32, N_EXPERTS>;    // p (V2) or σ + bias (V3): what the choice is made on
+var<workgroup> group_score: array<f32, N_GROUP>;
+var<workgroup> group_kept: array<u32, N_GROUP>;
+var<workgroup> chosen_weight: array<f32, TOP_K>;
+var<workgroup> reduce_scratch: array<f32, WG>;
+
+fn expert_kept(e: u32) -> bool {
+#ifdef GROUPED
+  return group_kept[e / GROUP_SIZE] != 0u;
+#else
+  return true;
+#endif
+}
+
+// True when expert a ranks above expert b.
+fn expert_beats(a: u32, b: u32) -> bool {
+  let kept_a = expert_kept(a);
+  let kept_b = expert_kept(b);
+  if (kept_a != kept_b) { return kept_a; }
+  let sa = select_score[a];
+  let sb = select_score[b];
+  return sa > sb || (sa == sb && a < b);
+}
+
+#ifdef SOFTMAX
+// Tree reduction over reduce_scratch (max when take_max, else sum); every thread gets the result.
+fn workgroup_reduce(lid: u32, value: f32, take_max: bool) -> f32 {
+  reduce_scratch[lid] = value;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) {
+      let other = reduce_scratch[lid + stride];
+      reduce_scratch[lid] = select(reduce_scratch[lid] + other, max(reduce_scratch[lid], other), take_max);
+    }
+    workgroupBarrier();
+  }
+  let result = reduce_scratch[0];
+  workgroupBarrier();
+  return result;
+}
+#endif
+
+#ifdef GROUPED
+fn score_group(g: u32) -> f32 {
+  let first = g * GROUP_SIZE;
+#ifdef SOFTMAX
+  var best = select_score[first];
+  for (var i = 1u; i < GROUP_SIZE; i++) { best = max(best, select_score[first + i]); }
+  return best;
+#else
+  if (GROUP_SIZE == 1u) { return select_score[first]; }
+  var top1 = max(select_score[first], select_score[first + 1u]);
+  var top2 = min(select_score[first], select_score[first + 1u]);
+  for (var i = 2u; i < GROUP_SIZE; i++) {
+    let v = select_score[first + i];
+    if (v > top1) { top2 = top1; top1 = v; } else if (v > top2) { top2 = v; }
+  }
+  return top1 + top2;
+#endif
+}
+#endif
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let t = wid.x;
+  if (t >= step.rows) { return; }
+  let row = t * N_EXPERTS;
+
+#ifdef SOFTMAX
+  var local_max = logits[row];
+  for (var e = lid; e < N_EXPERTS; e += WG) { local_max = max(local_max, logits[row + e]); }
+  let row_max = workgroup_reduce(lid, local_max, true);
+  var local_sum = 0.0;
+  for (var e = lid; e < N_EXPERTS; e += WG) {
+    let z = exp(logits[row + e] - row_max);
+    weight_score[e] = z;
+    local_sum += z;
+  }
+  let inv_sum = 1.0 / workgroup_reduce(lid, local_sum, false);
+  for (var e = lid; e < N_EXPERTS; e += WG) {
+    let p = weight_score[e] * inv_sum;
+    weight_score[e] = p;
+    select_score[e] = p;
+  }
+#else
+  for (var e = lid; e < N_EXPERTS; e += WG) {
+    let s = 1.0 / (1.0 + exp(-logits[row + e]));
+    weight_score[e] = s;
+#ifdef HAS_BIAS
+    select_score[e] = s + score_bias[e];
+#else
+    select_score[e] = s;
+#endif
+  }
+#endif
+  workgroupBarrier();
+
+#ifdef GROUPED
+  if (lid < N_GROUP) { group_score[lid] = score_group(lid); }
+  workgroupBarrier();
+  if (lid < N_GROUP) {
+    var better = 0u;
+    let mine = group_score[lid];
+    for (var g = 0u; g < N_GROUP; g++) {
+      let other = group_score[g];
+      if (other > mine || (other == mine && g < lid)) { better++; }
+    }
+    group_kept[lid] = select(0u, 1u, better < TOPK_GROUP);
+  }
+  workgroupBarrier();
+#endif
+
+  for (var e = lid; e < N_EXPERTS; e += WG) {
+    var rank = 0u;
+    for (var other = 0u; other < N_EXPERTS && rank < TOP_K; other++) {
+      if (expert_beats(other, e)) { rank++; }
+    }
+    if (rank < TOP_K) {
+      expert_ids[t * TOP_K + rank] = e;
+#ifdef SOFTMAX
+      chosen_weight[rank] = select(0.0, weight_score[e], expert_kept(e)); // HF weighs the 0-filled p
+#else
+      chosen_weight[rank] = weight_score[e];
+#endif
+    }
+  }
+  workgroupBarrier();
+
+  if (lid < TOP_K) {
+    var w = chosen_weight[lid];
+#ifdef NORM_TOPK
+    var total = 0.0;
+    for (var i = 0u; i < TOP_K; i++) { total += chosen_weight[i]; }
+    w = w / (total + 1e-20);
+#endif
+    expert_weights[t * TOP_K + lid] = w * SCALE;
+  }
+}

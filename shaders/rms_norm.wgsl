@@ -1,0 +1,43 @@
+// RMSNorm over rows of width DIM, optionally fused with the residual add that precedes it:
+//   RESIDUAL: hidden[t] += delta[t] (written back), then out[t] = weight * hidden[t] / sqrt(mean(hidden[t]^2) + EPS)
+//   otherwise: out[t] = weight * x[t] / sqrt(mean(x[t]^2) + EPS)
+// Bindings carry logical shapes; one workgroup of WG threads per row, ROW_STRIDE elements between input rows
+// (lets the kv_a output [T, rKV + dR] be normalised over its first rKV columns only when used via mla_kv).
+#include "step"
+
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<storage, read_write> hidden: array<f32>;   // [T, ROW_STRIDE] input (residual stream)
+@group(0) @binding(2) var<storage, read> weight: array<f32>;         // [DIM]
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;      // [T, DIM]
+#ifdef RESIDUAL
+@group(0) @binding(4) var<storage, read> delta: array<f32>;          // [T, DIM]
+#endif
+
+var<workgroup> partial: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let t = wid.x;
+  if (t >= step.rows) { return; }
+  let base = t * ROW_STRIDE;
+  var sum = 0.0;
+  for (var i = lid; i < DIM; i += WG) {
+#ifdef RESIDUAL
+    let v = hidden[base + i] + delta[t * DIM + i];
+    hidden[base + i] = v;
+#else
+    let v = hidden[base + i];
+#endif
+    sum += v * v;
+  }
+  partial[lid] = sum;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) { partial[lid] += partial[lid + stride]; }
+    workgroupBarrier();
+  }
+  let inv = inverseSqrt(partial[0] / f32(DIM) + EPS);
+  for (var i = lid; i < DIM; i += WG) {
+    out[t * DIM + i] = weight[i] * (hidden[base + i] * inv);
+  }
+}

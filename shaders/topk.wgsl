@@ -1,0 +1,113 @@
+// Per-row top-k selection for the DSA indexer (deepseek-math.md §6.1 step 7): row t (absolute position
+// p = pos0 + t) considers the causal scores[t, 0..p] (n = p + 1 values) and writes
+//   counts[t] = min(TOPK, n),  indices[t, 0..counts[t]) = the keys with the largest scores,
+// ties at the boundary resolved towards the lower key index; the order inside the list is unspecified.
+// One workgroup of 256 threads per row. If n ≤ TOPK it writes 0..n−1 directly. Otherwise it finds the TOPK-th
+// largest score by an MSB-first radix select over the order-preserving u32 encoding of the f32 scores (4 passes,
+// 8 bits each: a 256-bin histogram of the keys that match the digits chosen so far, then a suffix scan to pick
+// the digit holding the TOPK-th element), then compacts: every key above the threshold, plus the lowest-index
+// keys equal to it (an ordered scan over per-thread index ranges, only needed when not all ties fit).
+#include "step"
+
+const WG: u32 = 256u; // = number of histogram bins, one per thread
+
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<storage, read> scores: array<f32>;          // [T, MAX_CONTEXT]
+@group(0) @binding(2) var<storage, read_write> indices: array<u32>;   // [T, TOPK]
+@group(0) @binding(3) var<storage, read_write> counts: array<u32>;    // [T]
+
+var<workgroup> histogram: array<atomic<u32>, WG>;
+var<workgroup> scan: array<u32, WG>;
+var<workgroup> chosen_digit: u32;
+var<workgroup> chosen_remaining: u32; // how many keys equal to the prefix so far still have to be taken
+var<workgroup> chosen_matching: u32;  // how many keys match the prefix including the chosen digit
+var<workgroup> next_slot: atomic<u32>;
+
+/** Monotone map f32 → u32 (a < b ⇔ key(a) < key(b)); −0 is folded onto +0 so both tie. */
+fn order_key(value: f32) -> u32 {
+  let bits = bitcast<u32>(select(value, 0.0, value == 0.0));
+  return select(bits | 0x80000000u, ~bits, (bits & 0x80000000u) != 0u);
+}
+
+/** Inclusive scan of scan[] in place (forward when forward, else suffix sums). All threads must call it. */
+fn scan_inclusive(lid: u32, forward: bool) {
+  for (var offset = 1u; offset < WG; offset *= 2u) {
+    var add = 0u;
+    if (forward && lid >= offset) { add = scan[lid - offset]; }
+    if (!forward && lid + offset < WG) { add = scan[lid + offset]; }
+    workgroupBarrier();
+    scan[lid] += add;
+    workgroupBarrier();
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let t = wid.x;
+  if (t >= step.rows) { return; }
+  let n = step.pos0 + t + 1u;
+  let row = t * MAX_CONTEXT;
+  let out = t * TOPK;
+  if (n <= TOPK) {
+    for (var i = lid; i < n; i += WG) { indices[out + i] = i; }
+    if (lid == 0u) { counts[t] = n; }
+    return;
+  }
+
+  var prefix = 0u;
+  var mask = 0u;
+  var remaining = TOPK;
+  for (var pass = 0u; pass < 4u; pass++) {
+    let shift = 24u - 8u * pass;
+    atomicStore(&histogram[lid], 0u);
+    workgroupBarrier();
+    for (var u = lid; u < n; u += WG) {
+      let key = order_key(scores[row + u]);
+      if ((key & mask) == prefix) { atomicAdd(&histogram[(key >> shift) & 0xffu], 1u); }
+    }
+    workgroupBarrier();
+    scan[lid] = atomicLoad(&histogram[lid]);
+    workgroupBarrier();
+    scan_inclusive(lid, false); // scan[b] = matching keys whose digit is ≥ b
+    let above = select(0u, scan[min(lid + 1u, WG - 1u)], lid + 1u < WG);
+    if (above < remaining && remaining <= scan[lid]) { // exactly one bin holds the remaining-th largest
+      chosen_digit = lid;
+      chosen_remaining = remaining - above;
+      chosen_matching = scan[lid] - above;
+    }
+    prefix |= workgroupUniformLoad(&chosen_digit) << shift;
+    mask |= 0xffu << shift;
+    remaining = workgroupUniformLoad(&chosen_remaining);
+  }
+  // prefix is now the TOPK-th largest key; `remaining` of the keys equal to it are taken, TOPK − remaining above.
+  let ties = workgroupUniformLoad(&chosen_matching);
+  let take_all_ties = ties == remaining;
+  if (lid == 0u) { atomicStore(&next_slot, 0u); }
+  workgroupBarrier();
+  for (var u = lid; u < n; u += WG) {
+    let key = order_key(scores[row + u]);
+    if (key > prefix || (take_all_ties && key == prefix)) {
+      indices[out + atomicAdd(&next_slot, 1u)] = u;
+    }
+  }
+  if (!take_all_ties) {
+    // Rank the ties in index order: thread lid owns keys [begin, end), counts its ties, then a forward scan
+    // gives each thread the rank of its first tie.
+    let span = (n + WG - 1u) / WG;
+    let begin = min(lid * span, n);
+    let end = min(begin + span, n);
+    var own = 0u;
+    for (var u = begin; u < end; u++) { own += u32(order_key(scores[row + u]) == prefix); }
+    scan[lid] = own;
+    workgroupBarrier();
+    scan_inclusive(lid, true);
+    var rank = scan[lid] - own;
+    for (var u = begin; u < end && rank < remaining; u++) {
+      if (order_key(scores[row + u]) == prefix) {
+        indices[out + TOPK - remaining + rank] = u;
+        rank++;
+      }
+    }
+  }
+  if (lid == 0u) { counts[t] = TOPK; }
+}

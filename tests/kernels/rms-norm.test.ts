@@ -1,0 +1,36 @@
+import { describe, it } from 'vitest';
+import { GpuContext } from '../../engine/gpu/context';
+import { readF32, runCalls, uploadArray, createStorage } from '../../engine/gpu/buffers';
+import { rmsNorm } from '../../engine/kernels/rms-norm';
+import { rmsNorm as rmsNormRef } from '../reference/ops';
+import { expectClose, randomArray, TOLERANCE } from '../support/compare';
+import { testDevice } from '../support/gpu';
+
+describe('rms_norm kernel', () => {
+  for (const [rows, dim] of [[1, 64], [3, 37], [7, 513], [2, 1]] as const) {
+    it(`matches the reference on [${rows}, ${dim}]`, async () => {
+      const { device } = await testDevice();
+      const ctx = new GpuContext(device);
+      const x = randomArray(rows * dim, rows * 31 + dim, 3);
+      const w = randomArray(dim, dim + 7);
+      const out = createStorage(device, rows * dim * 4, 'out');
+      ctx.writeStep(rows, 0, false);
+      runCalls(device, [rmsNorm(ctx, { dim, eps: 1e-6, hidden: uploadArray(device, x, 'x'), weight: uploadArray(device, w, 'w'), out })], rows);
+      expectClose(await readF32(device, out, rows * dim), rmsNormRef(x, w, rows, dim, 1e-6), TOLERANCE.f32, 'rms_norm');
+    });
+  }
+
+  it('fuses the residual add and writes the sum back into the residual stream', async () => {
+    const { device } = await testDevice();
+    const ctx = new GpuContext(device);
+    const rows = 5, dim = 70;
+    const h = randomArray(rows * dim, 1), d = randomArray(rows * dim, 2), w = randomArray(dim, 3);
+    const hidden = uploadArray(device, h, 'h');
+    const out = createStorage(device, rows * dim * 4, 'out');
+    ctx.writeStep(rows, 0, false);
+    runCalls(device, [rmsNorm(ctx, { dim, eps: 1e-6, hidden, weight: uploadArray(device, w, 'w'), out, delta: uploadArray(device, d, 'd') })], rows);
+    const sum = h.map((v, i) => v + d[i]);
+    expectClose(await readF32(device, hidden, rows * dim), sum, TOLERANCE.f32, 'residual');
+    expectClose(await readF32(device, out, rows * dim), rmsNormRef(sum, w, rows, dim, 1e-6), TOLERANCE.f32, 'normed');
+  });
+});
