@@ -5,13 +5,17 @@
 // on the fly while staging (the queries buffer is only read, so the call can be re-encoded safely). Exact zeros
 // are written as +0 so that −0 and +0 tie in the top-k. Keys u > p are not written. Rows whose p + 1 ≤ TOPK
 // select every key anyway and are skipped.
-// Layout: workgroup (x, t) walks key tiles x, x + nx, … of TILE keys, one key per thread; the key tile and the
-// query chunk of all NI heads are staged DC dims at a time, each thread keeping NI dot-product accumulators.
+// Layout: workgroup (x, t) walks key tiles x, x + nx, … of KT = 4·KG keys. The tile's [KT keys × NI heads] dot
+// products are a small matrix product over DI, staged DC dims at a time; thread (hg, kg) owns heads 4hg..4hg+3
+// (padded with zero heads up to 4·HG) for keys kg, kg + KG, kg + 2KG, kg + 3KG, in four vec4 registers. The
+// weighted ReLU sum over heads is reduced across the HG head groups through workgroup memory.
 #include "step"
 
 const HALF: u32 = DR / 2u;
-const ROW: u32 = DI + NI; // key_and_weights row stride
-const KS: u32 = DC + 1u;  // padded key-tile row, avoids bank conflicts on k_tile[lid * KS + d]
+const ROW: u32 = DI + NI;  // key_and_weights row stride
+const WG: u32 = HG * KG;
+const KT: u32 = 4u * KG;   // keys per tile
+const KTP: u32 = KT + 1u;  // padded k_tile row: the transposing store hits distinct banks
 
 @group(0) @binding(0) var<uniform> step: Step;
 @group(0) @binding(1) var<storage, read> queries: array<f32>;         // [T, NI, DI] not yet rotated
@@ -20,10 +24,12 @@ const KS: u32 = DC + 1u;  // padded key-tile row, avoids bank conflicts on k_til
 @group(0) @binding(4) var<storage, read> rope_table: array<f32>;      // [positions, DR/2, 2] (cos, sin)
 @group(0) @binding(5) var<storage, read_write> scores: array<f32>;    // [T, MAX_CONTEXT]
 
-var<workgroup> q_chunk: array<f32, NI * DC>;   // rotated q[t, j, d0 + dd] at j * DC + dd
-var<workgroup> k_tile: array<f32, TILE * KS>;  // k[tile * TILE + key, d0 + dd] at key * KS + dd
+var<workgroup> q_chunk: array<vec4<f32>, DC * HG>; // rotated q[t, 4hg..4hg+3, d0 + dd] at dd * HG + hg
+var<workgroup> k_tile: array<f32, DC * KTP>;       // k[tile key, d0 + dd] at dd * KTP + key
+var<workgroup> head_sums: array<f32, KT * HG>;     // Σ over one head group, at key * HG + hg
 
 fn rotated_query(t: u32, head: u32, d: u32) -> f32 {
+  if (head >= NI || d >= DI) { return 0.0; }
   let base = (t * NI + head) * DI;
   let pos = step.pos0 + t;
   if (d < HALF) {
@@ -37,43 +43,70 @@ fn rotated_query(t: u32, head: u32, d: u32) -> f32 {
   return queries[base + d];
 }
 
-@compute @workgroup_size(TILE)
+fn head_weights(t: u32, hg: u32) -> vec4<f32> {
+  var w = vec4<f32>(0.0);
+  for (var i = 0u; i < 4u; i++) {
+    let head = 4u * hg + i;
+    if (head < NI) { w[i] = key_and_weights[t * ROW + DI + head]; }
+  }
+  return w;
+}
+
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let t = wid.y;
   if (t >= step.rows) { return; }
   let keys = step.pos0 + t + 1u; // causal: keys 0..pos0+t
   if (keys <= TOPK) { return; }
+  let hg = lid % HG;
+  let kg = lid / HG;
+  let w = head_weights(t, hg);
 
-  for (var tile = wid.x; tile * TILE < keys; tile += groups.x) {
-    let u = tile * TILE + lid;
-    var dots: array<f32, NI>;
+  for (var tile = wid.x; tile * KT < keys; tile += groups.x) {
+    let first = tile * KT;
+    var dot0 = vec4<f32>(0.0); // heads 4hg..4hg+3 · key kg
+    var dot1 = vec4<f32>(0.0); // · key kg + KG
+    var dot2 = vec4<f32>(0.0); // · key kg + 2KG
+    var dot3 = vec4<f32>(0.0); // · key kg + 3KG
     for (var d0 = 0u; d0 < DI; d0 += DC) {
       workgroupBarrier(); // the previous chunk's readers are done
-      for (var i = lid; i < NI * DC; i += TILE) {
-        let d = d0 + i % DC;
-        q_chunk[i] = select(0.0, rotated_query(t, i / DC, d), d < DI);
+      for (var i = lid; i < DC * HG; i += WG) {
+        let d = d0 + i / HG;
+        let h = 4u * (i % HG);
+        q_chunk[i] = vec4<f32>(rotated_query(t, h, d), rotated_query(t, h + 1u, d),
+                               rotated_query(t, h + 2u, d), rotated_query(t, h + 3u, d));
       }
-      for (var i = lid; i < TILE * DC; i += TILE) {
-        let key = tile * TILE + i / DC;
+      for (var i = lid; i < KT * DC; i += WG) {
+        let key = i / DC;
         let d = d0 + i % DC;
         var value = 0.0;
-        if (key < keys && d < DI) { value = indexer_cache[key * DI + d]; }
-        k_tile[(i / DC) * KS + i % DC] = value;
+        if (first + key < keys && d < DI) { value = indexer_cache[(first + key) * DI + d]; }
+        k_tile[(i % DC) * KTP + key] = value;
       }
       workgroupBarrier();
       for (var dd = 0u; dd < DC; dd++) {
-        let k = k_tile[lid * KS + dd];
-        for (var head = 0u; head < NI; head++) { dots[head] += q_chunk[head * DC + dd] * k; }
+        let q = q_chunk[dd * HG + hg];
+        let k = dd * KTP + kg;
+        dot0 += q * k_tile[k];
+        dot1 += q * k_tile[k + KG];
+        dot2 += q * k_tile[k + 2u * KG];
+        dot3 += q * k_tile[k + 3u * KG];
       }
     }
-    if (u < keys) {
-      var total = 0.0;
-      for (var head = 0u; head < NI; head++) {
-        total += key_and_weights[t * ROW + DI + head] * max(dots[head], 0.0);
+    let zero = vec4<f32>(0.0);
+    head_sums[kg * HG + hg] = dot(w, max(dot0, zero));
+    head_sums[(kg + KG) * HG + hg] = dot(w, max(dot1, zero));
+    head_sums[(kg + 2u * KG) * HG + hg] = dot(w, max(dot2, zero));
+    head_sums[(kg + 3u * KG) * HG + hg] = dot(w, max(dot3, zero));
+    workgroupBarrier();
+    for (var key = lid; key < KT; key += WG) {
+      if (first + key < keys) {
+        var total = 0.0;
+        for (var h = 0u; h < HG; h++) { total += head_sums[key * HG + h]; }
+        total *= SCALE;
+        scores[t * MAX_CONTEXT + first + key] = select(total, 0.0, total == 0.0);
       }
-      total *= SCALE;
-      scores[t * MAX_CONTEXT + u] = select(total, 0.0, total == 0.0);
     }
   }
 }

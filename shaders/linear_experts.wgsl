@@ -4,8 +4,8 @@
 //   swiglu: x [T, K=H], W [E, 2N, K] (per expert N=I gate rows then N up rows):
 //           act[t, j, n] = silu(Wg[id]·x[t]) * (Wu[id]·x[t]),  id = expert_ids[t*TOP_K + j]
 //   down:   x = act [T, TOP_K, K=I], W [E, N=H, K]:
-//           y[t, n] += Σ_j expert_weights[t, j] · (W[id_j][n]·act[t, j, :])   (accumulates: the shared expert's
-//           output is already in y; one writer per element, so no atomics)
+//           y[t, n] += Σ_j expert_weights[t, j] · (W[id_j][n]·act[t, j, :])   (ACCUMULATE: the shared expert's
+//           output is already in y; one writer per element, so no atomics. Without ACCUMULATE, y is overwritten.)
 // Layout as linear.wgsl's matvec: WG threads, THREADS_PER_ROW per output row, ROWS_PER_WG rows per workgroup;
 // workgroup_id.x picks the row group, (y, z) the slot (swiglu: t*TOP_K + j; down: t) folded as z*65535 + y.
 // Ids are clamped to [0, E) so a corrupt id reads a real expert instead of another layer's memory.
@@ -113,6 +113,10 @@ fn down(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   gate_partial[lid] = sum;
   reduce_rows(lid, lane, false);
   if (live && lane == 0u) {
+#ifdef ACCUMULATE
     y[t * N + n] += gate_partial[lid];
+#else
+    y[t * N + n] = gate_partial[lid];
+#endif
   }
 }

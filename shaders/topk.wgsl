@@ -3,20 +3,22 @@
 //   counts[t] = min(TOPK, n),  indices[t, 0..counts[t]) = the keys with the largest scores,
 // ties at the boundary resolved towards the lower key index; the order inside the list is unspecified.
 // One workgroup of 256 threads per row. If n ≤ TOPK it writes 0..n−1 directly. Otherwise it finds the TOPK-th
-// largest score by an MSB-first radix select over the order-preserving u32 encoding of the f32 scores (4 passes,
-// 8 bits each: a 256-bin histogram of the keys that match the digits chosen so far, then a suffix scan to pick
-// the digit holding the TOPK-th element), then compacts: every key above the threshold, plus the lowest-index
-// keys equal to it (an ordered scan over per-thread index ranges, only needed when not all ties fit).
+// largest score by an MSB-first radix select over the order-preserving u32 encoding of the f32 scores: 3 rounds
+// of 11, 11 and 10 bits, each a 2048-bin histogram of the keys matching the digits chosen so far, then a suffix
+// scan picking the digit that holds the TOPK-th element. Then it compacts: every key above the threshold, plus
+// the lowest-index keys equal to it (an ordered scan over per-thread index ranges, only when not all ties fit).
 #include "step"
 
-const WG: u32 = 256u; // = number of histogram bins, one per thread
+const WG: u32 = 256u;
+const BINS: u32 = 2048u;          // 11-bit digits
+const BINS_PER_THREAD: u32 = 8u;  // BINS / WG, thread lid owns bins [8·lid, 8·lid + 8)
 
 @group(0) @binding(0) var<uniform> step: Step;
 @group(0) @binding(1) var<storage, read> scores: array<f32>;          // [T, MAX_CONTEXT]
 @group(0) @binding(2) var<storage, read_write> indices: array<u32>;   // [T, TOPK]
 @group(0) @binding(3) var<storage, read_write> counts: array<u32>;    // [T]
 
-var<workgroup> histogram: array<atomic<u32>, WG>;
+var<workgroup> histogram: array<atomic<u32>, BINS>;
 var<workgroup> scan: array<u32, WG>;
 var<workgroup> chosen_digit: u32;
 var<workgroup> chosen_remaining: u32; // how many keys equal to the prefix so far still have to be taken
@@ -41,6 +43,10 @@ fn scan_inclusive(lid: u32, forward: bool) {
   }
 }
 
+fn count_key(key: u32, prefix: u32, mask: u32, shift: u32, digit_mask: u32) {
+  if ((key & mask) == prefix) { atomicAdd(&histogram[(key >> shift) & digit_mask], 1u); }
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let t = wid.x;
@@ -57,26 +63,48 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var prefix = 0u;
   var mask = 0u;
   var remaining = TOPK;
-  for (var pass = 0u; pass < 4u; pass++) {
-    let shift = 24u - 8u * pass;
-    atomicStore(&histogram[lid], 0u);
+  for (var round = 0u; round < 3u; round++) {
+    var shift = 21u;            // bits 31..21
+    var digit_mask = 0x7ffu;
+    if (round == 1u) { shift = 10u; } // bits 20..10
+    if (round == 2u) { shift = 0u; digit_mask = 0x3ffu; } // bits 9..0
+    for (var b = 0u; b < BINS_PER_THREAD; b++) { atomicStore(&histogram[lid * BINS_PER_THREAD + b], 0u); }
     workgroupBarrier();
-    for (var u = lid; u < n; u += WG) {
-      let key = order_key(scores[row + u]);
-      if ((key & mask) == prefix) { atomicAdd(&histogram[(key >> shift) & 0xffu], 1u); }
+    // Four independent loads per iteration keep more of them in flight.
+    var u = lid;
+    for (; u + 3u * WG < n; u += 4u * WG) {
+      let k0 = order_key(scores[row + u]);
+      let k1 = order_key(scores[row + u + WG]);
+      let k2 = order_key(scores[row + u + 2u * WG]);
+      let k3 = order_key(scores[row + u + 3u * WG]);
+      count_key(k0, prefix, mask, shift, digit_mask);
+      count_key(k1, prefix, mask, shift, digit_mask);
+      count_key(k2, prefix, mask, shift, digit_mask);
+      count_key(k3, prefix, mask, shift, digit_mask);
     }
+    for (; u < n; u += WG) { count_key(order_key(scores[row + u]), prefix, mask, shift, digit_mask); }
     workgroupBarrier();
-    scan[lid] = atomicLoad(&histogram[lid]);
+    var own = 0u;
+    for (var b = 0u; b < BINS_PER_THREAD; b++) { own += atomicLoad(&histogram[lid * BINS_PER_THREAD + b]); }
+    scan[lid] = own;
     workgroupBarrier();
-    scan_inclusive(lid, false); // scan[b] = matching keys whose digit is ≥ b
-    let above = select(0u, scan[min(lid + 1u, WG - 1u)], lid + 1u < WG);
-    if (above < remaining && remaining <= scan[lid]) { // exactly one bin holds the remaining-th largest
-      chosen_digit = lid;
-      chosen_remaining = remaining - above;
-      chosen_matching = scan[lid] - above;
+    scan_inclusive(lid, false); // scan[i] = matching keys in the bins of threads ≥ i
+    var above = select(0u, scan[min(lid + 1u, WG - 1u)], lid + 1u < WG);
+    if (above < remaining && remaining <= scan[lid]) { // exactly one thread holds the remaining-th largest
+      for (var b = BINS_PER_THREAD; b > 0u; b--) {
+        let bin = lid * BINS_PER_THREAD + b - 1u;
+        let count = atomicLoad(&histogram[bin]);
+        if (above + count >= remaining) {
+          chosen_digit = bin;
+          chosen_remaining = remaining - above;
+          chosen_matching = count;
+          break;
+        }
+        above += count;
+      }
     }
     prefix |= workgroupUniformLoad(&chosen_digit) << shift;
-    mask |= 0xffu << shift;
+    mask |= digit_mask << shift;
     remaining = workgroupUniformLoad(&chosen_remaining);
   }
   // prefix is now the TOPK-th largest key; `remaining` of the keys equal to it are taken, TOPK − remaining above.

@@ -1,8 +1,11 @@
 // Buffer helpers: storage buffers for activations and weights, uploads, and reading results back (tests, logits).
-export const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+/** Usage of every engine storage buffer; a function because the GPUBufferUsage global only exists once WebGPU is set up. */
+export function storageUsage(): number {
+  return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+}
 
 export function createStorage(device: GPUDevice, bytes: number, label: string): GPUBuffer {
-  return device.createBuffer({ label, size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: STORAGE });
+  return device.createBuffer({ label, size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: storageUsage() });
 }
 
 export function uploadArray(device: GPUDevice, data: Float32Array | Uint32Array | Int32Array, label: string): GPUBuffer {

@@ -6,11 +6,22 @@ import { createEngineDevice, type EngineDevice } from './device';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
-export async function createNodeDevice(): Promise<EngineDevice> {
+// Dawn tears its instance down when the GPU object is garbage collected, even while devices from it are in use:
+// keep it alive for the life of the process.
+let dawnGpu: GPU | undefined;
+
+/** Installs the WebGPU globals (GPUBufferUsage, GPUMapMode, ...) and returns Dawn's `navigator.gpu` equivalent. */
+export async function installNodeWebGpu(): Promise<GPU> {
+  if (dawnGpu) return dawnGpu;
   if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && existsSync(SWIFTSHADER_ICD)) {
     process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   }
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
-  return createEngineDevice(create([]) as unknown as GPU);
+  dawnGpu = create([]) as unknown as GPU;
+  return dawnGpu;
+}
+
+export async function createNodeDevice(): Promise<EngineDevice> {
+  return createEngineDevice(await installNodeWebGpu());
 }

@@ -2,6 +2,7 @@
 // reads `expertIds` [T, k] and indexes the stacked expert weights directly.
 //   expertsSwiGLU: x [T, H], W [E, 2I, H] (per expert I gate rows then I up rows) -> act [T, k, I]
 //   expertsDown:   act [T, k, I], W [E, H, I], weights [T, k] -> output [T, H] += Σ_j w[t,j]·(W[id_j]·act[t,j])
+//                  (adds onto the shared expert's output already there; `accumulate: false` overwrites instead)
 // Both are matrix-vector kernels per (token, slot) with linear.ts's decode layout (4 rows per 256-thread
 // workgroup); a prefill step re-reads an expert's rows once per token that picked it.
 import source from '../../shaders/linear_experts.wgsl';
@@ -26,6 +27,8 @@ export interface ExpertsDownArgs {
   expertWeights: GPUBuffer; // [T, k] f32
   topK: number;
   output: GPUBuffer; // [T, H] f32, accumulated into
+  /** false: overwrite `output` (a MoE layer without shared experts). Default true. */
+  accumulate?: boolean;
 }
 
 export function expertsSwiGLU(ctx: GpuContext, args: ExpertsSwiGLUArgs): KernelCall {
@@ -59,7 +62,8 @@ export function expertsDown(ctx: GpuContext, args: ExpertsDownArgs): KernelCall 
     rowsFitting(name, 'output', args.output, hidden),
   );
   const rowGroups = checkRowGroups(name, hidden);
-  const pipeline = ctx.pipeline('linear_experts', source, defines(args.weight, experts, hidden, inter, args.topK), 'down');
+  const pipeline = ctx.pipeline('linear_experts', source,
+    { ...defines(args.weight, experts, hidden, inter, args.topK), ACCUMULATE: args.accumulate ?? true }, 'down');
   const group = ctx.bindGroup(pipeline,
     [ctx.step, args.input, args.weight.buffer, args.expertIds, args.output, args.expertWeights], name);
   return simpleCall(name, pipeline, group, (rows) => {

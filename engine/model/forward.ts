@@ -98,24 +98,33 @@ export class DeepseekForward {
 
   private async step(ids: number[], options: StepOptions): Promise<Float32Array> {
     const rows = ids.length;
-    const pos0 = this.position;
     this.checkStep(ids);
-    const sparse = this.sparseActive(pos0 + rows, options.attention);
     const { device } = this.ctx;
-    this.ctx.writeStep(rows, pos0, sparse);
     device.queue.writeBuffer(this.scratch.tokenIds, 0, Uint32Array.from(ids));
     const encoder = device.createCommandEncoder({ label: 'step' });
-    const pass = encoder.beginComputePass({ label: 'forward' });
-    for (const call of sparse ? this.sparseCalls : this.denseCalls) call.encode(pass, rows);
-    pass.end();
+    this.encodeForward(encoder, rows, options.attention);
     const bytes = rows * this.config.vocabSize * 4;
     encoder.copyBufferToBuffer(this.scratch.logits, 0, this.logitsStaging, 0, bytes);
     device.queue.submit([encoder.finish()]);
-    this.position = pos0 + rows;
     await this.logitsStaging.mapAsync(GPUMapMode.READ, 0, bytes);
     const logits = new Float32Array(this.logitsStaging.getMappedRange(0, bytes).slice(0));
     this.logitsStaging.unmap();
     return logits;
+  }
+
+  /**
+   * Writes the step uniform and records one forward pass over `rows` token rows whose ids are already in
+   * scratch.tokenIds, at the current position; advances the position. Leaves the logits in scratch.logits and the
+   * last row's argmax in scratch.nextToken. Callers submit.
+   */
+  encodeForward(encoder: GPUCommandEncoder, rows: number, attention?: AttentionMode): void {
+    if (this.position + rows > this.scratch.maxContext) throw this.contextFull(rows);
+    const sparse = this.sparseActive(this.position + rows, attention);
+    this.ctx.writeStep(rows, this.position, sparse);
+    const pass = encoder.beginComputePass({ label: 'forward' });
+    for (const call of sparse ? this.sparseCalls : this.denseCalls) call.encode(pass, rows);
+    pass.end();
+    this.position += rows;
   }
 
   /** DSA changes nothing while every causal key fits in index_topk, so the selection is skipped until then. */
@@ -125,16 +134,19 @@ export class DeepseekForward {
   }
 
   private checkStep(ids: number[]): void {
-    if (this.position + ids.length > this.scratch.maxContext) {
-      throw new EngineError('CONTEXT_FULL',
-        `The conversation needs ${this.position + ids.length} tokens but this model instance holds ${this.scratch.maxContext}. Start a new conversation.`,
-        { needed: this.position + ids.length, maxContext: this.scratch.maxContext });
-    }
+    if (ids.length > this.scratch.maxRows) throw new RangeError(`a step holds at most ${this.scratch.maxRows} rows, got ${ids.length}`);
     for (const id of ids) {
       if (!Number.isInteger(id) || id < 0 || id >= this.config.vocabSize) {
         throw new RangeError(`token id ${id} is outside the vocabulary [0, ${this.config.vocabSize})`);
       }
     }
+  }
+
+  private contextFull(rows: number): EngineError {
+    const needed = this.position + rows;
+    return new EngineError('CONTEXT_FULL',
+      `The conversation needs ${needed} tokens but this model instance holds ${this.scratch.maxContext}. Start a new conversation.`,
+      { needed, maxContext: this.scratch.maxContext });
   }
 }
 

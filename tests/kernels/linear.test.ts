@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { GpuContext, type KernelCall } from '../../engine/gpu/context';
 import { createStorage, readF32, runCalls, uploadArray } from '../../engine/gpu/buffers';
-import { linear, linearSwiGLU } from '../../engine/kernels/linear';
+import { foldGrid, linear, linearSwiGLU } from '../../engine/kernels/linear';
 import { roundToDtype, uploadWeight, type WeightDtype } from '../../engine/weights/gpu-weight';
 import { linear as linearRef, swiglu } from '../reference/ops';
 import { expectClose, randomArray, type Tolerance } from '../support/compare';
@@ -20,45 +20,81 @@ function tolerance(expected: ArrayLike<number>): Tolerance {
   return { atol: 1e-5 * Math.max(magnitude, 1e-6), rtol: 1e-4 };
 }
 
-interface Case { rows: number; n: number; k: number }
+interface Shape { n: number; k: number }
 
-async function runLinear(kernel: typeof linear, { rows, n, k }: Case, weightRows: number, dtype: WeightDtype, seed: number) {
+/** Step row counts run through one built kernel (T = 1: matrix-vector; the rest: tiled matmul). */
+const ROWS = [1, 2, 5, 33];
+const CAPACITY = Math.max(...ROWS);
+
+/**
+ * Builds `kernel` once over buffers of CAPACITY rows, then runs it for every step size in ROWS (the same call
+ * re-encoded each step, as the forward pass does); returns the inputs and each step's output rows.
+ */
+async function runSteps(kernel: typeof linear, { n, k }: Shape, weightRows: number, dtype: WeightDtype, seed: number) {
   const { device } = await testDevice();
   const ctx = new GpuContext(device);
-  const x = randomArray(rows * k, seed, 2);
+  const x = randomArray(CAPACITY * k, seed, 2);
   const w = randomArray(weightRows * k, seed + 1);
-  const output = createStorage(device, rows * n * 4, 'y');
+  const output = createStorage(device, CAPACITY * n * 4, 'y');
   const call: KernelCall = kernel(ctx, {
     input: uploadArray(device, x, 'x'), weight: uploadWeight(device, w, [weightRows, k], dtype, 'w'), output,
   });
-  ctx.writeStep(rows, 0, false);
-  runCalls(device, [call], rows);
-  return { x, w: roundToDtype(w, dtype), actual: await readF32(device, output, rows * n) };
+  const outputs: Float32Array[] = [];
+  for (const rows of ROWS) {
+    ctx.writeStep(rows, 0, false);
+    runCalls(device, [call], rows);
+    outputs.push(await readF32(device, output, rows * n));
+  }
+  return { x, w: roundToDtype(w, dtype), outputs };
 }
 
-const LINEAR_CASES: Case[] = [
-  { rows: 1, n: 1, k: 1 }, { rows: 1, n: 3, k: 7 }, { rows: 1, n: 65, k: 257 }, { rows: 1, n: 300, k: 130 },
-  { rows: 2, n: 3, k: 2 }, { rows: 2, n: 1, k: 1 }, { rows: 5, n: 65, k: 7 }, { rows: 5, n: 300, k: 64 },
-  { rows: 33, n: 65, k: 64 }, { rows: 33, n: 300, k: 257 }, { rows: 33, n: 3, k: 130 },
+const LINEAR_SHAPES: Shape[] = [
+  { n: 1, k: 1 }, { n: 3, k: 2 }, { n: 65, k: 7 }, { n: 300, k: 64 }, { n: 3, k: 130 }, { n: 65, k: 257 },
 ];
 
 describe('linear kernel', () => {
   for (const dtype of DTYPES) {
-    for (const c of LINEAR_CASES) {
-      it(`y = x·Wᵀ matches the reference for T=${c.rows}, N=${c.n}, K=${c.k}, ${dtype} weights`, async () => {
-        const { x, w, actual } = await runLinear(linear, c, c.n, dtype, c.rows * 1000 + c.n * 10 + c.k);
-        const expected = linearRef(x, w, c.rows, c.n, c.k);
-        expectClose(actual, expected, tolerance(expected), `linear ${dtype}`);
+    for (const shape of LINEAR_SHAPES) {
+      const { n, k } = shape;
+      it(`y = x·Wᵀ matches the reference for N=${n}, K=${k}, ${dtype} weights, T in {${ROWS}}`, async () => {
+        const { x, w, outputs } = await runSteps(linear, shape, n, dtype, n * 10 + k);
+        ROWS.forEach((rows, i) => {
+          const expected = linearRef(x, w, rows, n, k);
+          expectClose(outputs[i], expected, tolerance(expected), `linear ${dtype} T=${rows}`);
+        });
       });
     }
   }
 
+  it('folds workgroup counts over 65535 onto a 2D grid that covers every group exactly once', () => {
+    expect(foldGrid('t', 1)).toEqual([1, 1]);
+    expect(foldGrid('t', 65535)).toEqual([65535, 1]);
+    expect(foldGrid('t', 65536)).toEqual([65535, 2]);
+    expect(foldGrid('t', 262150 / 4 + 1)).toEqual([65535, 2]);
+    expect(() => foldGrid('t', 65535 * 65535 + 1)).toThrow(/65535/);
+  });
+
+  // ~90 s on SwiftShader (65538 workgroups); run with LINEAR_LARGE_GRID=1.
+  it.runIf(process.env.LINEAR_LARGE_GRID === '1')('folds a matrix-vector grid of more than 65535 workgroups (N = 262150 rows)', async () => {
+    const { device } = await testDevice();
+    const ctx = new GpuContext(device);
+    const n = 262150, k = 3;
+    const x = randomArray(k, 11);
+    const w = randomArray(n * k, 12);
+    const output = createStorage(device, n * 4, 'y');
+    const call = linear(ctx, { input: uploadArray(device, x, 'x'), weight: uploadWeight(device, w, [n, k], 'f16', 'w'), output });
+    ctx.writeStep(1, 0, false);
+    runCalls(device, [call], 1);
+    const expected = linearRef(x, roundToDtype(w, 'f16'), 1, n, k);
+    expectClose(await readF32(device, output, n), expected, tolerance(expected), 'linear folded grid');
+  });
+
   it('f16 weights are read as f16 (the unrounded f32 reference differs measurably)', async () => {
-    const c = { rows: 1, n: 65, k: 257 };
-    const { x, actual } = await runLinear(linear, c, c.n, 'f16', 7);
-    const unrounded = linearRef(x, randomArray(c.n * c.k, 8), c.rows, c.n, c.k);
+    const shape = { n: 65, k: 257 };
+    const { x, outputs } = await runSteps(linear, shape, shape.n, 'f16', 7);
+    const unrounded = linearRef(x, randomArray(shape.n * shape.k, 8), 1, shape.n, shape.k);
     let worst = 0;
-    for (let i = 0; i < actual.length; i++) worst = Math.max(worst, Math.abs(actual[i] - unrounded[i]));
+    for (let i = 0; i < unrounded.length; i++) worst = Math.max(worst, Math.abs(outputs[0][i] - unrounded[i]));
     expect(worst).toBeGreaterThan(1e-4);
   });
 
@@ -96,24 +132,24 @@ describe('linear kernel', () => {
   });
 });
 
-const SWIGLU_CASES: Case[] = [
-  { rows: 1, n: 1, k: 2 }, { rows: 1, n: 65, k: 257 }, { rows: 1, n: 300, k: 7 },
-  { rows: 2, n: 3, k: 1 }, { rows: 5, n: 65, k: 130 }, { rows: 33, n: 300, k: 64 }, { rows: 33, n: 3, k: 257 },
-];
+const SWIGLU_SHAPES: Shape[] = [{ n: 1, k: 2 }, { n: 65, k: 257 }, { n: 300, k: 7 }];
 
 describe('linearSwiGLU kernel', () => {
   for (const dtype of DTYPES) {
-    for (const c of SWIGLU_CASES) {
-      it(`silu(gate)·up matches the reference for T=${c.rows}, N=${c.n}, K=${c.k}, ${dtype} weights`, async () => {
-        const { x, w, actual } = await runLinear(linearSwiGLU, c, 2 * c.n, dtype, c.rows * 1000 + c.n * 10 + c.k + 5);
-        const gateUp = linearRef(x, w, c.rows, 2 * c.n, c.k);
-        const gate = new Float64Array(c.rows * c.n), up = new Float64Array(c.rows * c.n);
-        for (let t = 0; t < c.rows; t++) {
-          gate.set(gateUp.subarray(t * 2 * c.n, t * 2 * c.n + c.n), t * c.n);
-          up.set(gateUp.subarray(t * 2 * c.n + c.n, (t + 1) * 2 * c.n), t * c.n);
-        }
-        const expected = swiglu(gate, up);
-        expectClose(actual, expected, tolerance(expected), `linear_swiglu ${dtype}`);
+    for (const shape of SWIGLU_SHAPES) {
+      const { n, k } = shape;
+      it(`silu(gate)·up matches the reference for N=${n}, K=${k}, ${dtype} weights, T in {${ROWS}}`, async () => {
+        const { x, w, outputs } = await runSteps(linearSwiGLU, shape, 2 * n, dtype, n * 10 + k + 5);
+        ROWS.forEach((rows, i) => {
+          const gateUp = linearRef(x, w, rows, 2 * n, k);
+          const gate = new Float64Array(rows * n), up = new Float64Array(rows * n);
+          for (let t = 0; t < rows; t++) {
+            gate.set(gateUp.subarray(t * 2 * n, t * 2 * n + n), t * n);
+            up.set(gateUp.subarray(t * 2 * n + n, (t + 1) * 2 * n), t * n);
+          }
+          const expected = swiglu(gate, up);
+          expectClose(outputs[i], expected, tolerance(expected), `linear_swiglu ${dtype} T=${rows}`);
+        });
       });
     }
   }

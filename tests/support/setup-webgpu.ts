@@ -1,8 +1,6 @@
 // Vitest setup: WebGPU in Node runs on Dawn; on machines without a GPU the Vulkan loader uses SwiftShader from
-// Debian's chromium package, so `npm test` needs no environment set by hand.
-import { existsSync } from 'node:fs';
+// Debian's chromium package, so `npm test` needs no environment set by hand. Installing the WebGPU globals here
+// lets engine modules use GPUBufferUsage and friends like they would in a browser.
+import { installNodeWebGpu } from '../../engine/gpu/node-gpu';
 
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (!process.env.VK_ICD_FILENAMES && !process.env.VK_DRIVER_FILES && existsSync(SWIFTSHADER_ICD)) {
-  process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-}
+await installNodeWebGpu();

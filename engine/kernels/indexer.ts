@@ -1,0 +1,141 @@
+// DSA lightning-indexer kernel drivers (V3.2, deepseek-math.md §6.1): `indexerKeyAppend` normalises, rotates and
+// caches each token's indexer key (shaders/indexer_key.wgsl); `indexerSelect` scores every query row against the
+// cached keys (shaders/indexer_scores.wgsl, half-split RoPE of the queries applied on the fly) and picks each
+// row's top-k keys on the GPU (shaders/topk.wgsl, radix select + compaction); `indexerTopk` is the selection
+// alone. Shapes: keyAndWeights [T, dI + nI] (wk·x then weights_proj·x), queries [T, nI, dI], indexerCache
+// [maxContext, dI], ropeTable [positions, dR/2, 2], scores [T, maxContext] f32, indices [T, topk] u32, counts [T]
+// u32. Row t sits at absolute position pos0 + t (the Step uniform); only keys u ≤ pos0 + t count. indexerSelect is
+// two dispatches: the query RoPE is fused into the scores kernel, so `queries` is only read (re-encoding is safe),
+// and rows with pos0 + t + 1 ≤ topk skip scoring and just write 0..count−1.
+import keySource from '../../shaders/indexer_key.wgsl';
+import scoresSource from '../../shaders/indexer_scores.wgsl';
+import topkSource from '../../shaders/topk.wgsl';
+import { f32 } from '../gpu/preprocess';
+import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
+
+export interface IndexerKeyAppendArgs {
+  keyAndWeights: GPUBuffer; // [T, dI + nI]
+  nI: number; // index_n_heads
+  dI: number; // index_head_dim
+  dR: number; // rotated dims (qk_rope_head_dim), the first dR of each key
+  normWeight: GPUBuffer; // [dI]
+  normBias: GPUBuffer; // [dI]
+  eps: number;
+  ropeTable: GPUBuffer; // [positions, dR/2, 2]
+  indexerCache: GPUBuffer; // [maxContext, dI]
+}
+
+export interface IndexerTopkArgs {
+  scores: GPUBuffer; // [T, maxContext] f32
+  indices: GPUBuffer; // [T, topk] u32
+  counts: GPUBuffer; // [T] u32
+  topk: number;
+  maxContext: number;
+}
+
+export interface IndexerSelectArgs extends IndexerTopkArgs {
+  queries: GPUBuffer; // [T, nI, dI], not rotated
+  keyAndWeights: GPUBuffer; // [T, dI + nI]
+  indexerCache: GPUBuffer; // [maxContext, dI]
+  nI: number;
+  dI: number;
+  dR: number;
+  ropeTable: GPUBuffer; // [positions, dR/2, 2]
+}
+
+const KEY_WG = 64;
+const SCORE_THREADS = 256;
+const SCORE_KEY_GROUPS = 16; // at most; 4 keys each, so tiles of up to 64 keys
+const SCORE_DIM_CHUNK = 16;
+const SCORE_QUERY_VEC4S = 512; // q_chunk budget: DC · HG vec4 = 8 KiB of workgroup memory
+const MAX_HEADS = 4 * SCORE_THREADS; // one head group of 4 per thread at most
+const SCORE_GROUPS_PER_STEP = 512; // workgroups along the key axis for a one-row step; fewer per row as T grows
+const MAX_ROWS = 65535; // rows go on a dispatch axis
+
+export function indexerKeyAppend(ctx: GpuContext, args: IndexerKeyAppendArgs): KernelCall {
+  const { nI, dI, dR } = args;
+  checkShape('indexerKeyAppend', nI, dI, dR);
+  if (!(args.eps > 0)) throw new Error(`indexerKeyAppend: eps must be positive, got ${args.eps}`);
+  requireBytes('indexerKeyAppend', 'normWeight', args.normWeight, dI * 4);
+  requireBytes('indexerKeyAppend', 'normBias', args.normBias, dI * 4);
+  requireBytes('indexerKeyAppend', 'ropeTable', args.ropeTable, dR * 4);
+  requireBytes('indexerKeyAppend', 'indexerCache', args.indexerCache, dI * 4);
+  requireBytes('indexerKeyAppend', 'keyAndWeights', args.keyAndWeights, (dI + nI) * 4);
+  const pipeline = ctx.pipeline('indexer_key', keySource, { WG: KEY_WG, NI: nI, DI: dI, DR: dR, EPS: f32(args.eps) });
+  const bindGroup = ctx.bindGroup(pipeline, [
+    ctx.step, args.keyAndWeights, args.normWeight, args.normBias, args.ropeTable, args.indexerCache,
+  ], 'indexer_key');
+  return simpleCall('indexer_key', pipeline, bindGroup, (rows) => [rows]);
+}
+
+/** The top-k selection alone, over scores already written for keys 0..pos0+t of each row. */
+export function indexerTopk(ctx: GpuContext, args: IndexerTopkArgs): KernelCall {
+  checkSelection('indexerTopk', args);
+  const pipeline = ctx.pipeline('topk', topkSource, { TOPK: args.topk, MAX_CONTEXT: args.maxContext });
+  const bindGroup = ctx.bindGroup(pipeline, [ctx.step, args.scores, args.indices, args.counts], 'topk');
+  return simpleCall('topk', pipeline, bindGroup, (rows) => [checkRows(rows)]);
+}
+
+export function indexerSelect(ctx: GpuContext, args: IndexerSelectArgs): KernelCall {
+  const { nI, dI, dR, topk, maxContext } = args;
+  checkShape('indexerSelect', nI, dI, dR);
+  checkSelection('indexerSelect', args);
+  requireBytes('indexerSelect', 'queries', args.queries, nI * dI * 4);
+  requireBytes('indexerSelect', 'keyAndWeights', args.keyAndWeights, (dI + nI) * 4);
+  requireBytes('indexerSelect', 'indexerCache', args.indexerCache, maxContext * dI * 4);
+  requireBytes('indexerSelect', 'ropeTable', args.ropeTable, dR * 4);
+  if (nI > MAX_HEADS) throw new Error(`indexerSelect: nI ${nI} exceeds ${MAX_HEADS} heads`);
+  const headGroups = Math.ceil(nI / 4);
+  const keyGroups = Math.min(SCORE_KEY_GROUPS, Math.floor(SCORE_THREADS / headGroups));
+  const dimChunk = Math.max(1, Math.min(SCORE_DIM_CHUNK, Math.floor(SCORE_QUERY_VEC4S / headGroups), dI));
+  const scorePipeline = ctx.pipeline('indexer_scores', scoresSource, {
+    NI: nI, DI: dI, DR: dR, TOPK: topk, MAX_CONTEXT: maxContext, HG: headGroups, KG: keyGroups, DC: dimChunk,
+    SCALE: f32(Math.pow(nI, -0.5) * Math.pow(dI, -0.5)),
+  });
+  const scoreGroup = ctx.bindGroup(scorePipeline, [
+    ctx.step, args.queries, args.keyAndWeights, args.indexerCache, args.ropeTable, args.scores,
+  ], 'indexer_scores');
+  const tiles = Math.ceil(maxContext / (4 * keyGroups));
+  const scores = simpleCall('indexer_scores', scorePipeline, scoreGroup, (rows) => {
+    const perRow = Math.min(tiles, Math.max(4, Math.floor(SCORE_GROUPS_PER_STEP / Math.max(rows, 1))));
+    return [perRow, checkRows(rows)];
+  });
+  const select = indexerTopk(ctx, args);
+  return {
+    name: 'indexer_select',
+    encode(pass, rows) {
+      scores.encode(pass, rows);
+      select.encode(pass, rows);
+    },
+  };
+}
+
+function checkShape(op: string, nI: number, dI: number, dR: number): void {
+  if (!Number.isInteger(nI) || nI < 1) throw new Error(`${op}: nI must be a positive integer, got ${nI}`);
+  if (!Number.isInteger(dI) || dI < 1) throw new Error(`${op}: dI must be a positive integer, got ${dI}`);
+  if (!Number.isInteger(dR) || dR < 2 || dR % 2 !== 0 || dR > dI) {
+    throw new Error(`${op}: dR must be an even integer in [2, dI=${dI}], got ${dR}`);
+  }
+}
+
+function checkSelection(op: string, args: IndexerTopkArgs): void {
+  const { topk, maxContext } = args;
+  if (!Number.isInteger(topk) || topk < 1) throw new Error(`${op}: topk must be a positive integer, got ${topk}`);
+  if (!Number.isInteger(maxContext) || maxContext < 1) {
+    throw new Error(`${op}: maxContext must be a positive integer, got ${maxContext}`);
+  }
+  requireBytes(op, 'scores', args.scores, maxContext * 4);
+  requireBytes(op, 'indices', args.indices, topk * 4);
+  requireBytes(op, 'counts', args.counts, 4);
+}
+
+function requireBytes(op: string, name: string, buffer: GPUBuffer, bytes: number): void {
+  if (!buffer || buffer.size < bytes) {
+    throw new Error(`${op}: ${name} holds ${buffer?.size ?? 0} bytes, needs at least ${bytes}`);
+  }
+}
+
+function checkRows(rows: number): number {
+  if (rows > MAX_ROWS) throw new Error(`indexer: ${rows} rows exceed one dispatch axis (${MAX_ROWS})`);
+  return rows;
+}

@@ -1,0 +1,77 @@
+// MoE router kernel driver (shaders/moe_route.wgsl): from the f32 router logits [T, E] (mlp.gate.weight · x) it
+// writes each token's k expert ids [T, k] u32 (best first) and combination weights [T, k] f32, following
+// transformers 5.17 (deepseek-math.md §5): V2 softmax scoring with 'greedy' or 'group_limited_greedy' (group
+// score = max p), weights p · routedScalingFactor, never renormalised; V3/V3.2 sigmoid scoring (topkMethod is
+// ignored, as HF does) with the bias for selection only, groups scored by their two largest biased scores, weights
+// from the unbiased σ, renormalised when normTopkProb, then scaled. Ties go to the lower expert index.
+import source from '../../shaders/moe_route.wgsl';
+import type { ModelConfig } from '../config';
+import { f32 } from '../gpu/preprocess';
+import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
+
+export type RouterConfig = Pick<ModelConfig,
+  'nRoutedExperts' | 'numExpertsPerTok' | 'nGroup' | 'topkGroup' | 'scoring' | 'topkMethod' | 'normTopkProb' | 'routedScalingFactor'>;
+
+export interface MoeRouteArgs {
+  logits: GPUBuffer; // [T, E] f32 router logits
+  bias: GPUBuffer | null; // [E] f32 e_score_correction_bias (sigmoid routing only; null = no bias)
+  config: RouterConfig;
+  expertIds: GPUBuffer; // [T, k] u32 out
+  expertWeights: GPUBuffer; // [T, k] f32 out
+}
+
+/** Workgroup memory holds a few E-long arrays; 1024 experts stay well inside 16 KiB. */
+const MAX_EXPERTS = 1024;
+
+export function moeRoute(ctx: GpuContext, args: MoeRouteArgs): KernelCall {
+  const c = args.config;
+  const E = c.nRoutedExperts;
+  const k = c.numExpertsPerTok;
+  checkRouter(c);
+  if (c.scoring === 'softmax' && args.bias) throw new Error('moeRoute: bias is only used by sigmoid routing (V3/V3.2); pass null');
+  if (args.logits.size < E * 4) throw new Error(`moeRoute: logits (${args.logits.size} bytes) hold less than one row of ${E} f32`);
+  if (args.bias && args.bias.size < E * 4) throw new Error(`moeRoute: bias (${args.bias.size} bytes) holds fewer than ${E} f32`);
+  if (args.expertIds.size < k * 4) throw new Error(`moeRoute: expertIds (${args.expertIds.size} bytes) hold less than one row of ${k} u32`);
+  if (args.expertWeights.size < k * 4) throw new Error(`moeRoute: expertWeights (${args.expertWeights.size} bytes) hold less than one row of ${k} f32`);
+
+  const softmax = c.scoring === 'softmax';
+  const grouped = (softmax ? c.topkMethod === 'group_limited_greedy' : true) && c.nGroup > 1 && c.topkGroup < c.nGroup;
+  const pipeline = ctx.pipeline('moe_route', source, {
+    WG: Math.min(256, Math.max(32, nextPowerOfTwo(E))),
+    N_EXPERTS: E,
+    TOP_K: k,
+    N_GROUP: grouped ? c.nGroup : 1,
+    TOPK_GROUP: grouped ? c.topkGroup : 1,
+    SCALE: f32(c.routedScalingFactor),
+    SOFTMAX: softmax,
+    GROUPED: grouped,
+    HAS_BIAS: !!args.bias,
+    NORM_TOPK: !softmax && c.normTopkProb, // HF V2 ignores norm_topk_prob
+  });
+  const bindings = [ctx.step, args.logits, args.expertIds, args.expertWeights, ...(args.bias ? [args.bias] : [])];
+  return simpleCall('moe_route', pipeline, ctx.bindGroup(pipeline, bindings, 'moe_route'), (rows) => [rows]);
+}
+
+function checkRouter(c: RouterConfig): void {
+  const E = c.nRoutedExperts;
+  const int = (v: number) => Number.isInteger(v) && v >= 1;
+  if (!int(E) || E > MAX_EXPERTS) throw new Error(`moeRoute: config.nRoutedExperts must be an integer in [1, ${MAX_EXPERTS}], got ${E}`);
+  if (!int(c.numExpertsPerTok) || c.numExpertsPerTok > E) {
+    throw new Error(`moeRoute: config.numExpertsPerTok must be in [1, ${E}], got ${c.numExpertsPerTok}`);
+  }
+  if (!int(c.nGroup) || E % c.nGroup !== 0) throw new Error(`moeRoute: config.nGroup must divide ${E}, got ${c.nGroup}`);
+  if (!int(c.topkGroup) || c.topkGroup > c.nGroup) {
+    throw new Error(`moeRoute: config.topkGroup must be in [1, nGroup = ${c.nGroup}], got ${c.topkGroup}`);
+  }
+  if (c.scoring !== 'softmax' && c.scoring !== 'sigmoid') throw new Error(`moeRoute: config.scoring "${c.scoring}" is not softmax or sigmoid`);
+  if (c.scoring === 'softmax' && c.topkMethod !== 'greedy' && c.topkMethod !== 'group_limited_greedy') {
+    throw new Error(`moeRoute: config.topkMethod "${c.topkMethod}" is not a softmax (V2) method`);
+  }
+  if (!Number.isFinite(c.routedScalingFactor)) throw new Error(`moeRoute: config.routedScalingFactor ${c.routedScalingFactor} is not finite`);
+}
+
+function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}

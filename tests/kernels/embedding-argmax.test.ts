@@ -1,0 +1,102 @@
+// The embedding gather (f32 and f16 tables, odd widths, repeated and out-of-range ids) and the greedy argmax over
+// the last row of a step (vocabularies of 1, 1000 and V3's 129280, ties, all-negative rows) against the float64
+// reference ops.
+import { describe, expect, it } from 'vitest';
+import { GpuContext } from '../../engine/gpu/context';
+import { createStorage, readF32, readU32, runCalls, uploadArray } from '../../engine/gpu/buffers';
+import { embedding } from '../../engine/kernels/embedding';
+import { argmax } from '../../engine/kernels/argmax';
+import { roundToDtype, uploadWeight, type WeightDtype } from '../../engine/weights/gpu-weight';
+import { argmax as argmaxRef, embedding as embeddingRef } from '../reference/ops';
+import { expectClose, randomArray } from '../support/compare';
+import { testDevice } from '../support/gpu';
+
+const EXACT = { atol: 0, rtol: 0 };
+
+describe('embedding kernel', () => {
+  const vocab = 50;
+  for (const dtype of ['f32', 'f16'] as WeightDtype[]) {
+    for (const dim of [37, 64]) {
+      for (const ids of [[17], [0, 49, 3, 3, 28]]) {
+        it(`gathers rows exactly: ${dtype} table [${vocab}, ${dim}], T = ${ids.length}`, async () => {
+          const { device } = await testDevice();
+          const ctx = new GpuContext(device);
+          const values = randomArray(vocab * dim, dim * 7 + ids.length, 2);
+          const table = uploadWeight(device, values, [vocab, dim], dtype, 'embed_tokens');
+          const output = createStorage(device, ids.length * dim * 4, 'hidden');
+          const call = embedding(ctx, { ids: uploadArray(device, new Uint32Array(ids), 'ids'), table, output });
+          ctx.writeStep(ids.length, 0, false);
+          runCalls(device, [call], ids.length);
+          const want = embeddingRef(roundToDtype(values, dtype), ids, dim);
+          expectClose(await readF32(device, output, ids.length * dim), want, EXACT, 'embedding');
+        });
+      }
+    }
+  }
+
+  it('writes a zero row for an out-of-range id and leaves rows past the step alone', async () => {
+    const { device } = await testDevice();
+    const ctx = new GpuContext(device);
+    const dim = 5;
+    const values = randomArray(4 * dim, 3);
+    const output = uploadArray(device, new Float32Array(3 * dim).fill(9), 'hidden');
+    const ids = uploadArray(device, new Uint32Array([2, 4, 1]), 'ids');
+    const call = embedding(ctx, { ids, table: uploadWeight(device, values, [4, dim], 'f32', 'embed_tokens'), output });
+    ctx.writeStep(2, 0, false);
+    runCalls(device, [call], 2);
+    const want = [...values.subarray(2 * dim, 3 * dim), ...new Array(dim).fill(0), ...new Array(dim).fill(9)];
+    expectClose(await readF32(device, output, 3 * dim), want, EXACT, 'embedding');
+  });
+
+  it('rejects a table that is not [V, H]', async () => {
+    const { device } = await testDevice();
+    const ctx = new GpuContext(device);
+    const table = uploadWeight(device, new Float32Array(8), [2, 2, 2], 'f32', 'bad');
+    const buffer = createStorage(device, 64, 'b');
+    expect(() => embedding(ctx, { ids: buffer, table, output: buffer })).toThrow(/table/);
+  });
+});
+
+async function argmaxOnGpu(logits: Float32Array, rows: number, vocab: number): Promise<number> {
+  const { device } = await testDevice();
+  const ctx = new GpuContext(device);
+  const output = uploadArray(device, new Uint32Array([0xdead]), 'token');
+  const call = argmax(ctx, { logits: uploadArray(device, logits, 'logits'), vocab, output });
+  ctx.writeStep(rows, 0, false);
+  runCalls(device, [call], rows);
+  return (await readU32(device, output, 1))[0];
+}
+
+describe('argmax kernel', () => {
+  for (const vocab of [1, 1000, 129280]) {
+    for (const rows of [1, 3]) {
+      it(`finds the largest logit of the last row: V = ${vocab}, T = ${rows}`, async () => {
+        const logits = randomArray(rows * vocab, vocab + rows, 10);
+        // A larger value in an earlier row must not win: only the last row is the next token's distribution.
+        if (rows > 1) logits[vocab >> 1] = 100;
+        const last = logits.subarray((rows - 1) * vocab);
+        const want = argmaxRef(last);
+        expect(await argmaxOnGpu(logits, rows, vocab)).toBe(want);
+      });
+    }
+  }
+
+  it('breaks ties toward the lowest index, within one thread\'s slice and across threads', async () => {
+    const vocab = 129280;
+    const logits = randomArray(vocab, 5, 1);
+    for (const i of [129279, 70001, 556, 300]) logits[i] = 4; // 300 and 556 fall in the same thread's slice
+    expect(await argmaxOnGpu(logits, 1, vocab)).toBe(300);
+    logits[300] = 0;
+    expect(await argmaxOnGpu(logits, 1, vocab)).toBe(556);
+    logits[556] = 0;
+    expect(await argmaxOnGpu(logits, 1, vocab)).toBe(70001);
+  });
+
+  it('handles an all-negative row and a maximum at the final index', async () => {
+    const vocab = 1000;
+    const logits = new Float32Array(vocab).map((_, i) => -1000 - i);
+    expect(await argmaxOnGpu(logits, 1, vocab)).toBe(0);
+    logits[vocab - 1] = -1;
+    expect(await argmaxOnGpu(logits, 1, vocab)).toBe(vocab - 1);
+  });
+});

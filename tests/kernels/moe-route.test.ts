@@ -1,0 +1,140 @@
+// The MoE router kernel against the float64 `routeExperts` reference (deepseek-math.md §5): the selected expert
+// SETS per token row must match exactly and the weights per expert within f32 tolerance, for V2 (softmax,
+// greedy / group-limited) and V3 (sigmoid + bias, top-2-sum groups, renormalised or not) configurations.
+import { describe, expect, it } from 'vitest';
+import type { ModelConfig } from '../../engine/config';
+import { GpuContext } from '../../engine/gpu/context';
+import { createStorage, readF32, readU32, runCalls, uploadArray } from '../../engine/gpu/buffers';
+import { moeRoute, type RouterConfig } from '../../engine/kernels/moe-route';
+import { routeExperts } from '../reference/ops';
+import { expectClose, randomArray, TOLERANCE } from '../support/compare';
+import { testDevice } from '../support/gpu';
+
+const V2_GREEDY: RouterConfig = {
+  nRoutedExperts: 8, numExpertsPerTok: 2, nGroup: 1, topkGroup: 1,
+  scoring: 'softmax', topkMethod: 'greedy', normTopkProb: false, routedScalingFactor: 1,
+};
+const V2_GROUPED: RouterConfig = {
+  nRoutedExperts: 16, numExpertsPerTok: 3, nGroup: 4, topkGroup: 2,
+  scoring: 'softmax', topkMethod: 'group_limited_greedy', normTopkProb: false, routedScalingFactor: 16,
+};
+const V3_SMALL: RouterConfig = {
+  nRoutedExperts: 8, numExpertsPerTok: 2, nGroup: 4, topkGroup: 2,
+  scoring: 'sigmoid', topkMethod: 'noaux_tc', normTopkProb: true, routedScalingFactor: 2.5,
+};
+const V3_FULL: RouterConfig = { ...V3_SMALL, nRoutedExperts: 256, numExpertsPerTok: 8, nGroup: 8, topkGroup: 4 };
+const V3_FULL_PLAIN: RouterConfig = { ...V3_FULL, normTopkProb: false, routedScalingFactor: 1 };
+
+interface RouteResult { ids: Uint32Array; weights: Float32Array }
+
+async function routeOnGpu(config: RouterConfig, logits: Float32Array, bias: Float32Array | null, rows: number,
+  allocatedRows = rows): Promise<RouteResult> {
+  const { device } = await testDevice();
+  const ctx = new GpuContext(device);
+  const k = config.numExpertsPerTok;
+  const expertIds = uploadArray(device, new Uint32Array(allocatedRows * k).fill(0xdead), 'expert_ids');
+  const expertWeights = uploadArray(device, new Float32Array(allocatedRows * k).fill(-7), 'expert_weights');
+  const call = moeRoute(ctx, {
+    logits: uploadArray(device, logits, 'router_logits'),
+    bias: bias ? uploadArray(device, bias, 'score_bias') : null,
+    config, expertIds, expertWeights,
+  });
+  ctx.writeStep(rows, 0, false);
+  runCalls(device, [call], rows);
+  return { ids: await readU32(device, expertIds, allocatedRows * k), weights: await readF32(device, expertWeights, allocatedRows * k) };
+}
+
+/** Pairs (id, weight) of one row sorted by id, so selection order does not matter. */
+function byId(ids: ArrayLike<number>, weights: ArrayLike<number>): { ids: number[]; weights: number[] } {
+  const order = Array.from(ids, (_, i) => i).sort((a, b) => ids[a] - ids[b]);
+  return { ids: order.map((i) => ids[i]), weights: order.map((i) => weights[i]) };
+}
+
+function expectRoutesMatch(config: RouterConfig, logits: Float32Array, bias: Float32Array | null, rows: number, got: RouteResult): void {
+  const E = config.nRoutedExperts;
+  const k = config.numExpertsPerTok;
+  for (let t = 0; t < rows; t++) {
+    const ref = routeExperts(logits.subarray(t * E, (t + 1) * E), bias, config as ModelConfig);
+    const want = byId(ref.ids, ref.weights);
+    const have = byId(got.ids.subarray(t * k, (t + 1) * k), got.weights.subarray(t * k, (t + 1) * k));
+    expect(have.ids, `row ${t}: selected experts`).toEqual(want.ids);
+    expectClose(have.weights, want.weights, TOLERANCE.f32, `row ${t}: weights`);
+  }
+}
+
+describe('moe_route kernel', () => {
+  const cases: [string, RouterConfig, boolean][] = [
+    ['V2 greedy (E 8, k 2)', V2_GREEDY, false],
+    ['V2 group_limited_greedy (E 16, 4 groups keep 2, k 3, scale 16)', V2_GROUPED, false],
+    ['V3 sigmoid + bias (E 8, 4 groups keep 2, k 2, norm, scale 2.5)', V3_SMALL, true],
+    ['V3 sigmoid without bias (E 8)', V3_SMALL, false],
+    ['V3 full size (E 256, 8 groups keep 4, k 8, norm, scale 2.5)', V3_FULL, true],
+    ['V3 full size, norm off, scale 1', V3_FULL_PLAIN, true],
+  ];
+  for (const [name, config, withBias] of cases) {
+    for (const rows of [1, 7]) {
+      it(`matches routeExperts: ${name}, T = ${rows}`, async () => {
+        const E = config.nRoutedExperts;
+        const logits = randomArray(rows * E, E * 101 + rows + (withBias ? 5 : 0), 3);
+        const bias = withBias ? randomArray(E, E + 13, 0.3) : null;
+        expectRoutesMatch(config, logits, bias, rows, await routeOnGpu(config, logits, bias, rows));
+      });
+    }
+  }
+
+  it('V3 drops the group holding the single best expert when its top-2 sum is low', async () => {
+    // Group 0 = {0, 1}: expert 0 has the best σ but expert 1 is near 0, so the group sums to ~1.0 and loses to
+    // groups 1 and 2 (~1.6 and ~1.4); expert 0 must not be chosen.
+    const logits = new Float32Array([8, -8, 1.5, 1.4, 1.0, 0.9, 0.2, 0.1]);
+    const got = await routeOnGpu(V3_SMALL, logits, null, 1);
+    expect(Array.from(got.ids).sort()).toEqual([2, 3]);
+    const s = (x: number) => 1 / (1 + Math.exp(-x));
+    const total = s(1.5) + s(1.4);
+    expectClose(byId(got.ids, got.weights).weights, [2.5 * s(1.5) / total, 2.5 * s(1.4) / total], TOLERANCE.f32, 'weights');
+    expectRoutesMatch(V3_SMALL, logits, null, 1, got);
+  });
+
+  it('V2 group_limited_greedy scores a group by its max probability, not its total', async () => {
+    // Group 0 holds one strong expert, groups 1 and 2 four moderate ones each (larger totals); group 0 and 1 stay.
+    const logits = new Float32Array([4, -5, -5, -5, 3, 3, 3, 3, 2.9, 2.9, 2.9, 2.9, -1, -1, -1, -1]);
+    const got = await routeOnGpu(V2_GROUPED, logits, null, 1);
+    expect(Array.from(got.ids)).toEqual([0, 4, 5]);
+    expectRoutesMatch(V2_GROUPED, logits, null, 1, got);
+  });
+
+  it('V3 selects on the biased score but weighs with the unbiased σ', async () => {
+    // Without bias expert 6 would win group 3; the bias moves the choice to expert 7, whose weight stays σ(0.1).
+    const logits = new Float32Array([-2, -2, -2, -2, -2, -2, 3, 0.1]);
+    const bias = new Float32Array([0, 0, 0, 0, 0, 0, 0, 0.99]);
+    const config: RouterConfig = { ...V3_SMALL, numExpertsPerTok: 1, normTopkProb: false, routedScalingFactor: 1 };
+    const got = await routeOnGpu(config, logits, bias, 1);
+    expect(Array.from(got.ids)).toEqual([7]);
+    expectClose(got.weights, [1 / (1 + Math.exp(-0.1))], TOLERANCE.f32, 'weight');
+  });
+
+  it('breaks exact ties toward the lower expert index', async () => {
+    const logits = new Float32Array(16).fill(0.5);
+    logits[9] = 2;
+    const got = await routeOnGpu(V2_GROUPED, logits, null, 1);
+    // Group 2 (experts 8..11) wins; groups 0,1,3 tie, group 0 is kept; then ties pick 0, 1 after expert 9.
+    expect(Array.from(got.ids)).toEqual([9, 0, 1]);
+    expectRoutesMatch(V2_GROUPED, logits, null, 1, got);
+  });
+
+  it('writes only the step rows', async () => {
+    const E = V3_SMALL.nRoutedExperts, k = V3_SMALL.numExpertsPerTok;
+    const logits = randomArray(4 * E, 99, 3);
+    const got = await routeOnGpu(V3_SMALL, logits, null, 2, 4);
+    expectRoutesMatch(V3_SMALL, logits, null, 2, got);
+    expect(Array.from(got.ids.subarray(2 * k))).toEqual(new Array(2 * k).fill(0xdead));
+    expect(Array.from(got.weights.subarray(2 * k))).toEqual(new Array(2 * k).fill(-7));
+  });
+
+  it('rejects a group count that does not divide the experts', async () => {
+    const { device } = await testDevice();
+    const ctx = new GpuContext(device);
+    const buffer = createStorage(device, 1024, 'b');
+    expect(() => moeRoute(ctx, { logits: buffer, bias: null, config: { ...V3_SMALL, nGroup: 3 }, expertIds: buffer, expertWeights: buffer }))
+      .toThrow(/nGroup/);
+  });
+});
