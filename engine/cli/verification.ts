@@ -5,6 +5,7 @@ import { DeepseekForward, type AttentionMode } from '../model/forward';
 import type { WeightDtype } from '../weights/gpu-weight';
 import type { TensorSource } from '../weights/tensor-source';
 import { readGolden } from '../weights/golden';
+import { badCheckpoint } from '../errors';
 import { LogitComparison, type LogitMetrics } from './logit-metrics';
 
 export interface VerifyOptions {
@@ -33,7 +34,12 @@ export const PASS_THRESHOLDS = {
 export async function verifyCheckpoint(device: GPUDevice, options: VerifyOptions): Promise<VerifyReport> {
   const { source, weights, attention } = options;
   const golden = readGolden(options.goldenPath);
-  const denseGolden = attention === 'dense' && golden.sequences.every((s) => s.prefillLogitsDense && s.decodeLogitsDense);
+  const indexed = source.config.indexer !== null;
+  const denseGolden = indexed && attention === 'dense';
+  if (denseGolden && !golden.sequences.every((s) => s.prefillLogitsDense && s.decodeLogitsDense)) {
+    throw badCheckpoint(`${options.goldenPath} (dense attention)`, 'seqN.prefill_logits_dense and seqN.decode_logits_dense for every sequence',
+      'none', 'Make them with the indexer selecting every key, or verify with --attention sparse.');
+  }
   const longest = Math.max(...golden.sequences.map((s) => s.inputIds.length + s.decodeIds.length));
   const model = await DeepseekForward.create(device, source, { weights, maxContext: Math.max(longest, 16) });
   const vocab = source.config.vocabSize;
@@ -53,7 +59,7 @@ export async function verifyCheckpoint(device: GPUDevice, options: VerifyOptions
   return {
     checkpoint: source.description,
     weights,
-    attention: source.config.indexer ? attention : 'dense',
+    attention: indexed ? attention : 'dense',
     ...result,
     pass: passes(weights, result.prefill) && passes(weights, result.decode),
   };

@@ -29,7 +29,7 @@ async function main(): Promise<number> {
   if (values.attention !== 'sparse' && values.attention !== 'dense') return usageError(`--attention must be sparse or dense, not "${values.attention}"`);
   const source = await openCheckpoint(values.checkpoint);
   const { device, adapterInfo } = await createNodeDevice();
-  console.error(`verify: ${source.description} on ${adapterInfo}, weights ${values.weights}, attention ${values.attention}`);
+  console.error(`verify: ${source.description} on ${adapterInfo}, weights ${values.weights}, attention ${source.config.indexer ? values.attention : 'dense (no DSA indexer)'}`);
   const report = await verifyCheckpoint(device, {
     source,
     goldenPath: values.golden ?? join(values.checkpoint, 'golden.safetensors'),

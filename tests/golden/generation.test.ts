@@ -24,7 +24,8 @@ function countGpuTraffic(device: GPUDevice): Counters {
   const proto = Object.getPrototypeOf(probe) as GPUBuffer;
   const mapAsync = proto.mapAsync;
   proto.mapAsync = function (this: GPUBuffer, ...args: Parameters<GPUBuffer['mapAsync']>) {
-    counters.maps.push(this.size);
+    const [, offset = 0, size] = args;
+    counters.maps.push(size ?? this.size - offset); // bytes mapped, not the staging buffer's size
     return mapAsync.apply(this, args);
   };
   restore.push(() => { queue.submit = submit; proto.mapAsync = mapAsync; });
