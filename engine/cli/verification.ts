@@ -40,9 +40,15 @@ export async function verifyCheckpoint(device: GPUDevice, options: VerifyOptions
     throw badCheckpoint(`${options.goldenPath} (dense attention)`, 'seqN.prefill_logits_dense and seqN.decode_logits_dense for every sequence',
       'none', 'Make them with the indexer selecting every key, or verify with --attention sparse.');
   }
+  const vocab = source.config.vocabSize;
+  for (const seq of golden.sequences) {
+    if (seq.vocab !== vocab) {
+      throw badCheckpoint(`${options.goldenPath}: ${seq.name}`, `logits over the checkpoint's ${vocab}-token vocabulary`,
+        `${seq.vocab} columns`, 'Is this golden file from another checkpoint?');
+    }
+  }
   const longest = Math.max(...golden.sequences.map((s) => s.inputIds.length + s.decodeIds.length));
   const model = await DeepseekForward.create(device, source, { weights, maxContext: Math.max(longest, 16) });
-  const vocab = source.config.vocabSize;
   const prefill = new LogitComparison(vocab);
   const decode = new LogitComparison(vocab);
   for (const seq of golden.sequences) {

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { openCheckpoint } from '../../engine/weights/checkpoint-node';
 import { readGolden, type Golden, type GoldenSequence } from '../../engine/weights/golden';
 import { maxAbsDiff } from '../support/compare';
-import { FIXTURE_NAMES, fixturePath, type FixtureName } from '../support/fixtures';
+import { FIXTURE_NAMES, fixturePath, hasIndexer, type FixtureName } from '../support/fixtures';
 import { ReferenceModel, type ReferenceForwardOptions } from './forward';
 
 const TOLERANCE = 1e-4;
@@ -35,7 +35,7 @@ const DENSE: Mode = {
 const PLAIN: Mode = { ...SPARSE, label: 'default' };
 
 function modesFor(name: FixtureName): Mode[] {
-  return name === 'tiny-v32' ? [SPARSE, DENSE] : [PLAIN];
+  return hasIndexer(name) ? [SPARSE, DENSE] : [PLAIN];
 }
 
 /** Max abs errors of one sequence: all prefill rows, then every teacher-forced decode step. */
