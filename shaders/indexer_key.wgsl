@@ -4,6 +4,7 @@
 // (i, i + DR/2), i < DR/2, of the first DR dims by the angle of absolute position pos0 + t; dims [DR, DI) are
 // copied unrotated. One workgroup of WG threads per row (WG a power of two). No variants.
 #include "step"
+#include "workgroup_sum"
 
 const HALF: u32 = DR / 2u;
 const ROW: u32 = DI + NI; // key_and_weights row stride
@@ -15,20 +16,7 @@ const ROW: u32 = DI + NI; // key_and_weights row stride
 @group(0) @binding(4) var<storage, read> rope_table: array<f32>;      // [positions, DR/2, 2] (cos, sin)
 @group(0) @binding(5) var<storage, read_write> indexer_cache: array<f32>; // [maxContext, DI]
 
-var<workgroup> partial: array<f32, WG>;
 var<workgroup> normed: array<f32, DI>;
-
-fn workgroup_sum(lid: u32, value: f32) -> f32 {
-  partial[lid] = value;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) { partial[lid] += partial[lid + stride]; }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  workgroupBarrier(); // partial is reused by the next call
-  return total;
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

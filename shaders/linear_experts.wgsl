@@ -23,37 +23,12 @@
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;          // swiglu: [T, TOP_K, N]; down: [T, N]
 @group(0) @binding(5) var<storage, read> expert_weights: array<f32>;   // [T, TOP_K] (down only)
 
-const K_PAIRS: u32 = K / 2u;
+#include "row_dot"
+
 const SLOT_GRID_Y: u32 = 65535u;
-
-fn weight_at(row_base: u32, k: u32) -> f32 {
-#ifdef WEIGHT_F16
-  return unpack2x16float(weight[row_base + k / 2u])[k % 2u];
-#else
-  return weight[row_base + k];
-#endif
-}
-
-// This lane's share of W[row]·x[x_base..]: pairs lane, lane + THREADS_PER_ROW, ... plus the odd tail on lane 0.
-fn row_dot_partial(row: u32, x_base: u32, lane: u32) -> f32 {
-  let row_base = row * ROW_STRIDE;
-  var acc = 0.0;
-  for (var p = lane; p < K_PAIRS; p += THREADS_PER_ROW) {
-    let k = 2u * p;
-    acc += dot(weight_pair(&weight, row_base, k), vec2<f32>(x[x_base + k], x[x_base + k + 1u]));
-  }
-  if (K % 2u == 1u && lane == 0u) {
-    acc += weight_at(row_base, K - 1u) * x[x_base + K - 1u];
-  }
-  return acc;
-}
 
 fn expert_of(slot: u32) -> u32 {
   return min(expert_ids[slot], E - 1u);
-}
-
-fn silu(z: f32) -> f32 {
-  return z / (1.0 + exp(-z));
 }
 
 var<workgroup> gate_partial: array<f32, WG>;

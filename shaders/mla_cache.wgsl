@@ -6,6 +6,7 @@
 // One variant. One workgroup of WG threads per row: a shared-memory sum of squares, then threads over the latent
 // dims and the RoPE pairs. Rows whose position falls outside the cache (CACHE_ROWS) are skipped.
 #include "step"
+#include "workgroup_sum"
 
 const WIDTH: u32 = RKV + DR; // one cached token: [c ; kR]
 const HALF: u32 = DR / 2u;
@@ -15,8 +16,6 @@ const HALF: u32 = DR / 2u;
 @group(0) @binding(2) var<storage, read> normWeight: array<f32>;          // [RKV]
 @group(0) @binding(3) var<storage, read> ropeTable: array<f32>;           // [positions, DR/2, 2] (cos, sin)
 @group(0) @binding(4) var<storage, read_write> latentCache: array<f32>;   // [CACHE_ROWS, RKV + DR]
-
-var<workgroup> partial: array<f32, WG>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -31,13 +30,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let v = kva[src + i];
     sum += v * v;
   }
-  partial[lid] = sum;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) { partial[lid] += partial[lid + stride]; }
-    workgroupBarrier();
-  }
-  let inv = inverseSqrt(partial[0] / f32(RKV) + EPS);
+  let inv = inverseSqrt(workgroup_sum(lid, sum) / f32(RKV) + EPS);
   for (var i = lid; i < RKV; i += WG) {
     latentCache[dst + i] = normWeight[i] * (kva[src + i] * inv);
   }

@@ -4,6 +4,7 @@
 // Bindings carry logical shapes; one workgroup of WG threads per row, ROW_STRIDE elements between input rows
 // (lets the kv_a output [T, rKV + dR] be normalised over its first rKV columns only when used via mla_kv).
 #include "step"
+#include "workgroup_sum"
 
 @group(0) @binding(0) var<uniform> step: Step;
 @group(0) @binding(1) var<storage, read_write> hidden: array<f32>;   // [T, ROW_STRIDE] input (residual stream)
@@ -12,8 +13,6 @@
 #ifdef RESIDUAL
 @group(0) @binding(4) var<storage, read> delta: array<f32>;          // [T, DIM]
 #endif
-
-var<workgroup> partial: array<f32, WG>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -30,13 +29,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #endif
     sum += v * v;
   }
-  partial[lid] = sum;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) { partial[lid] += partial[lid + stride]; }
-    workgroupBarrier();
-  }
-  let inv = inverseSqrt(partial[0] / f32(DIM) + EPS);
+  let inv = inverseSqrt(workgroup_sum(lid, sum) / f32(DIM) + EPS);
   for (var i = lid; i < DIM; i += WG) {
     out[t * DIM + i] = weight[i] * (hidden[base + i] * inv);
   }

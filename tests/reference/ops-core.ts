@@ -77,48 +77,35 @@ export function swiglu(gate: ArrayLike<number>, up: ArrayLike<number>): Float64A
   return y;
 }
 
+type RopeVector = Float64Array | Float32Array | number[];
+
+/** Rotates dR/2 pairs in place: pair i is (x[first], x[first + gap]) with first = offset + i·step, by angle φ_i at pos. */
+function ropePairs(x: RopeVector, offset: number, dR: number, cos: ArrayLike<number>, sin: ArrayLike<number>, pos: number,
+  step: number, gap: number): void {
+  const half = dR / 2;
+  for (let i = 0; i < half; i++) {
+    const c = cos[pos * half + i];
+    const s = sin[pos * half + i];
+    const first = offset + i * step;
+    const a = x[first];
+    const b = x[first + gap];
+    x[first] = a * c - b * s;
+    x[first + gap] = a * s + b * c;
+  }
+}
+
 /**
  * MLA RoPE, in place on x[offset, offset+dR): adjacent pairs (x[2i], x[2i+1]) rotated by angle φ_i at `pos`,
  * output kept interleaved (official DeepSeek layout; HF V3 de-interleaves, which leaves every score unchanged).
  * cos/sin: [positions, dR/2] as built by buildRopeTable.
  */
-export function ropeAdjacent(
-  x: Float64Array | Float32Array | number[],
-  offset: number,
-  dR: number,
-  cos: ArrayLike<number>,
-  sin: ArrayLike<number>,
-  pos: number,
-): void {
-  const half = dR / 2;
-  for (let i = 0; i < half; i++) {
-    const c = cos[pos * half + i];
-    const s = sin[pos * half + i];
-    const a = x[offset + 2 * i];
-    const b = x[offset + 2 * i + 1];
-    x[offset + 2 * i] = a * c - b * s;
-    x[offset + 2 * i + 1] = a * s + b * c;
-  }
+export function ropeAdjacent(x: RopeVector, offset: number, dR: number, cos: ArrayLike<number>, sin: ArrayLike<number>, pos: number): void {
+  ropePairs(x, offset, dR, cos, sin, pos, 2, 1);
 }
 
 /** Indexer RoPE, in place on x[offset, offset+dR): half-split pairs (x[i], x[i + dR/2]), half layout kept. */
-export function ropeHalf(
-  x: Float64Array | Float32Array | number[],
-  offset: number,
-  dR: number,
-  cos: ArrayLike<number>,
-  sin: ArrayLike<number>,
-  pos: number,
-): void {
-  const half = dR / 2;
-  for (let i = 0; i < half; i++) {
-    const c = cos[pos * half + i];
-    const s = sin[pos * half + i];
-    const a = x[offset + i];
-    const b = x[offset + half + i];
-    x[offset + i] = a * c - b * s;
-    x[offset + half + i] = a * s + b * c;
-  }
+export function ropeHalf(x: RopeVector, offset: number, dR: number, cos: ArrayLike<number>, sin: ArrayLike<number>, pos: number): void {
+  ropePairs(x, offset, dR, cos, sin, pos, 1, dR / 2);
 }
 
 /** Rows of `table` [vocab, dim] for each id → [ids.length, dim]. */
