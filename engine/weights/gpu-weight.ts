@@ -3,6 +3,9 @@
 // word, element 2i in the low half, each row padded to kWords = ceil(K/2) words (see shaders/common/weights.wgsl).
 import { createStorage } from '../gpu/buffers';
 import { f16BitsToF32 } from './safetensors';
+import { f32ToF16Bits } from './quant';
+
+export { f32ToF16Bits };
 
 export type WeightDtype = 'f32' | 'f16';
 
@@ -13,38 +16,6 @@ export interface GpuWeight {
   shape: number[];
   /** Elements (f32) or u32 words (f16) between consecutive rows. */
   rowStride: number;
-}
-
-const f32Scratch = new Float32Array(1);
-const u32Scratch = new Uint32Array(f32Scratch.buffer);
-
-/** Round-to-nearest-even f32 -> f16 bits (with subnormals, overflow to inf). */
-export function f32ToF16Bits(value: number): number {
-  f32Scratch[0] = value;
-  const x = u32Scratch[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    let r = mant >>> shift;
-    const rest = mant & ((1 << shift) - 1);
-    if (rest > half || (rest === half && (r & 1))) r++;
-    return sign | r;
-  }
-  let r = mant >>> 13;
-  const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (r & 1))) {
-    r++;
-    if (r === 0x400) { r = 0; e++; if (e >= 0x1f) return sign | 0x7c00; }
-  }
-  return sign | (e << 10) | r;
 }
 
 /** Packs a row-major [rows, K] f32 matrix as f16 pairs in u32 words, rows padded to ceil(K/2) words. */
