@@ -8,6 +8,7 @@
 // per-expert names, as byte ranges of the fused tensor (each expert's slice is contiguous).
 import type { ModelConfig } from '../config';
 import { badCheckpoint } from '../errors';
+import type { StorageDtype } from './quant';
 import { DTYPE_BYTES, FLOAT_DTYPES, decodeToF32, type SafetensorsHeader } from './safetensors';
 
 export interface TensorInfo {
@@ -18,6 +19,14 @@ export interface TensorInfo {
   blockScale?: { name: string; dtype: string; shape: number[] };
 }
 
+/** A tensor already in a GPU storage format (engine/weights/quant.ts), as packages hold them: uploaded as is. */
+export interface PackedTensor {
+  dtype: StorageDtype;
+  shape: number[]; // logical, e.g. [N, K]
+  group: number; // q8/q4 group size; 0 for f32/f16
+  words: Uint32Array; // packedLayout(dtype, rows, K, group).words long
+}
+
 export interface TensorSource {
   readonly config: ModelConfig;
   readonly description: string; // e.g. the checkpoint folder
@@ -26,6 +35,9 @@ export interface TensorSource {
   /** Values widened to f32, FP8 multiplied by its 128x128 `weight_scale_inv` block scale in f32
    *  (W[i,j] = fp8(W[i,j]) * scale_inv[floor(i/128), floor(j/128)]). Missing => BAD_CHECKPOINT. */
   readF32(name: string): Promise<Float32Array>;
+  /** Sources that store GPU-ready tensors (model packages) return them packed, to upload without re-encoding;
+   *  undefined when this tensor is not stored that way. Checkpoints do not implement it. */
+  readPacked?(name: string): Promise<PackedTensor | undefined>;
 }
 
 export const FP8_BLOCK = 128;
