@@ -43,3 +43,21 @@ export function badCheckpoint(subject: string, expected: string, found: string, 
 export function isEngineError(e: unknown, code?: EngineErrorCode): e is EngineError {
   return e instanceof EngineError && (code === undefined || e.code === code);
 }
+
+/** A package manifest problem: names the field (e.g. `tensors[3].offset`) and what was expected versus found. */
+export function badManifest(where: string, field: string, expected: string, found: string): EngineError {
+  return new EngineError(
+    'BAD_MANIFEST',
+    `${where}: field "${field}": expected ${expected}, found ${found}. Re-convert the model with npm run convert.`,
+    { where, field, expected, found },
+  );
+}
+
+/** Stored bytes that do not match their recorded hash or size: names the file and what to do. */
+export function integrityError(file: string, expected: string, found: string): EngineError {
+  return new EngineError(
+    'INTEGRITY',
+    `${file}: expected ${expected}, found ${found}. The file is damaged or incomplete; copy or download it again.`,
+    { file, expected, found },
+  );
+}

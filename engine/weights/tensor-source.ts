@@ -38,6 +38,9 @@ export interface TensorSource {
   /** Sources that store GPU-ready tensors (model packages) return them packed, to upload without re-encoding;
    *  undefined when this tensor is not stored that way. Checkpoints do not implement it. */
   readPacked?(name: string): Promise<PackedTensor | undefined>;
+  /** Rows [firstRow, firstRow + rows) of the tensor's [rows, K] view (K the last dim, leading dims flattened; a 1-D
+   *  tensor is one row) as readF32 would give them, so a converter can stream a big tensor in bounded memory. */
+  readRowsF32?(name: string, firstRow: number, rows: number): Promise<Float32Array>;
 }
 
 export const FP8_BLOCK = 128;
@@ -46,6 +49,11 @@ const SCALE_SUFFIX = '_scale_inv';
 /** Shape of the block-scale tensor an FP8 weight of `shape` [out, in] needs. */
 export function blockScaleShape(shape: readonly number[]): number[] {
   return shape.map((dim) => Math.ceil(dim / FP8_BLOCK));
+}
+
+/** Rows of a tensor's [rows, K] view: the product of all dims but the last (1 for a 1-D tensor). */
+export function rowCount(shape: readonly number[]): number {
+  return shape.slice(0, -1).reduce((a, b) => a * b, 1);
 }
 
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -79,6 +87,16 @@ export function applyBlockScale(
     }
   }
   return values;
+}
+
+/** In place: the rows [firstRow, firstRow + rows) of an FP8 weight [out, in] times their 128x128 block scales. */
+function applyBlockScaleRows(values: Float32Array, tensor: StoredTensor, firstRow: number, scaleInv: Float32Array): void {
+  const cols = tensor.shape[1];
+  const scaleCols = Math.ceil(cols / FP8_BLOCK);
+  for (let r = 0; r < values.length / cols; r++) {
+    const scaleRow = Math.floor((firstRow + r) / FP8_BLOCK) * scaleCols;
+    for (let col = 0; col < cols; col++) values[r * cols + col] *= scaleInv[scaleRow + Math.floor(col / FP8_BLOCK)];
+  }
 }
 
 /** Where one tensor's bytes lie: a byte range of one file. */
@@ -185,11 +203,18 @@ function publicInfo(tensor: StoredTensor): TensorInfo {
   return info;
 }
 
-async function readStoredF32(tensor: StoredTensor, readBytes: ByteReader): Promise<Float32Array> {
+/** Rows of a stored tensor (all of it by default), FP8 block scales applied to the rows read. */
+async function readStoredF32(tensor: StoredTensor, readBytes: ByteReader, firstRow = 0, rows = rowCount(tensor.shape)): Promise<Float32Array> {
   if (!FLOAT_DTYPES.includes(tensor.dtype)) {
     throw badCheckpoint(tensor.name, `a float dtype (${FLOAT_DTYPES.join(', ')})`, `dtype ${tensor.dtype}`);
   }
-  const values = decodeToF32(tensor.dtype, await readBytes(tensor.file, tensor.offset, tensor.length), tensor.name);
+  const totalRows = rowCount(tensor.shape);
+  const rowBytes = tensor.length / totalRows;
+  if (!(Number.isInteger(firstRow) && Number.isInteger(rows) && firstRow >= 0 && rows >= 0 && firstRow + rows <= totalRows)) {
+    throw badCheckpoint(tensor.name, `rows within [0, ${totalRows})`, `rows ${firstRow}..${firstRow + rows}`);
+  }
+  const bytes = await readBytes(tensor.file, tensor.offset + firstRow * rowBytes, rows * rowBytes);
+  const values = decodeToF32(tensor.dtype, bytes, tensor.name);
   if (tensor.dtype !== 'F8_E4M3') return values;
   const scale = tensor.blockScale;
   if (!scale) {
@@ -197,7 +222,13 @@ async function readStoredF32(tensor: StoredTensor, readBytes: ByteReader): Promi
     throw badCheckpoint(`${tensor.name}${SCALE_SUFFIX}`, wanted, 'no such tensor in the checkpoint');
   }
   const scaleInv = await readStoredF32(scale, readBytes);
-  return applyBlockScale(values, tensor.shape, scaleInv, scale.shape, tensor.name);
+  if (firstRow === 0 && rows === totalRows) return applyBlockScale(values, tensor.shape, scaleInv, scale.shape, tensor.name);
+  if (tensor.shape.length !== 2 || !sameShape(scale.shape, blockScaleShape(tensor.shape))) {
+    throw badCheckpoint(tensor.name, `a 2-D FP8 weight with a block scale of shape ${formatShape(blockScaleShape(tensor.shape))}`,
+      `weight ${formatShape(tensor.shape)} with scale ${formatShape(scale.shape)}`);
+  }
+  applyBlockScaleRows(values, tensor, firstRow, scaleInv);
+  return values;
 }
 
 export function createTensorSource(
@@ -218,6 +249,11 @@ export function createTensorSource(
       const tensor = tensors.get(name);
       if (!tensor) throw badCheckpoint(name, 'a tensor of this name', `no such tensor in ${description}`);
       return readStoredF32(tensor, readBytes);
+    },
+    readRowsF32: async (name, firstRow, rows) => {
+      const tensor = tensors.get(name);
+      if (!tensor) throw badCheckpoint(name, 'a tensor of this name', `no such tensor in ${description}`);
+      return readStoredF32(tensor, readBytes, firstRow, rows);
     },
   };
 }
