@@ -1,0 +1,121 @@
+// The package format end to end on a generated checkpoint (tiny-v2's config, F32 and BF16 tensors, a tokenizer
+// and a model card): convertCheckpoint to f32/f16/q8/q4 packages with a 64 KiB shard limit (so there are many
+// shards and the embedding spans several), then openPackage: readPacked equals packMatrix of the source values
+// with storageFor's dtype and group, readF32 equals unpackMatrix, shards stay under the limit, offsets are 256-byte
+// aligned, SHA-256s match the files, and a corrupted shard is an INTEGRITY error naming it.
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { convertCheckpoint } from '../../engine/convert/convert-checkpoint';
+import { findLicence } from '../../engine/convert/source-files';
+import { matrixShape } from '../../engine/package/manifest';
+import { openPackage } from '../../engine/package/package-node';
+import { openCheckpoint } from '../../engine/weights/checkpoint-node';
+import { packMatrix, unpackMatrix, type StorageDtype } from '../../engine/weights/quant';
+import type { TensorSource } from '../../engine/weights/tensor-source';
+import { DEFAULT_PLANS, storageFor } from '../../engine/weights/weight-plan';
+import { fixturePath } from '../support/fixtures';
+import { writeGeneratedCheckpoint } from '../support/generated-checkpoint';
+
+const SHARD_LIMIT = 64 * 1024;
+let root: string;
+let checkpointDir: string;
+let checkpoint: TensorSource;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'package-round-trip-'));
+  checkpointDir = join(root, 'checkpoint');
+  await rm(checkpointDir, { recursive: true, force: true });
+  await import('node:fs/promises').then((fs) => fs.mkdir(checkpointDir));
+  const config = JSON.parse(await readFile(join(fixturePath('tiny-v2'), 'config.json'), 'utf8'));
+  await writeGeneratedCheckpoint(checkpointDir, config, (name) => (/experts\.[0-3]\.|embed/.test(name) ? 'BF16' : 'F32'));
+  await writeFile(join(checkpointDir, 'tokenizer.json'), '{"model":{"type":"BPE"}}');
+  await writeFile(join(checkpointDir, 'tokenizer_config.json'), '{"chat_template":"{{ messages }}"}');
+  await writeFile(join(checkpointDir, 'README.md'), '---\nlicense: mit\nlibrary_name: transformers\n---\n# A model\n');
+  checkpoint = await openCheckpoint(checkpointDir);
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe.each(['f32', 'f16', 'q8', 'q4'] as StorageDtype[])('a %s package of a generated checkpoint', (dtype) => {
+  const plan = DEFAULT_PLANS[dtype];
+  const out = () => join(root, `package-${dtype}`);
+
+  beforeAll(async () => {
+    await convertCheckpoint(checkpoint, out(), {
+      plan, name: `generated-${dtype}`, licence: await findLicence(checkpointDir), tokenizerDir: checkpointDir, shardLimit: SHARD_LIMIT,
+    });
+  });
+
+  it('stores every tensor as packMatrix of the source values with storageFor\'s dtype and group; readF32 = unpackMatrix', async () => {
+    const { manifest, source } = await openPackage(out(), { verify: true });
+    expect(manifest.tensors.map((t) => t.name)).toEqual(checkpoint.names().sort((a, b) =>
+      manifest.tensors.findIndex((t) => t.name === a) - manifest.tensors.findIndex((t) => t.name === b)));
+    for (const tensor of manifest.tensors) {
+      const storage = storageFor(tensor.name, tensor.shape, plan);
+      expect({ dtype: tensor.dtype, group: tensor.group }).toEqual(storage);
+      const { rows, k } = matrixShape(tensor.shape);
+      const expected = packMatrix(await checkpoint.readF32(tensor.name), rows, k, storage.dtype, storage.group);
+      const packed = (await source.readPacked!(tensor.name))!;
+      expect(packed.shape).toEqual(tensor.shape);
+      expect(packed.words).toEqual(expected);
+      expect(await source.readF32(tensor.name)).toEqual(unpackMatrix(expected, rows, k, storage.dtype, storage.group));
+    }
+  });
+
+  it('keeps shards within the limit, offsets 256-byte aligned, SHA-256s equal to the files\'', async () => {
+    const { manifest } = await openPackage(out());
+    expect(manifest.shards.length).toBeGreaterThanOrEqual(3); // 64 KiB shards force several even for q4
+    for (const shard of manifest.shards) {
+      const bytes = await readFile(join(out(), shard.file));
+      expect(bytes.length).toBe(shard.nbytes);
+      expect(shard.nbytes).toBeLessThanOrEqual(SHARD_LIMIT);
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(shard.sha256);
+    }
+    for (const tensor of manifest.tensors) expect(tensor.offset % 256).toBe(0);
+    expect((await readdir(out())).sort()).toEqual(
+      ['manifest.json', 'tokenizer.json', 'tokenizer_config.json', ...manifest.shards.map((s) => s.file)].sort());
+    expect(manifest.tokenizer).toEqual(['tokenizer.json', 'tokenizer_config.json']);
+    expect(manifest.licence).toBe('mit');
+    expect(manifest.experts).toBeNull();
+    expect(manifest.config).toEqual(checkpoint.config);
+  });
+});
+
+describe('package layout details', () => {
+  it('an f32 embedding of 128 KiB starts a fresh shard at offset 0 and spans the next ones', async () => {
+    const { manifest, source } = await openPackage(join(root, 'package-f32'));
+    const embedding = manifest.tensors.find((t) => t.name === 'model.embed_tokens.weight')!;
+    expect(embedding.nbytes).toBe(512 * 64 * 4);
+    expect(embedding.offset).toBe(0);
+    expect(manifest.shards[embedding.shard].nbytes).toBe(SHARD_LIMIT);
+    expect(await source.readF32(embedding.name)).toEqual(await checkpoint.readF32(embedding.name));
+  });
+
+  it('a flipped byte in one shard is an INTEGRITY error naming that shard; without verify it still opens', async () => {
+    const dir = join(root, 'package-q4');
+    const { manifest } = await openPackage(dir);
+    const victim = manifest.shards[2].file;
+    const bytes = await readFile(join(dir, victim));
+    bytes[100] ^= 0x40;
+    await writeFile(join(dir, victim), bytes);
+    await expect(openPackage(dir, { verify: true })).rejects.toMatchObject({ code: 'INTEGRITY', message: expect.stringContaining(victim) });
+    await expect(openPackage(dir)).resolves.toBeDefined();
+    await writeFile(join(dir, victim), bytes.subarray(0, bytes.length - 4));
+    await expect(openPackage(dir)).rejects.toMatchObject({ code: 'INTEGRITY', message: expect.stringContaining(victim) });
+  });
+
+  it('readRowsF32 of an FP8 checkpoint equals the matching rows of readF32 (block scales per row range)', async () => {
+    const fp8 = await openCheckpoint(fixturePath('tiny-v3-fp8'));
+    const name = 'model.layers.0.mlp.down_proj.weight'; // [256, 512], 2x4 scale blocks
+    const whole = await fp8.readF32(name);
+    for (const [first, rows] of [[0, 256], [100, 60], [127, 2], [200, 56]]) {
+      expect(await fp8.readRowsF32!(name, first, rows)).toEqual(whole.subarray(first * 512, (first + rows) * 512));
+    }
+    await expect(fp8.readRowsF32!(name, 250, 7)).rejects.toMatchObject({ code: 'BAD_CHECKPOINT' });
+  });
+});
