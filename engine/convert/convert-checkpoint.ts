@@ -17,7 +17,7 @@ import { PackageWriter, type TensorSink } from '../package/writer-node';
 import { copyTokenizerFiles } from './source-files';
 import { UsageError } from './usage-error';
 
-/** f32 values packed per block: 16 MiB. */
+/** f32 values packed per block by default: 16 MiB. */
 const BLOCK_ELEMENTS = 4 * 1024 * 1024;
 
 export interface ConvertProgress {
@@ -36,6 +36,7 @@ export interface ConvertOptions {
   experts?: Record<string, unknown> | null; // recorded in the manifest as is
   force?: boolean; // replace an existing package (or empty folder) at OUT
   shardLimit?: number; // bytes per shard; MAX_SHARD_BYTES unless a test wants many shards
+  blockElements?: number; // f32 values read and packed at a time (whole rows, at least one); tests use few
   onProgress?: (progress: ConvertProgress) => void;
 }
 
@@ -57,11 +58,11 @@ function bytesOf(words: Uint32Array): Uint8Array {
 }
 
 /** Packs one tensor block by block: each block's data words and scale words go where the whole layout has them. */
-async function writeTensor(source: TensorSource, sink: TensorSink, onBlock: (bytes: number) => void): Promise<void> {
+async function writeTensor(source: TensorSource, sink: TensorSink, blockElements: number, onBlock: (bytes: number) => void): Promise<void> {
   const { name, dtype, shape, group } = sink.tensor;
   const { rows, k } = matrixShape(shape);
   const whole = packedLayout(dtype, rows, k, group);
-  const blockRows = Math.max(1, Math.floor(BLOCK_ELEMENTS / k));
+  const blockRows = Math.max(1, Math.floor(blockElements / k));
   let all: Float32Array | undefined; // only for sources without row reads
   for (let first = 0; first < rows; first += blockRows) {
     const count = Math.min(blockRows, rows - first);
@@ -87,7 +88,7 @@ async function writePackage(source: TensorSource, dir: string, options: ConvertO
     for (const { name, shape, dtype, group } of expected) {
       progress.tensor = name;
       const sink = await writer.beginTensor(name, dtype, shape, group);
-      await writeTensor(source, sink, (bytes) => {
+      await writeTensor(source, sink, options.blockElements ?? BLOCK_ELEMENTS, (bytes) => {
         progress.bytesDone += bytes;
         options.onProgress?.({ ...progress });
       });

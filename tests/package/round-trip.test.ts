@@ -1,6 +1,6 @@
 // The package format end to end on a generated checkpoint (tiny-v2's config, F32 and BF16 tensors, a tokenizer
 // and a model card): convertCheckpoint to f32/f16/q8/q4 packages with a 64 KiB shard limit (so there are many
-// shards and the embedding spans several), then openPackage: readPacked equals packMatrix of the source values
+// shards and the embedding spans several) and 15-row blocks (so data and scale words are written piecewise), then openPackage: readPacked equals packMatrix of the source values
 // with storageFor's dtype and group, readF32 equals unpackMatrix, shards stay under the limit, offsets are 256-byte
 // aligned, SHA-256s match the files, and a corrupted shard is an INTEGRITY error naming it.
 import { createHash } from 'node:crypto';
@@ -20,6 +20,7 @@ import { fixturePath } from '../support/fixtures';
 import { writeGeneratedCheckpoint } from '../support/generated-checkpoint';
 
 const SHARD_LIMIT = 64 * 1024;
+const BLOCK_ELEMENTS = 1000; // 15 rows of K = 64 per block: blocks end mid-tensor and mid-shard
 let root: string;
 let checkpointDir: string;
 let checkpoint: TensorSource;
@@ -48,6 +49,7 @@ describe.each(['f32', 'f16', 'q8', 'q4'] as StorageDtype[])('a %s package of a g
   beforeAll(async () => {
     await convertCheckpoint(checkpoint, out(), {
       plan, name: `generated-${dtype}`, licence: await findLicence(checkpointDir), tokenizerDir: checkpointDir, shardLimit: SHARD_LIMIT,
+      blockElements: BLOCK_ELEMENTS,
     });
   });
 
