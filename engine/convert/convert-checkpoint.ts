@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { expectedTensors, validateTensors } from '../weights/expected-tensors';
 import { packMatrix, packedLayout } from '../weights/quant';
 import type { TensorSource } from '../weights/tensor-source';
@@ -42,6 +42,10 @@ export interface ConvertOptions {
 
 /** OUT must not exist, or (with force) be an empty folder or a package. Returns whether it exists. */
 export async function checkOutput(outDir: string, force: boolean): Promise<boolean> {
+  const parent = dirname(outDir.replace(/[\\/]+$/, ''));
+  if (!(await stat(parent).then((s) => s.isDirectory(), () => false))) {
+    throw new UsageError(`${parent} (the folder --out goes in) does not exist; create it or choose another --out`);
+  }
   const info = await stat(outDir).catch(() => null);
   if (!info) return false;
   if (!info.isDirectory()) throw new UsageError(`${outDir} exists and is not a folder; choose another --out`);
@@ -79,6 +83,14 @@ async function writeTensor(source: TensorSource, sink: TensorSink, blockElements
   }
 }
 
+/** manifest.json text: indented, but one line per tensor and shard (a big MoE model has tens of thousands). */
+function manifestText(manifest: PackageManifest): string {
+  const { tensors, shards, ...head } = manifest;
+  const rows = (items: readonly object[]) => items.map((item) => `  ${JSON.stringify(item)}`).join(',\n');
+  const headText = JSON.stringify(head, null, 1).slice(0, -2); // without the closing "\n}"
+  return `${headText},\n "tensors": [\n${rows(tensors)}\n ],\n "shards": [\n${rows(shards)}\n ]\n}\n`;
+}
+
 async function writePackage(source: TensorSource, dir: string, options: ConvertOptions): Promise<PackageManifest> {
   const expected = expectedTensors(source.config).map(({ name, shape }) => ({ name, shape, ...storageFor(name, shape, options.plan) }));
   const bytesTotal = expected.reduce((sum, t) => sum + packedBytes(t.dtype, t.shape, t.group), 0);
@@ -109,7 +121,7 @@ async function writePackage(source: TensorSource, dir: string, options: ConvertO
       shards,
     };
     parseManifest(JSON.parse(JSON.stringify(manifest)), join(dir, MANIFEST_FILE)); // what readers will check
-    await writeFile(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
+    await writeFile(join(dir, MANIFEST_FILE), manifestText(manifest));
     return manifest;
   } finally {
     await writer.abort();

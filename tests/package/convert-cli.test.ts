@@ -58,12 +58,14 @@ const badInputs: [string, () => string[], RegExp][] = [
   ['--group 12', () => ['--from', V2(), '--weights', 'q4', '--group', '12'], /--group must be a positive multiple of 8, not 12/],
   ['--group x', () => ['--from', V2(), '--group', 'x'], /--group must be a positive integer, not "x"/],
   ['a missing --calibration file', () => ['--from', V2(), '--calibration', join(root, 'none.txt')], /--calibration .*none\.txt: no such file/],
+  ['an --out whose parent folder is missing', () => ['--from', V2(), '--out', join(root, 'out-parent', 'pkg')], /out-parent \(the folder --out goes in\) does not exist/],
   ['an unknown option', () => ['--from', V2(), '--bits', '4'], /Unknown option '--bits'/],
 ];
 
 describe('npm run convert on bad input', () => {
   it.each(badInputs)('%s: exit 2, a message saying what is wrong, no OUT and no OUT.tmp-*', async (_, args, message) => {
-    const run = convert([...args(), '--out', join(root, 'out')]);
+    const given = args();
+    const run = convert(given.includes('--out') ? given : [...given, '--out', join(root, 'out')]);
     expect(run.stderr).toMatch(message);
     expect(run.status).toBe(2);
     expect(await outputs()).toEqual([]);
