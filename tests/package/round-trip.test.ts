@@ -1,10 +1,10 @@
-// The package format end to end on a generated checkpoint (tiny-v2's config, F32 and BF16 tensors, a tokenizer
-// and a model card): convertCheckpoint to f32/f16/q8/q4 packages with a 64 KiB shard limit (so there are many
+// The package format end to end on a generated checkpoint (tiny-v2's config, F32 and BF16 tensors, an MTP-layer
+// tensor the engine does not load, a tokenizer and a model card): convertCheckpoint to f32/f16/q8/q4 packages with a 64 KiB shard limit (so there are many
 // shards and the embedding spans several) and 15-row blocks (so data and scale words are written piecewise), then openPackage: readPacked equals packMatrix of the source values
 // with storageFor's dtype and group, readF32 equals unpackMatrix, shards stay under the limit, offsets are 256-byte
 // aligned, SHA-256s match the files, and a corrupted shard is an INTEGRITY error naming it.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,12 +14,15 @@ import { matrixShape } from '../../engine/package/manifest';
 import { openPackage } from '../../engine/package/package-node';
 import { openCheckpoint } from '../../engine/weights/checkpoint-node';
 import { packMatrix, unpackMatrix, type StorageDtype } from '../../engine/weights/quant';
+import { expectedTensors } from '../../engine/weights/expected-tensors';
 import type { TensorSource } from '../../engine/weights/tensor-source';
 import { DEFAULT_PLANS, storageFor } from '../../engine/weights/weight-plan';
 import { fixturePath } from '../support/fixtures';
 import { writeGeneratedCheckpoint } from '../support/generated-checkpoint';
+import { writeSafetensors } from '../support/safetensors-writer';
 
 const SHARD_LIMIT = 64 * 1024;
+const MTP_TENSOR = 'model.layers.2.enorm.weight'; // tiny-v2 has 2 layers: layer 2 is a multi-token-prediction layer
 const BLOCK_ELEMENTS = 1000; // 15 rows of K = 64 per block: blocks end mid-tensor and mid-shard
 let root: string;
 let checkpointDir: string;
@@ -28,10 +31,11 @@ let checkpoint: TensorSource;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'package-round-trip-'));
   checkpointDir = join(root, 'checkpoint');
-  await rm(checkpointDir, { recursive: true, force: true });
-  await import('node:fs/promises').then((fs) => fs.mkdir(checkpointDir));
+  await mkdir(checkpointDir);
   const config = JSON.parse(await readFile(join(fixturePath('tiny-v2'), 'config.json'), 'utf8'));
   await writeGeneratedCheckpoint(checkpointDir, config, (name) => (/experts\.[0-3]\.|embed/.test(name) ? 'BF16' : 'F32'));
+  const mtp = new Float32Array(64).fill(1);
+  await writeFile(join(checkpointDir, 'mtp.safetensors'), writeSafetensors(new Map([[MTP_TENSOR, { dtype: 'F32', shape: [64], bytes: new Uint8Array(mtp.buffer) }]])));
   await writeFile(join(checkpointDir, 'tokenizer.json'), '{"model":{"type":"BPE"}}');
   await writeFile(join(checkpointDir, 'tokenizer_config.json'), '{"chat_template":"{{ messages }}"}');
   await writeFile(join(checkpointDir, 'README.md'), '---\nlicense: mit\nlibrary_name: transformers\n---\n# A model\n');
@@ -53,10 +57,10 @@ describe.each(['f32', 'f16', 'q8', 'q4'] as StorageDtype[])('a %s package of a g
     });
   });
 
-  it('stores every tensor as packMatrix of the source values with storageFor\'s dtype and group; readF32 = unpackMatrix', async () => {
+  it('stores exactly the expected tensors, each as packMatrix of the source values with storageFor\'s dtype and group; readF32 = unpackMatrix', async () => {
     const { manifest, source } = await openPackage(out(), { verify: true });
-    expect(manifest.tensors.map((t) => t.name)).toEqual(checkpoint.names().sort((a, b) =>
-      manifest.tensors.findIndex((t) => t.name === a) - manifest.tensors.findIndex((t) => t.name === b)));
+    expect(manifest.tensors.map((t) => t.name)).toEqual(expectedTensors(checkpoint.config).map((t) => t.name));
+    expect(checkpoint.names()).toContain(MTP_TENSOR); // in the checkpoint, not in the package
     for (const tensor of manifest.tensors) {
       const storage = storageFor(tensor.name, tensor.shape, plan);
       expect({ dtype: tensor.dtype, group: tensor.group }).toEqual(storage);
