@@ -128,12 +128,28 @@ async function writePackage(source: TensorSource, dir: string, options: ConvertO
   }
 }
 
+/** Renames the finished temp folder to OUT; a replaced OUT is restored if the second rename fails. */
+async function moveIntoPlace(temp: string, outDir: string, replacing: boolean): Promise<void> {
+  if (!replacing) return rename(temp, outDir);
+  const old = `${temp}.old`;
+  await rename(outDir, old);
+  try {
+    await rename(temp, outDir);
+  } catch (error) {
+    await rename(old, outDir);
+    throw error;
+  }
+  await rm(old, { recursive: true, force: true });
+}
+
 /** Converts `source` into a package at `outDir` (see the header for the guarantees). */
 export async function convertCheckpoint(source: TensorSource, outDir: string, options: ConvertOptions): Promise<PackageManifest> {
   validateTensors(source);
   const replacing = await checkOutput(outDir, options.force ?? false);
   const temp = `${outDir.replace(/[\\/]+$/, '')}.tmp-${randomBytes(6).toString('hex')}`;
+  let swapping = false; // two renames; an interrupt there would strand OUT, so it waits for them
   const onSigint = () => {
+    if (swapping) return;
     rmSync(temp, { recursive: true, force: true });
     process.stderr.write(`\nconvert: interrupted; removed ${temp}\n`);
     process.exit(130);
@@ -142,14 +158,8 @@ export async function convertCheckpoint(source: TensorSource, outDir: string, op
   try {
     await mkdir(temp);
     const manifest = await writePackage(source, temp, options);
-    if (replacing) {
-      const old = `${temp}.old`;
-      await rename(outDir, old);
-      await rename(temp, outDir);
-      await rm(old, { recursive: true, force: true });
-    } else {
-      await rename(temp, outDir);
-    }
+    swapping = true;
+    await moveIntoPlace(temp, outDir, replacing);
     return manifest;
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
