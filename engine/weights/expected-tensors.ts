@@ -5,6 +5,7 @@
 // layer, anything else) are allowed and ignored.
 import type { ModelConfig } from '../config';
 import { badCheckpoint } from '../errors';
+import { STORAGE_DTYPES, type StorageDtype } from './quant';
 import { FLOAT_DTYPES } from './safetensors';
 import { blockScaleShape, formatShape, sameShape, type TensorSource } from './tensor-source';
 
@@ -95,7 +96,8 @@ export function validateTensors(source: TensorSource): void {
     if (!info) {
       throw badCheckpoint(name, `a tensor of shape ${formatShape(shape)}`, 'no such tensor in the checkpoint');
     }
-    if (!FLOAT_DTYPES.includes(info.dtype)) {
+    // A model package's tensors are packed storage formats (quant.ts), which its readF32 widens like a float dtype.
+    if (!FLOAT_DTYPES.includes(info.dtype) && !STORAGE_DTYPES.includes(info.dtype as StorageDtype)) {
       throw badCheckpoint(name, `a float dtype (${FLOAT_DTYPES.join(', ')})`, `dtype ${info.dtype}`);
     }
     if (!sameShape(info.shape, shape)) {

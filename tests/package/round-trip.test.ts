@@ -102,6 +102,17 @@ describe('package layout details', () => {
     expect(await source.readF32(embedding.name)).toEqual(await checkpoint.readF32(embedding.name));
   });
 
+  it('any TensorSource converts: the f32 package (no row reads) re-packed to q8 gives the same shards as the checkpoint', async () => {
+    const { source } = await openPackage(join(root, 'package-f32'));
+    expect(source.readRowsF32).toBeUndefined();
+    const again = await convertCheckpoint(source, join(root, 'package-q8-again'), {
+      plan: DEFAULT_PLANS.q8, name: 'again', shardLimit: SHARD_LIMIT, blockElements: BLOCK_ELEMENTS,
+    });
+    const { manifest } = await openPackage(join(root, 'package-q8'));
+    expect(again.shards).toEqual(manifest.shards);
+    expect(again.tensors).toEqual(manifest.tensors);
+  });
+
   it('a flipped byte in one shard is an INTEGRITY error naming that shard; without verify it still opens', async () => {
     const dir = join(root, 'package-q4');
     const { manifest } = await openPackage(dir);
