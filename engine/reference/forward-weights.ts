@@ -90,10 +90,17 @@ async function loadAttention(source: TensorSource, config: ModelConfig, prefix: 
   };
 }
 
-async function loadMoe(source: TensorSource, config: ModelConfig, prefix: string): Promise<MoeWeights> {
+/** The MoE weights of one layer; `routedExperts` stays empty when `withRoutedExperts` is false (layer streaming
+ *  reads each expert on its own when it is needed). */
+async function loadMoe(
+  source: TensorSource,
+  config: ModelConfig,
+  prefix: string,
+  withRoutedExperts: boolean,
+): Promise<MoeWeights> {
   const routedExperts: SwiGluWeights[] = [];
-  for (let e = 0; e < config.nRoutedExperts; e++) {
-    routedExperts.push(await loadSwiGlu(source, `${prefix}.experts.${e}`, config.moeIntermediateSize));
+  for (let e = 0; withRoutedExperts && e < config.nRoutedExperts; e++) {
+    routedExperts.push(await loadRoutedExpert(source, config, prefix, e));
   }
   const sharedWidth = config.nSharedExperts * config.moeIntermediateSize;
   return {
@@ -104,20 +111,33 @@ async function loadMoe(source: TensorSource, config: ModelConfig, prefix: string
   };
 }
 
-export async function loadModelWeights(source: TensorSource): Promise<ModelWeights> {
+/** Routed expert `expert` of the MoE whose prefix is `model.layers.N.mlp`. */
+export function loadRoutedExpert(
+  source: TensorSource,
+  config: ModelConfig,
+  mlpPrefix: string,
+  expert: number,
+): Promise<SwiGluWeights> {
+  return loadSwiGlu(source, `${mlpPrefix}.experts.${expert}`, config.moeIntermediateSize);
+}
+
+/** Layer `l`'s weights (its routed experts only when `withRoutedExperts`, the default). */
+export async function loadLayerWeights(source: TensorSource, l: number, withRoutedExperts = true): Promise<LayerWeights> {
   const config = source.config;
+  const prefix = `model.layers.${l}`;
+  const dense = l < config.firstKDense;
+  return {
+    inputNorm: await source.readF32(`${prefix}.input_layernorm.weight`),
+    postAttentionNorm: await source.readF32(`${prefix}.post_attention_layernorm.weight`),
+    attention: await loadAttention(source, config, `${prefix}.self_attn`),
+    denseFfn: dense ? await loadSwiGlu(source, `${prefix}.mlp`, config.intermediateSize) : null,
+    moe: dense ? null : await loadMoe(source, config, `${prefix}.mlp`, withRoutedExperts),
+  };
+}
+
+export async function loadModelWeights(source: TensorSource): Promise<ModelWeights> {
   const layers: LayerWeights[] = [];
-  for (let l = 0; l < config.numLayers; l++) {
-    const prefix = `model.layers.${l}`;
-    const dense = l < config.firstKDense;
-    layers.push({
-      inputNorm: await source.readF32(`${prefix}.input_layernorm.weight`),
-      postAttentionNorm: await source.readF32(`${prefix}.post_attention_layernorm.weight`),
-      attention: await loadAttention(source, config, `${prefix}.self_attn`),
-      denseFfn: dense ? await loadSwiGlu(source, `${prefix}.mlp`, config.intermediateSize) : null,
-      moe: dense ? null : await loadMoe(source, config, `${prefix}.mlp`),
-    });
-  }
+  for (let l = 0; l < source.config.numLayers; l++) layers.push(await loadLayerWeights(source, l));
   return {
     embedTokens: await source.readF32('model.embed_tokens.weight'),
     layers,

@@ -4,12 +4,15 @@
 // uses the absorbed form over the latent cache, so prefill and decode run the same code; prompt rows are
 // token-parallel with a causal mask. V3.2 runs sparse attention (the indexer's top-k keys per query) unless
 // `attention: 'dense'` is asked for; indexer keys are cached either way. Logits come back [T, V] row-major.
+// `onRoute` observes every MoE routing decision (expert-reduction statistics); `runLayer` lets a caller stream one
+// layer's weights at a time instead of loading the whole model (engine/reference/layer-stream.ts).
 
 import type { ModelConfig } from '../config';
 import { buildRopeTable, mlaSoftmaxScale } from '../model/rope';
 import type { TensorSource } from '../weights/tensor-source';
-import type { AttentionWeights, ModelWeights, MoeWeights, SwiGluWeights } from './forward-weights';
+import type { AttentionWeights, LayerWeights, ModelWeights, MoeWeights } from './forward-weights';
 import { loadModelWeights } from './forward-weights';
+import { GrowingRows, addInPlace, swiGluFfn } from './forward-parts';
 import {
   embedding,
   indexerScores,
@@ -20,13 +23,16 @@ import {
   ropeAdjacent,
   ropeHalf,
   routeExperts,
-  swiglu,
   topkSelect,
 } from './ops';
+import type { ExpertRoute } from './ops-routing';
 
 export interface ReferenceForwardOptions {
   /** V3.2 only: 'sparse' (default) masks MLA to the indexer's top-k keys; 'dense' attends to every causal key. */
   attention?: 'sparse' | 'dense';
+  /** Called for each token an MoE layer routes: the layer, the token's row in this call, the experts chosen and
+   *  the weights the model applies to them (after normalisation and routed_scaling_factor). */
+  onRoute?: (layer: number, row: number, route: ExpertRoute) => void;
 }
 
 /** The indexer's LayerNorm eps: fixed in the model code (nn.LayerNorm(dI, eps=1e-6)), not in config.json. */
@@ -38,37 +44,6 @@ interface LayerStep {
   x: Float64Array; // [T, H]
   T: number;
   pos0: number; // absolute position of row 0
-}
-
-/** Rows of one width appended over time (a per-layer cache); `view()` is the filled part [rows, width]. */
-class GrowingRows {
-  private data: Float64Array;
-  rows = 0;
-
-  constructor(readonly width: number) {
-    this.data = new Float64Array(width * 16);
-  }
-
-  append(row: ArrayLike<number>): void {
-    if ((this.rows + 1) * this.width > this.data.length) {
-      const bigger = new Float64Array(this.data.length * 2);
-      bigger.set(this.data);
-      this.data = bigger;
-    }
-    this.data.set(row, this.rows * this.width);
-    this.rows++;
-  }
-
-  view(): Float64Array {
-    return this.data.subarray(0, this.rows * this.width);
-  }
-}
-
-/** x [rows, H] → SwiGLU FFN output [rows, H]: down · (silu(gate·x) ⊙ up·x). */
-function swiGluFfn(x: ArrayLike<number>, w: SwiGluWeights, rows: number, hidden: number): Float64Array {
-  const gate = linear(x, w.gate, rows, w.width, hidden);
-  const up = linear(x, w.up, rows, w.width, hidden);
-  return linear(swiglu(gate, up), w.down, rows, hidden, w.width);
 }
 
 export class ReferenceModel {
@@ -84,7 +59,7 @@ export class ReferenceModel {
 
   private constructor(
     readonly config: ModelConfig,
-    readonly weights: ModelWeights,
+    private readonly modelWeights: ModelWeights | null,
   ) {
     this.softmaxScale = mlaSoftmaxScale(config);
     this.latentCaches = [];
@@ -94,6 +69,16 @@ export class ReferenceModel {
 
   static async load(source: TensorSource): Promise<ReferenceModel> {
     return new ReferenceModel(source.config, await loadModelWeights(source));
+  }
+
+  /** A model holding only caches: the caller passes each layer's weights to `runLayer` (layer streaming). */
+  static withoutWeights(config: ModelConfig): ReferenceModel {
+    return new ReferenceModel(config, null);
+  }
+
+  get weights(): ModelWeights {
+    if (!this.modelWeights) throw new Error('ReferenceModel.withoutWeights: only runLayer can be used');
+    return this.modelWeights;
   }
 
   /** Cached tokens (the position the next token gets). */
@@ -137,14 +122,27 @@ export class ReferenceModel {
     const pos0 = this.length;
     this.ensureRope(pos0 + T);
     const hidden = embedding(this.weights.embedTokens, ids, H); // [T, H] residual stream
-    this.weights.layers.forEach((layer, l) => {
-      const x = rmsNorm(hidden, layer.inputNorm, T, H, c.rmsNormEps);
-      addInPlace(hidden, this.attention({ layer: l, x, T, pos0 }, layer.attention, opts));
-      const y = rmsNorm(hidden, layer.postAttentionNorm, T, H, c.rmsNormEps);
-      addInPlace(hidden, layer.denseFfn ? swiGluFfn(y, layer.denseFfn, T, H) : this.moe(layer.moe!, y, T));
-    });
+    this.weights.layers.forEach((layer, l) => this.runLayer(l, layer, hidden, T, pos0, opts));
     const normed = rmsNorm(hidden, this.weights.finalNorm, T, H, c.rmsNormEps);
     return linear(normed, this.weights.lmHead, T, c.vocabSize, H);
+  }
+
+  /** Decoder layer `l` on T new tokens at positions pos0.. (appended to its caches): hidden [T, H] in place. */
+  runLayer(l: number, layer: LayerWeights, hidden: Float64Array, T: number, pos0: number, opts: ReferenceForwardOptions = {}): void {
+    const H = this.config.hiddenSize;
+    const y = this.runAttention(l, layer, hidden, T, pos0, opts);
+    addInPlace(hidden, layer.denseFfn ? swiGluFfn(y, layer.denseFfn, T, H) : this.moe(l, layer.moe!, y, T, opts));
+  }
+
+  /** The attention half of layer `l`: adds MLA's output into hidden [T, H] and returns the FFN input
+   *  y = post_attention_layernorm(hidden) [T, H]; the caller adds the FFN (layer streaming runs the MoE itself). */
+  runAttention(l: number, layer: LayerWeights, hidden: Float64Array, T: number, pos0: number, opts: ReferenceForwardOptions = {}): Float64Array {
+    const c = this.config;
+    const H = c.hiddenSize;
+    this.ensureRope(pos0 + T);
+    const x = rmsNorm(hidden, layer.inputNorm, T, H, c.rmsNormEps);
+    addInPlace(hidden, this.attention({ layer: l, x, T, pos0 }, layer.attention, opts));
+    return rmsNorm(hidden, layer.postAttentionNorm, T, H, c.rmsNormEps);
   }
 
   private ensureRope(positions: number): void {
@@ -233,13 +231,14 @@ export class ReferenceModel {
   }
 
   /** MoE FFN: per token route (float64 router), Σ w_e·expert_e(x) + shared experts(x). y [T, H] → [T, H]. */
-  private moe(w: MoeWeights, y: Float64Array, T: number): Float64Array {
+  private moe(l: number, w: MoeWeights, y: Float64Array, T: number, opts: ReferenceForwardOptions): Float64Array {
     const c = this.config;
     const H = c.hiddenSize;
     const out = new Float64Array(T * H);
     for (let t = 0; t < T; t++) {
       const token = y.subarray(t * H, (t + 1) * H);
       const route = routeExperts(linear(token, w.router, 1, c.nRoutedExperts, H), w.scoreBias, c);
+      opts.onRoute?.(l, t, route);
       const row = out.subarray(t * H, (t + 1) * H);
       route.ids.forEach((e, i) => {
         const expertOut = swiGluFfn(token, w.routedExperts[e], 1, H);
@@ -249,8 +248,4 @@ export class ReferenceModel {
     }
     return out;
   }
-}
-
-function addInPlace(target: Float64Array, delta: ArrayLike<number>): void {
-  for (let i = 0; i < target.length; i++) target[i] += delta[i];
 }
