@@ -4,31 +4,16 @@
 // is compared with the mean over 5 seeded random choices of the same number of experts (same group rule).
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { LogitComparison } from '../../engine/cli/logit-metrics';
 import { readCalibrationFile } from '../../engine/convert/calibration-node';
-import { chooseExperts, reduceExperts, selectionFromScores, type ExpertSelection } from '../../engine/convert/expert-reduction';
-import { openCheckpoint } from '../../engine/weights/checkpoint-node';
-import { readGolden } from '../../engine/weights/golden';
+import { chooseExperts, selectionFromScores, type ExpertSelection } from '../../engine/convert/expert-reduction';
 import type { TensorSource } from '../../engine/weights/tensor-source';
-import { ReferenceModel } from '../reference/forward';
+import { openCheckpoint } from '../../engine/weights/checkpoint-node';
 import { fixturePath } from '../support/fixtures';
+import { referenceQuality } from '../support/reference-quality';
 
 const dir = fixturePath('tiny-v3-fp8');
 const goldenPath = join(dir, 'golden.safetensors');
-
-/** Top-1 agreement and mean KL over all positions (prefill and decode) of the reduced model in the reference. */
-async function quality(source: TensorSource, selection: ExpertSelection): Promise<{ top1: number; meanKL: number }> {
-  const model = await ReferenceModel.load(reduceExperts(source, selection));
-  const golden = readGolden(goldenPath);
-  const V = source.config.vocabSize;
-  const all = new LogitComparison(V);
-  for (const seq of golden.sequences) {
-    all.add(model.prefill(seq.inputIds), seq.prefillLogits, seq.inputIds.length);
-    seq.decodeIds.forEach((id, i) => all.add(model.decode(id), seq.decodeLogits.subarray(i * V, (i + 1) * V), 1));
-  }
-  const { top1Agree, meanKL } = all.result();
-  return { top1: top1Agree, meanKL };
-}
+const quality = (source: TensorSource, selection: ExpertSelection) => referenceQuality(source, selection, goldenPath);
 
 /** Seeded scores [E] per MoE layer (a linear congruential generator): a random ranking of the experts. */
 function randomScores(seed: number, layers: number, experts: number): Float64Array[] {
