@@ -1,11 +1,15 @@
 // The reduced-model view (reduceExperts) over tiny-v3-fp8 (E = 8, 4 groups, FP8 experts, router bias): renumbered
 // expert names with the kept experts' exact values, router rows and bias entries of the kept experts in order,
-// the reduced config, untouched pass-through tensors, and clear errors for selections that do not fit.
+// the reduced config, untouched pass-through tensors, and clear errors for selections that do not fit; then a
+// group-limited V2 model reduced with its groups kept.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { reduceExperts, selectionFromScores, type ExpertSelection } from '../../engine/convert/expert-reduction';
+import { join } from 'node:path';
+import { readCalibrationFile } from '../../engine/convert/calibration-node';
+import { chooseExperts, reduceExperts, selectionFromScores, type ExpertSelection } from '../../engine/convert/expert-reduction';
 import { isEngineError } from '../../engine/errors';
 import { openCheckpoint } from '../../engine/weights/checkpoint-node';
 import type { TensorSource } from '../../engine/weights/tensor-source';
+import { ReferenceModel } from '../reference/forward';
 import { fixturePath } from '../support/fixtures';
 
 let source: TensorSource;
@@ -92,5 +96,34 @@ describe('reduceExperts view', () => {
     const four = selectionFromScores(source.config, 4, [[1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6, 7, 8]], 'heuristic', 0);
     expect(four.nGroup).toBe(1); // 1 expert per group is too few for noaux_tc's top-2 group score
     expectBadCheckpoint(() => reduceExperts(source, { ...selection, keep: 0 }), 'from 1 to n_routed_experts');
+  });
+});
+
+describe('reduceExperts with kept groups (shape-v2-grouped: E = 12, 4 groups, top-2 groups, k = 3, softmax)', () => {
+  it('keeps the 4 groups with 2 experts each, the best of each group, and the reduced model routes among them', async () => {
+    const dir = fixturePath('shape-v2-grouped');
+    const grouped = await openCheckpoint(dir);
+    const calibration = readCalibrationFile(join(dir, 'golden.safetensors'), grouped.config.vocabSize);
+    const chosen = await chooseExperts(grouped, 8, { calibration });
+    expect([chosen.nGroup, chosen.topkGroup, chosen.numExpertsPerTok]).toEqual([4, 2, 3]);
+    for (const { kept, score } of chosen.perLayer) {
+      expect(kept.map((e) => Math.floor(e / 3))).toEqual([0, 0, 1, 1, 2, 2, 3, 3]);
+      for (let g = 0; g < 4; g++) {
+        const dropped = [0, 1, 2].map((i) => g * 3 + i).find((e) => !kept.includes(e))!;
+        for (const e of kept.filter((k) => Math.floor(k / 3) === g)) expect(score[e]).toBeGreaterThanOrEqual(score[dropped]);
+      }
+    }
+    const model = await ReferenceModel.load(reduceExperts(grouped, chosen));
+    const seen = new Set<number>();
+    const logits = model.prefill(calibration[0], {
+      onRoute: (_layer, _row, route) => {
+        expect(route.ids.length).toBe(3);
+        // two kept groups of 2: the 3 picks lie in at most 2 groups
+        expect(new Set(route.ids.map((e) => Math.floor(e / 2))).size).toBeLessThanOrEqual(2);
+        route.ids.forEach((e) => seen.add(e));
+      },
+    });
+    expect(Math.max(...seen)).toBeLessThan(8);
+    expect(logits.every(Number.isFinite)).toBe(true);
   });
 });
