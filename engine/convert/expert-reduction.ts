@@ -6,7 +6,7 @@
 import type { ModelConfig } from '../config';
 import type { TensorSource } from '../weights/tensor-source';
 import { checkKeep, chooseByScore, reducedRouting } from './expert-groups';
-import { collectRoutingStatistics, pseudoRandomTokens } from './routing-statistics';
+import { checkTokenIds, collectRoutingStatistics, pseudoRandomTokens } from './routing-statistics';
 
 export { checkKeep } from './expert-groups';
 export { reduceExperts } from './reduced-source';
@@ -60,6 +60,12 @@ export async function chooseExperts(
   const config = source.config;
   checkKeep(config, keep);
   const method = options.calibration ? 'calibration' : 'heuristic';
+  if (options.calibration) checkTokenIds(options.calibration, config.vocabSize, 'calibration tokens');
+  if (keep === config.nRoutedExperts) {
+    // Everything is kept: no statistics to run (they would take hours on a large checkpoint); scores are 0.
+    const zeros = Array.from({ length: config.numLayers - config.firstKDense }, () => new Float64Array(keep));
+    return selectionFromScores(config, keep, zeros, method, 0);
+  }
   const tokens = options.calibration ?? pseudoRandomTokens(config.vocabSize);
   const stats = await collectRoutingStatistics(source, tokens, { onProgress: options.onProgress });
   return selectionFromScores(config, keep, stats.layers.map((l) => l.weightSum), method, stats.tokens);

@@ -86,6 +86,13 @@ describe('reduceExperts view', () => {
     }
   });
 
+  it('keeping all experts runs no statistics but still checks the calibration ids', async () => {
+    const all = await chooseExperts(source, 8, { calibration: [[1, 2, 3]] });
+    expect(all.perLayer.map((l) => l.kept)).toEqual([[0, 1, 2, 3, 4, 5, 6, 7], [0, 1, 2, 3, 4, 5, 6, 7]]);
+    expect([all.method, all.calibrationTokens, all.nGroup, all.topkGroup]).toEqual(['calibration', 0, 4, 2]);
+    await expect(chooseExperts(source, 8, { calibration: [[640]] })).rejects.toThrow('a token id in [0, 640)');
+  });
+
   it('rejects selections that do not fit the checkpoint', () => {
     expectBadCheckpoint(() => reduceExperts(source, { ...selection, originalExperts: 16 }), 'n_routed_experts (8)');
     expectBadCheckpoint(() => reduceExperts(source, { ...selection, keep: 9 }), 'from 1 to n_routed_experts');
