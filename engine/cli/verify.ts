@@ -1,17 +1,23 @@
-// `npm run verify -- --checkpoint DIR [--golden FILE] [--weights f32|f16] [--attention sparse|dense]`
+// `npm run verify -- --checkpoint DIR [--golden FILE] [--weights f32|f16] [--attention sparse|dense]
+//   [--experts N [--calibration FILE]]`
 // Loads a Hugging Face DeepSeek checkpoint (or a model package: DIR holds manifest.json; then --golden is required
-// and the weight dtype is the package's), runs its golden sequences on WebGPU (Dawn; SwiftShader when there is
+// and the weight format is the package's), runs its golden sequences on WebGPU (Dawn; SwiftShader when there is
 // no GPU) and prints, as its last line, one JSON object with the agreement figures. Exit 0 only when it passes.
+// `--experts N` runs the model reduced to N routed experts per MoE layer (engine/convert/expert-reduction.ts);
+// with N < E there is no pass bar (`pass: null`, exit 0 once it ran).
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { isEngineError } from '../errors';
 import { createNodeDevice } from '../gpu/node-gpu';
 import { openCheckpoint } from '../weights/checkpoint-node';
 import { verifyCheckpoint } from './verification';
+import { chooseExperts, reduceExperts } from '../convert/expert-reduction';
+import { readCalibrationFile } from '../convert/calibration-node';
 import { UsageError } from '../convert/usage-error';
+import type { TensorSource } from '../weights/tensor-source';
 import { isPackageDir, openPackageForVerify } from './verify-package';
 
-const USAGE = 'usage: npm run verify -- --checkpoint DIR [--golden FILE] [--weights f32|f16] [--attention sparse|dense]';
+const USAGE = 'usage: npm run verify -- --checkpoint DIR [--golden FILE] [--weights f32|f16] [--attention sparse|dense] [--experts N [--calibration FILE]]';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -20,6 +26,8 @@ async function main(): Promise<number> {
       golden: { type: 'string' },
       weights: { type: 'string' },
       attention: { type: 'string', default: 'sparse' },
+      experts: { type: 'string' },
+      calibration: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -30,9 +38,13 @@ async function main(): Promise<number> {
   if (!values.checkpoint) return usageError('--checkpoint DIR is required');
   if (values.weights !== undefined && values.weights !== 'f32' && values.weights !== 'f16') return usageError(`--weights must be f32 or f16, not "${values.weights}"`);
   if (values.attention !== 'sparse' && values.attention !== 'dense') return usageError(`--attention must be sparse or dense, not "${values.attention}"`);
+  if (values.calibration && !values.experts) return usageError('--calibration needs --experts N');
   const pkg = (await isPackageDir(values.checkpoint)) ? await openPackageForVerify(values.checkpoint, values.golden, values.weights) : undefined;
-  const source = pkg?.source ?? (await openCheckpoint(values.checkpoint));
+  if (pkg && values.experts) return usageError('--experts applies to a checkpoint; a package already holds its experts (see its manifest)');
+  const checkpoint = pkg?.source ?? (await openCheckpoint(values.checkpoint));
   const weights = pkg?.weights ?? (values.weights as 'f32' | 'f16' | undefined) ?? 'f32';
+  const reduction = values.experts ? await reduce(checkpoint, Number(values.experts), values.calibration) : undefined;
+  const source = reduction?.source ?? checkpoint;
   const { device, adapterInfo } = await createNodeDevice();
   console.error(`verify: ${source.description} on ${adapterInfo}, weights ${weights}, attention ${source.config.indexer ? values.attention : 'dense (no DSA indexer)'}`);
   const report = await verifyCheckpoint(device, {
@@ -41,8 +53,25 @@ async function main(): Promise<number> {
     weights,
     attention: values.attention,
   });
-  console.log(JSON.stringify(pkg ? { ...report, package: pkg.report } : report));
-  return report.pass ? 0 : 1;
+  if (!reduction) {
+    console.log(JSON.stringify(pkg ? { ...report, package: pkg.report } : report));
+    return report.pass ? 0 : 1;
+  }
+  const E = checkpoint.config.nRoutedExperts;
+  const pass = reduction.keep < E ? null : report.pass; // a model with fewer experts has no bar to meet
+  console.log(JSON.stringify({ ...report, experts: { keep: reduction.keep, of: E, method: reduction.method }, pass }));
+  return pass === false ? 1 : 0;
+}
+
+/** The checkpoint reduced to `keep` routed experts, chosen from calibration ids or by the heuristic. */
+async function reduce(checkpoint: TensorSource, keep: number, calibrationPath?: string) {
+  const calibration = calibrationPath ? readCalibrationFile(calibrationPath, checkpoint.config.vocabSize) : undefined;
+  const selection = await chooseExperts(checkpoint, keep, {
+    calibration,
+    onProgress: (done, all) => console.error(`verify: routing statistics, layer ${done}/${all}`),
+  });
+  for (const { layer, kept } of selection.perLayer) console.error(`verify: layer ${layer} keeps experts [${kept.join(', ')}]`);
+  return { source: reduceExperts(checkpoint, selection), keep, method: selection.method };
 }
 
 function usageError(message: string): number {
