@@ -8,6 +8,7 @@ import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertCheckpoint, type ConvertProgress } from '../convert/convert-checkpoint';
 import { findLicence } from '../convert/source-files';
+import { reduceCheckpointExperts } from '../convert/expert-reduction-node';
 import { UsageError } from '../convert/usage-error';
 import { isEngineError } from '../errors';
 import { openCheckpoint } from '../weights/checkpoint-node';
@@ -61,16 +62,14 @@ function parseConvertArgs(argv: string[]): ConvertArgs | 'help' {
   };
 }
 
-// ---- EXPERT REDUCTION HOOK (replace after merging engine/convert/expert-reduction.ts) ----------------------------
-// Receives a validated 1 <= keep <= E. Keeping every expert needs no reduction and records `experts: null`.
+// Keeping every expert needs no reduction and records `experts: null`; fewer are chosen from routing statistics
+// (engine/convert/expert-reduction.ts) and the manifest records the selection: each MoE layer's kept original ids.
 async function reduceExpertsForCli(source: TensorSource, keep: number, calibration: string | undefined)
   : Promise<{ source: TensorSource; experts: Record<string, unknown> | null }> {
-  void calibration;
   if (keep === source.config.nRoutedExperts) return { source, experts: null };
-  throw new UsageError(`expert reduction is not in this build: --experts ${keep} asks to keep ${keep} of `
-    + `${source.config.nRoutedExperts} routed experts. Omit --experts (or pass ${source.config.nRoutedExperts}) to keep them all.`);
+  const reduced = await reduceCheckpointExperts(source, keep, calibration, (line) => console.error(`convert: ${line}`));
+  return { source: reduced.source, experts: { ...reduced.selection } };
 }
-// ------------------------------------------------------------------------------------------------------------------
 
 function validateExpertCount(keep: number, source: TensorSource): void {
   const total = source.config.nRoutedExperts;

@@ -11,8 +11,7 @@ import { isEngineError } from '../errors';
 import { createNodeDevice } from '../gpu/node-gpu';
 import { openCheckpoint } from '../weights/checkpoint-node';
 import { verifyCheckpoint } from './verification';
-import { chooseExperts, reduceExperts } from '../convert/expert-reduction';
-import { readCalibrationFile } from '../convert/calibration-node';
+import { reduceCheckpointExperts } from '../convert/expert-reduction-node';
 import { UsageError } from '../convert/usage-error';
 import type { TensorSource } from '../weights/tensor-source';
 import { isPackageDir, openPackageForVerify } from './verify-package';
@@ -65,13 +64,8 @@ async function main(): Promise<number> {
 
 /** The checkpoint reduced to `keep` routed experts, chosen from calibration ids or by the heuristic. */
 async function reduce(checkpoint: TensorSource, keep: number, calibrationPath?: string) {
-  const calibration = calibrationPath ? readCalibrationFile(calibrationPath, checkpoint.config.vocabSize) : undefined;
-  const selection = await chooseExperts(checkpoint, keep, {
-    calibration,
-    onProgress: (done, all) => console.error(`verify: routing statistics, layer ${done}/${all}`),
-  });
-  for (const { layer, kept } of selection.perLayer) console.error(`verify: layer ${layer} keeps experts [${kept.join(', ')}]`);
-  return { source: reduceExperts(checkpoint, selection), keep, method: selection.method };
+  const { source, selection } = await reduceCheckpointExperts(checkpoint, keep, calibrationPath, (line) => console.error(`verify: ${line}`));
+  return { source, keep, method: selection.method };
 }
 
 function usageError(message: string): number {

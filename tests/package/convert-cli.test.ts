@@ -13,6 +13,7 @@ const REPO = resolve(__dirname, '../..');
 let root: string;
 let noScales: string;
 let llama: string;
+let badIds: string;
 
 function convert(args: string[]): { status: number | null; stderr: string; stdout: string } {
   const run = spawnSync(process.execPath, ['scripts/run-ts.mjs', 'engine/cli/convert.ts', ...args], { cwd: REPO, encoding: 'utf8' });
@@ -36,6 +37,8 @@ beforeAll(async () => {
       for (const name of [...tensors.keys()]) if (name.endsWith('_scale_inv')) tensors.delete(name);
     });
   }
+  badIds = join(root, 'bad-ids.json');
+  await writeFile(badIds, JSON.stringify([[1, 2, 3], [4, 5, 999999]]));
   llama = join(root, 'llama');
   await mkdir(llama);
   await writeFile(join(llama, 'config.json'), JSON.stringify({ model_type: 'llama', hidden_size: 64, num_hidden_layers: 2, vocab_size: 128 }));
@@ -53,7 +56,7 @@ const badInputs: [string, () => string[], RegExp][] = [
   ['--experts above E', () => ['--from', V2(), '--experts', '9'], /--experts 9 is more than the 8 routed experts/],
   ['--experts 0', () => ['--from', V2(), '--experts', '0'], /--experts must be a positive integer, not "0"/],
   ['--experts 2.5', () => ['--from', V2(), '--experts', '2.5'], /--experts must be a positive integer, not "2.5"/],
-  ['--experts below E (reduction not in this build)', () => ['--from', V2(), '--experts', '4'], /expert reduction is not in this build/],
+  ['calibration ids outside the vocabulary', () => ['--from', V2(), '--experts', '4', '--calibration', badIds], /BAD_CHECKPOINT.*bad-ids\.json: sequence 1, position 2: expected a token id in \[0, \d+\), found 999999/],
   ['--weights q3', () => ['--from', V2(), '--weights', 'q3'], /--weights must be one of f32, f16, q8, q4, not "q3"/],
   ['--group 12', () => ['--from', V2(), '--weights', 'q4', '--group', '12'], /--group must be a positive multiple of 8, not 12/],
   ['--group x', () => ['--from', V2(), '--group', 'x'], /--group must be a positive integer, not "x"/],
