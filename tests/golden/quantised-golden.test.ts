@@ -29,7 +29,7 @@ describe('quantised weights keep the fixtures close to transformers', () => {
         expect(report.all.top1Agree).toBeGreaterThanOrEqual(bar.minTop1Agree);
         expect(report.all.meanKL).toBeLessThanOrEqual(bar.maxMeanKL);
         expect(report.pass).toBe(true);
-      }, 100_000);
+      }, 300_000);
     }
   }
 });
