@@ -1,5 +1,5 @@
-// Dense projections y[t, n] = Σ_k W[n, k] x[t, k] (PyTorch layout W [N, K]), f32 math, weights f32 or packed f16
-// (WEIGHT_F16). Variants:
+// Dense projections y[t, n] = Σ_k W[n, k] x[t, k] (PyTorch layout W [N, K]), f32 math, weights f32 or packed
+// f16/q8/q4 words (WEIGHT_WORDS; common/weights.wgsl dequantises in registers). Variants:
 //   SWIGLU: W is [2N, K] (gate rows [0, N), up rows [N, 2N)); y[t, n] = silu(W[n]·x[t]) * (W[N + n]·x[t]).
 // Entry points:
 //   matvec: decode path. A workgroup of WG threads owns ROWS_PER_WG output rows, THREADS_PER_ROW threads per row
@@ -15,8 +15,8 @@
 
 @group(0) @binding(0) var<uniform> step: Step;
 @group(0) @binding(1) var<storage, read> x: array<f32>;         // [T, K]
-#ifdef WEIGHT_F16
-@group(0) @binding(2) var<storage, read> weight: array<u32>;    // [N or 2N, ROW_STRIDE] two f16 per word
+#ifdef WEIGHT_WORDS
+@group(0) @binding(2) var<storage, read> weight: array<u32>;    // [N or 2N, ROW_STRIDE] packed words (+ scales)
 #else
 @group(0) @binding(2) var<storage, read> weight: array<f32>;    // [N or 2N, ROW_STRIDE]
 #endif

@@ -1,6 +1,6 @@
 // Routed MoE experts as matrix-vector products, with the expert of each (token, slot) read from `expert_ids` on
 // the GPU (ids never go back to the CPU). Stacked expert weights are contiguous: expert e's row r is row e*R + r.
-// Entry points (f32 math, weights f32 or packed f16 via WEIGHT_F16):
+// Entry points (f32 math, weights f32 or packed f16/q8/q4 words via WEIGHT_WORDS):
 //   swiglu: x [T, K=H], W [E, 2N, K] (per expert N=I gate rows then N up rows):
 //           act[t, j, n] = silu(Wg[id]·x[t]) * (Wu[id]·x[t]),  id = expert_ids[t*TOP_K + j]
 //   down:   x = act [T, TOP_K, K=I], W [E, N=H, K]:
@@ -14,8 +14,8 @@
 
 @group(0) @binding(0) var<uniform> step: Step;
 @group(0) @binding(1) var<storage, read> x: array<f32>;                // swiglu: [T, K]; down: [T, TOP_K, K]
-#ifdef WEIGHT_F16
-@group(0) @binding(2) var<storage, read> weight: array<u32>;           // [E, 2N or N, ROW_STRIDE] two f16 per word
+#ifdef WEIGHT_WORDS
+@group(0) @binding(2) var<storage, read> weight: array<u32>;           // [E, 2N or N, ROW_STRIDE] packed words (+ scales)
 #else
 @group(0) @binding(2) var<storage, read> weight: array<f32>;           // [E, 2N or N, ROW_STRIDE]
 #endif

@@ -1,22 +1,26 @@
-// `npm run verify -- --checkpoint DIR [--golden FILE] [--weights f32|f16] [--attention sparse|dense]
-//   [--experts N [--calibration FILE]]`
-// Loads a Hugging Face DeepSeek checkpoint (or a model package: DIR holds manifest.json; then --golden is required
-// and the weight format is the package's), runs its golden sequences on WebGPU (Dawn; SwiftShader when there is
-// no GPU) and prints, as its last line, one JSON object with the agreement figures. Exit 0 only when it passes.
-// `--experts N` runs the model reduced to N routed experts per MoE layer (engine/convert/expert-reduction.ts);
-// with N < E there is no pass bar (`pass: null`, exit 0 once it ran).
+// `npm run verify -- --checkpoint DIR [--golden FILE] [--weights f32|f16|q8|q4] [--group N]
+//    [--embedding f32|f16|q8|q4] [--lm-head f32|f16|q8|q4] [--attention sparse|dense] [--experts N [--calibration FILE]]`
+// Loads a Hugging Face DeepSeek checkpoint with the weight plan those choices give (weight-plan.ts: the default
+// plan of --weights plus any override), or a model package (DIR holds manifest.json: --golden is required and the
+// plan is the package's), runs the golden sequences on WebGPU (Dawn; SwiftShader when there is no GPU) and prints,
+// as its last line, one JSON object with the agreement figures, the plan and the bar it was judged against
+// (pass-bars.ts). `--experts N` runs the checkpoint reduced to N routed experts per MoE layer
+// (engine/convert/expert-reduction.ts). A model with fewer experts than its source has no bar (`pass: null`, exit
+// 0 once it ran); otherwise exit 0 only when it passes.
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { isEngineError } from '../errors';
 import { createNodeDevice } from '../gpu/node-gpu';
 import { openCheckpoint } from '../weights/checkpoint-node';
-import { verifyCheckpoint } from './verification';
+import { STORAGE_DTYPES, type StorageDtype } from '../weights/quant';
+import { describePlan, weightPlan, type WeightPlan } from '../weights/weight-plan';
 import { reduceCheckpointExperts } from '../convert/expert-reduction-node';
 import { UsageError } from '../convert/usage-error';
-import type { TensorSource } from '../weights/tensor-source';
+import { verifyCheckpoint } from './verification';
 import { isPackageDir, openPackageForVerify } from './verify-package';
 
-const USAGE = 'usage: npm run verify -- --checkpoint DIR [--golden FILE] [--weights f32|f16] [--attention sparse|dense] [--experts N [--calibration FILE]]';
+const USAGE = 'usage: npm run verify -- --checkpoint DIR [--golden FILE] [--weights f32|f16|q8|q4] [--group N] '
+  + '[--embedding f32|f16|q8|q4] [--lm-head f32|f16|q8|q4] [--attention sparse|dense] [--experts N [--calibration FILE]]';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -24,6 +28,9 @@ async function main(): Promise<number> {
       checkpoint: { type: 'string' },
       golden: { type: 'string' },
       weights: { type: 'string' },
+      group: { type: 'string' },
+      embedding: { type: 'string' },
+      'lm-head': { type: 'string' },
       attention: { type: 'string', default: 'sparse' },
       experts: { type: 'string' },
       calibration: { type: 'string' },
@@ -34,43 +41,55 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (!values.checkpoint) return usageError('--checkpoint DIR is required');
-  if (values.weights !== undefined && values.weights !== 'f32' && values.weights !== 'f16') return usageError(`--weights must be f32 or f16, not "${values.weights}"`);
-  if (values.attention !== 'sparse' && values.attention !== 'dense') return usageError(`--attention must be sparse or dense, not "${values.attention}"`);
-  if (values.calibration && !values.experts) return usageError('--calibration needs --experts N');
+  if (!values.checkpoint) throw new UsageError('--checkpoint DIR is required');
+  if (values.attention !== 'sparse' && values.attention !== 'dense') throw new UsageError(`--attention must be sparse or dense, not "${values.attention}"`);
+  if (values.calibration && !values.experts) throw new UsageError('--calibration needs --experts N');
+  const keep = values.experts === undefined ? undefined : Number(values.experts);
+  if (keep !== undefined && !(Number.isInteger(keep) && keep >= 1)) throw new UsageError(`--experts must be a positive integer, not "${values.experts}"`);
+
   const pkg = (await isPackageDir(values.checkpoint)) ? await openPackageForVerify(values.checkpoint, values.golden, values.weights) : undefined;
-  if (pkg && values.experts) return usageError('--experts applies to a checkpoint; a package already holds its experts (see its manifest)');
+  if (pkg && (keep !== undefined || values.group || values.embedding || values['lm-head'])) {
+    throw new UsageError('a package fixes its weights and experts (see its manifest); pass only --golden and --attention with it');
+  }
+  const plan = pkg?.plan ?? planFrom(values.weights ?? 'f32', values.group, values.embedding, values['lm-head']);
   const checkpoint = pkg?.source ?? (await openCheckpoint(values.checkpoint));
-  const weights = pkg?.weights ?? (values.weights as 'f32' | 'f16' | undefined) ?? 'f32';
-  const reduction = values.experts ? await reduce(checkpoint, Number(values.experts), values.calibration) : undefined;
-  const source = reduction?.source ?? checkpoint;
+  const E = checkpoint.config.nRoutedExperts;
+  const reduced = keep === undefined ? undefined
+    : await reduceCheckpointExperts(checkpoint, keep, values.calibration, (line) => console.error(`verify: ${line}`));
+  const source = reduced?.source ?? checkpoint;
   const { device, adapterInfo } = await createNodeDevice();
-  console.error(`verify: ${source.description} on ${adapterInfo}, weights ${weights}, attention ${source.config.indexer ? values.attention : 'dense (no DSA indexer)'}`);
+  console.error(`verify: ${source.description} on ${adapterInfo}, weights ${describePlan(plan)}, attention ${source.config.indexer ? values.attention : 'dense (no DSA indexer)'}`);
   const report = await verifyCheckpoint(device, {
     source,
     goldenPath: values.golden ?? join(values.checkpoint, 'golden.safetensors'),
-    weights,
+    weights: plan,
     attention: values.attention,
+    checkpointName: pkg?.checkpointName,
   });
-  if (!reduction) {
-    console.log(JSON.stringify(pkg ? { ...report, package: pkg.report } : report));
-    return report.pass ? 0 : 1;
-  }
-  const E = checkpoint.config.nRoutedExperts;
-  const pass = reduction.keep < E ? null : report.pass; // a model with fewer experts has no bar to meet
-  console.log(JSON.stringify({ ...report, experts: { keep: reduction.keep, of: E, method: reduction.method }, pass }));
+  // Fewer experts than the source had: a different model, which no bar describes.
+  const expertsDropped = (reduced ? reduced.selection.keep < E : false) || (pkg?.expertsDropped ?? false);
+  const pass = expertsDropped ? null : report.pass;
+  const experts = reduced ? { experts: { keep: reduced.selection.keep, of: E, method: reduced.selection.method } } : {};
+  console.log(JSON.stringify({ ...report, ...experts, ...(pkg ? { package: pkg.report } : {}), pass }));
   return pass === false ? 1 : 0;
 }
 
-/** The checkpoint reduced to `keep` routed experts, chosen from calibration ids or by the heuristic. */
-async function reduce(checkpoint: TensorSource, keep: number, calibrationPath?: string) {
-  const { source, selection } = await reduceCheckpointExperts(checkpoint, keep, calibrationPath, (line) => console.error(`verify: ${line}`));
-  return { source, keep, method: selection.method };
+function storageDtype(flag: string, value: string): StorageDtype {
+  if (!(STORAGE_DTYPES as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${STORAGE_DTYPES.join(', ')}, not "${value}"`);
+  return value as StorageDtype;
 }
 
-function usageError(message: string): number {
-  console.error(`verify: ${message}\n${USAGE}`);
-  return 2;
+function planFrom(weights: string, group?: string, embedding?: string, lmHead?: string): WeightPlan {
+  if (group !== undefined && !/^\d+$/.test(group)) throw new UsageError(`--group must be a positive multiple of 8, not "${group}"`);
+  try {
+    return weightPlan(storageDtype('--weights', weights), {
+      group: group === undefined ? undefined : Number(group),
+      embedding: embedding === undefined ? undefined : storageDtype('--embedding', embedding),
+      lmHead: lmHead === undefined ? undefined : storageDtype('--lm-head', lmHead),
+    });
+  } catch (error) {
+    throw error instanceof UsageError ? error : new UsageError((error as Error).message);
+  }
 }
 
 main().then(

@@ -4,11 +4,12 @@
 //   expertsDown:   act [T, k, I], W [E, H, I], weights [T, k] -> output [T, H] += Σ_j w[t,j]·(W[id_j]·act[t,j])
 //                  (adds onto the shared expert's output already there; `accumulate: false` overwrites instead)
 // Both are matrix-vector kernels per (token, slot) with linear.ts's decode layout (4 rows per 256-thread
-// workgroup); a prefill step re-reads an expert's rows once per token that picked it.
+// workgroup; weights f32/f16/q8/q4); a prefill step re-reads an expert's rows once per token that picked it.
 import source from '../../shaders/linear_experts.wgsl';
 import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
 import type { GpuWeight } from '../weights/gpu-weight';
-import { checkRows, checkWeight, MATVEC, rowsFitting } from './linear';
+import { checkRows, MATVEC, rowsFitting } from './linear';
+import { checkWeight, weightDefines } from './weight-args';
 
 const MAX_GRID = 65535;
 
@@ -74,9 +75,8 @@ export function expertsDown(ctx: GpuContext, args: ExpertsDownArgs): KernelCall 
 
 function defines(weight: GpuWeight, experts: number, n: number, k: number, topK: number) {
   return {
-    E: experts, N: n, K: k, TOP_K: topK, ROW_STRIDE: weight.rowStride,
+    E: experts, N: n, K: k, TOP_K: topK, ...weightDefines(weight),
     WG: MATVEC.WG, THREADS_PER_ROW: MATVEC.THREADS_PER_ROW, ROWS_PER_WG: MATVEC.ROWS_PER_WG,
-    WEIGHT_F16: weight.dtype === 'f16',
   };
 }
 

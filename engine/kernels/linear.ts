@@ -1,13 +1,17 @@
 // Dense projection drivers (shaders/linear.wgsl): `linear` (y = x·Wᵀ, W [N, K]) and `linearSwiGLU` (the fused
-// gate + up + SiLU of a SwiGLU FFN, W [2N, K] with gate rows first). Weights f32 or packed f16 (GpuWeight). A
+// gate + up + SiLU of a SwiGLU FFN, W [2N, K] with gate rows first). Weights f32 or packed f16/q8/q4 (GpuWeight). A
 // step of one token row runs the matrix-vector kernel (memory-bound decode: 4 rows per 256-thread workgroup,
 // 64 threads per row); more rows run the tiled matmul (32 tokens x 64 outputs per 16x16 workgroup). Both
 // pipelines and bind groups are built here once; `encode` only picks one from `rows` and dispatches.
-// Also exports the weight/buffer validation and grid folding that the expert kernels (experts.ts) share.
+// Also exports the buffer validation and grid folding that the expert kernels (experts.ts) share; weight checks
+// and storage-format defines live in weight-args.ts.
 import source from '../../shaders/linear.wgsl';
 import type { GpuContext, KernelCall } from '../gpu/context';
 import type { Defines } from '../gpu/preprocess';
 import type { GpuWeight } from '../weights/gpu-weight';
+import { checkWeight, weightDefines } from './weight-args';
+
+export { checkWeight };
 
 /** Matrix-vector launch shape: WG threads, THREADS_PER_ROW per output row (WG / THREADS_PER_ROW rows each). */
 export const MATVEC = { WG: 256, THREADS_PER_ROW: 64, ROWS_PER_WG: 4 } as const;
@@ -39,8 +43,8 @@ function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bo
   const [rowGridX, rowGridY] = foldGrid(name, Math.ceil(n / MATVEC.ROWS_PER_WG));
   const [tileGridX, tileGridY] = foldGrid(name, Math.ceil(n / MATMUL_TILE.TILE_N));
   const defines: Defines = {
-    K: k, N: n, ROW_STRIDE: args.weight.rowStride, ...MATVEC, ...MATMUL_TILE,
-    ROW_GRID_X: rowGridX, TILE_GRID_X: tileGridX, WEIGHT_F16: args.weight.dtype === 'f16', SWIGLU: swiglu,
+    K: k, N: n, ...weightDefines(args.weight), ...MATVEC, ...MATMUL_TILE,
+    ROW_GRID_X: rowGridX, TILE_GRID_X: tileGridX, SWIGLU: swiglu,
   };
   const bindings = [ctx.step, args.input, args.weight.buffer, args.output];
   const matvec = ctx.pipeline('linear', source, defines, 'matvec');
@@ -64,29 +68,6 @@ function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bo
       }
     },
   };
-}
-
-/**
- * Validates a weight of logical shape [N, K] or [E, N, K] (`dims` dims): dtype, positive integer dims, a row stride
- * that holds K elements, and a buffer big enough for every row. Returns the shape.
- */
-export function checkWeight(kernel: string, weight: GpuWeight, dims: number): number[] {
-  const { shape, dtype, rowStride } = weight;
-  if (dtype !== 'f32' && dtype !== 'f16') throw new Error(`${kernel}: weight dtype ${String(dtype)} is not f32 or f16`);
-  if (shape.length !== dims || !shape.every((d) => Number.isInteger(d) && d > 0)) {
-    throw new Error(`${kernel}: weight shape [${shape}] is not ${dims} positive dims`);
-  }
-  const k = shape[dims - 1];
-  const minStride = dtype === 'f16' ? Math.ceil(k / 2) : k;
-  if (!Number.isInteger(rowStride) || rowStride < minStride) {
-    throw new Error(`${kernel}: weight rowStride ${rowStride} cannot hold K=${k} ${dtype} elements (needs ${minStride})`);
-  }
-  const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
-  if (weight.buffer.size < rows * rowStride * 4) {
-    throw new Error(`${kernel}: weight buffer of ${weight.buffer.size} bytes is smaller than [${shape}] (${rows * rowStride * 4})`);
-  }
-  if (rows * rowStride >= 2 ** 32) throw new Error(`${kernel}: weight [${shape}] is too large for u32 indexing`);
-  return shape;
 }
 
 /** How many rows of `width` f32 values `buffer` holds; throws when not even one. */

@@ -86,6 +86,9 @@ function requireKvB(kernel: string, kvB: GpuWeight, nH: number, dN: number, dV: 
   if (kvB.shape.length !== 2 || rows !== nH * (dN + dV) || cols !== rKV) {
     throw new Error(`${kernel}: kvB has shape [${kvB.shape}], expected [${nH * (dN + dV)}, ${rKV}] = [nH·(dN+dV), rKV]`);
   }
+  if (kvB.dtype !== 'f32' && kvB.dtype !== 'f16') {
+    throw new Error(`${kernel}: kvB is ${kvB.dtype}; the MLA kernels read kv_b_proj in f32 or f16 (weight plans keep it at most f16)`);
+  }
   const stride = kvB.dtype === 'f16' ? Math.ceil(rKV / 2) : rKV;
   if (kvB.rowStride !== stride) throw new Error(`${kernel}: kvB rowStride ${kvB.rowStride} ≠ ${stride} for ${kvB.dtype}`);
 }

@@ -11,8 +11,9 @@ import { argmax } from '../kernels/argmax';
 import { embedding } from '../kernels/embedding';
 import { linear } from '../kernels/linear';
 import { rmsNorm } from '../kernels/rms-norm';
-import type { WeightDtype } from '../weights/gpu-weight';
+import type { StorageDtype } from '../weights/quant';
 import type { TensorSource } from '../weights/tensor-source';
+import type { WeightPlan } from '../weights/weight-plan';
 import { attentionCalls } from './attention';
 import { feedForwardCalls } from './feed-forward';
 import { buildRopeTable } from './rope';
@@ -22,7 +23,7 @@ import { loadModelWeights, type ModelWeights } from './weights';
 export type AttentionMode = 'sparse' | 'dense';
 
 export interface ForwardOptions {
-  weights?: WeightDtype; // default 'f32'
+  weights?: WeightPlan | StorageDtype; // a plan, or a format's default plan (weight-plan.ts); default 'f32'
   maxContext?: number; // default min(max_position_embeddings, 4096)
   maxRows?: number; // prefill chunk, default 64
 }

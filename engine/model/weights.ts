@@ -1,14 +1,17 @@
 // Loads a checkpoint's tensors (through a TensorSource lookup, so an HF folder, a package or a test fixture all
-// load the same way) into the GPU layout the kernels read. Matrices follow the storage dtype chosen for the run
-// ('f32' or 'f16'); norms, the router, its correction bias and the indexer's key/head-weight projection stay f32
-// (routing and top-k selection are sensitive to rounding). Fused layouts made here:
+// load the same way) into the GPU layout the kernels read. Every tensor's format comes from the WeightPlan
+// (weight-plan.ts `storageFor`: norms, the router and the indexer's key/head-weight projection stay f32,
+// kv_b_proj at most f16); tensor-storage.ts packs (or takes a package's words as they are) and fuses:
 //   gate_proj ; up_proj            -> gateUp [2N, K]          (one fused SwiGLU kernel)
 //   experts e = 0..E-1             -> experts.gateUp [E, 2I, H], experts.down [E, H, I]
 //   indexer.wk ; weights_proj      -> keyAndWeights [dI + nI, H]
 import type { ModelConfig } from '../config';
 import { uploadArray } from '../gpu/buffers';
-import { uploadWeight, type GpuWeight, type WeightDtype } from '../weights/gpu-weight';
+import { uploadPacked, type GpuWeight } from '../weights/gpu-weight';
+import type { StorageDtype } from '../weights/quant';
 import type { TensorSource } from '../weights/tensor-source';
+import { weightPlan, type WeightPlan } from '../weights/weight-plan';
+import { TensorStorage } from './tensor-storage';
 
 export interface FeedForwardWeights {
   gateUp: GpuWeight; // [2N, H]
@@ -53,26 +56,29 @@ export interface ModelWeights {
   bytes: number;
 }
 
-export async function loadModelWeights(device: GPUDevice, source: TensorSource, dtype: WeightDtype): Promise<ModelWeights> {
+export async function loadModelWeights(device: GPUDevice, source: TensorSource, plan: WeightPlan | StorageDtype): Promise<ModelWeights> {
   const config = source.config;
+  const storage = new TensorStorage(source, typeof plan === 'string' ? weightPlan(plan) : plan);
   let bytes = 0;
   const read = (name: string) => source.readF32(name);
-  const matrix = async (values: Float32Array | Promise<Float32Array>, shape: number[], label: string, as: WeightDtype = dtype) => {
-    const weight = uploadWeight(device, await values, shape, as, label);
-    bytes += weight.buffer.size;
-    return weight;
-  };
   const vector = async (name: string) => {
     const buffer = uploadArray(device, await read(name), name);
     bytes += buffer.size;
     return buffer;
   };
-  const shapeOf = (name: string) => source.info(name)!.shape;
-  const plain = async (name: string, as: WeightDtype = dtype) => matrix(read(name), shapeOf(name), name, as);
+  /** Tensors `names` (the same K, each [rows, K]) stacked along rows into one weight of logical `shape`. */
+  const fused = async (names: string[], shape: number[], label: string) => {
+    const weight = uploadPacked(device, await storage.fused(names, shape), label);
+    bytes += weight.buffer.size;
+    return weight;
+  };
+  const plain = async (name: string) => fused([name], storage.shapeOf(name), name);
   const feedForward = async (prefix: string): Promise<FeedForwardWeights> => {
-    const [n, h] = shapeOf(`${prefix}.gate_proj.weight`);
-    const gateUp = concat([await read(`${prefix}.gate_proj.weight`), await read(`${prefix}.up_proj.weight`)]);
-    return { gateUp: await matrix(gateUp, [2 * n, h], `${prefix}.gate_up`), down: await plain(`${prefix}.down_proj.weight`) };
+    const [n, h] = storage.shapeOf(`${prefix}.gate_proj.weight`);
+    return {
+      gateUp: await fused([`${prefix}.gate_proj.weight`, `${prefix}.up_proj.weight`], [2 * n, h], `${prefix}.gate_up`),
+      down: await plain(`${prefix}.down_proj.weight`),
+    };
   };
 
   const layers: LayerWeights[] = [];
@@ -99,10 +105,10 @@ export async function loadModelWeights(device: GPUDevice, source: TensorSource, 
 
   async function loadIndexer(prefix: string): Promise<IndexerWeights> {
     const { nHeads, headDim } = config.indexer!;
-    const keyAndWeights = concat([await read(`${prefix}.wk.weight`), await read(`${prefix}.weights_proj.weight`)]);
     return {
       queryUp: await plain(`${prefix}.wq_b.weight`),
-      keyAndWeights: await matrix(keyAndWeights, [headDim + nHeads, config.hiddenSize], `${prefix}.wk_weights_proj`, 'f32'),
+      keyAndWeights: await fused([`${prefix}.wk.weight`, `${prefix}.weights_proj.weight`],
+        [headDim + nHeads, config.hiddenSize], `${prefix}.wk_weights_proj`),
       keyNormWeight: await vector(`${prefix}.k_norm.weight`),
       keyNormBias: await vector(`${prefix}.k_norm.bias`),
     };
@@ -110,18 +116,18 @@ export async function loadModelWeights(device: GPUDevice, source: TensorSource, 
 
   async function loadMoe(prefix: string): Promise<MoeWeights> {
     const { nRoutedExperts: e, moeIntermediateSize: i, hiddenSize: h } = config;
-    const gateUp: Float32Array[] = [];
-    const down: Float32Array[] = [];
+    const gateUp: string[] = [];
+    const down: string[] = [];
     for (let x = 0; x < e; x++) {
-      gateUp.push(await read(`${prefix}.experts.${x}.gate_proj.weight`), await read(`${prefix}.experts.${x}.up_proj.weight`));
-      down.push(await read(`${prefix}.experts.${x}.down_proj.weight`));
+      gateUp.push(`${prefix}.experts.${x}.gate_proj.weight`, `${prefix}.experts.${x}.up_proj.weight`);
+      down.push(`${prefix}.experts.${x}.down_proj.weight`);
     }
     return {
-      router: await plain(`${prefix}.gate.weight`, 'f32'),
+      router: await plain(`${prefix}.gate.weight`),
       correctionBias: config.scoring === 'sigmoid' ? await vector(`${prefix}.gate.e_score_correction_bias`) : null,
       experts: {
-        gateUp: await matrix(concat(gateUp), [e, 2 * i, h], `${prefix}.experts.gate_up`),
-        down: await matrix(concat(down), [e, h, i], `${prefix}.experts.down`),
+        gateUp: await fused(gateUp, [e, 2 * i, h], `${prefix}.experts.gate_up`),
+        down: await fused(down, [e, h, i], `${prefix}.experts.down`),
       },
       shared: config.nSharedExperts > 0 ? await feedForward(`${prefix}.shared_experts`) : null,
     };
@@ -136,16 +142,6 @@ export async function loadModelWeights(device: GPUDevice, source: TensorSource, 
       return bytes;
     },
   };
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 export function modelDims(config: ModelConfig) {

@@ -1,4 +1,4 @@
-// The embedding gather (f32 and f16 tables, odd widths, repeated and out-of-range ids) and the greedy argmax over
+// The embedding gather (f32, f16, q8 and q4 tables, the q8/q4 reference unpacked from the uploaded words; odd widths, repeated and out-of-range ids) and the greedy argmax over
 // the last row of a step (vocabularies of 1, 1000 and V3's 129280, ties, all-negative rows) against the float64
 // reference ops.
 import { describe, expect, it } from 'vitest';
@@ -6,28 +6,30 @@ import { GpuContext } from '../../engine/gpu/context';
 import { createStorage, readF32, readU32, runCalls, uploadArray } from '../../engine/gpu/buffers';
 import { embedding } from '../../engine/kernels/embedding';
 import { argmax } from '../../engine/kernels/argmax';
-import { roundToDtype, uploadWeight, type WeightDtype } from '../../engine/weights/gpu-weight';
+import { uploadWeight } from '../../engine/weights/gpu-weight';
 import { argmax as argmaxRef, embedding as embeddingRef } from '../reference/ops';
 import { expectClose, randomArray } from '../support/compare';
 import { testDevice } from '../support/gpu';
+import { asUpload, PLAIN, QUANTISED, storageName, storedValues } from '../support/stored-weights';
 
 const EXACT = { atol: 0, rtol: 0 };
 
 describe('embedding kernel', () => {
   const vocab = 50;
-  for (const dtype of ['f32', 'f16'] as WeightDtype[]) {
+  for (const storage of [...PLAIN, ...QUANTISED]) {
+    const dtype = storageName(storage);
     for (const dim of [37, 64]) {
       for (const ids of [[17], [0, 49, 3, 3, 28]]) {
         it(`gathers rows exactly: ${dtype} table [${vocab}, ${dim}], T = ${ids.length}`, async () => {
           const { device } = await testDevice();
           const ctx = new GpuContext(device);
           const values = randomArray(vocab * dim, dim * 7 + ids.length, 2);
-          const table = uploadWeight(device, values, [vocab, dim], dtype, 'embed_tokens');
+          const table = uploadWeight(device, values, [vocab, dim], asUpload(storage), 'embed_tokens');
           const output = createStorage(device, ids.length * dim * 4, 'hidden');
           const call = embedding(ctx, { ids: uploadArray(device, new Uint32Array(ids), 'ids'), table, output });
           ctx.writeStep(ids.length, 0, false);
           runCalls(device, [call], ids.length);
-          const want = embeddingRef(roundToDtype(values, dtype), ids, dim);
+          const want = embeddingRef(storedValues(values, dim, storage), ids, dim);
           expectClose(await readF32(device, output, ids.length * dim), want, EXACT, 'embedding');
         });
       }

@@ -1,18 +1,19 @@
 // Routed-expert kernels against the float64 reference: expertsSwiGLU (per-slot gate/up + SiLU with the expert
 // picked from GPU-side ids) and expertsDown (weighted combine, accumulated into an output that already holds the
-// shared expert's result). Ids include repeats within a token's row, k = 1 and k = 3, odd H and I, and f32 and
-// f16 weights. As in linear.test.ts the reference uses the dtype-rounded weights, so both dtypes share one
-// tolerance: atol = 1e-5·max|ref|, rtol = 1e-4.
+// shared expert's result). Ids include repeats within a token's row, k = 1 and k = 3, odd H and I, and f32, f16,
+// q8 and q4 weights. As in linear.test.ts the reference uses the stored weights (q8/q4 unpacked from the words
+// uploaded), so every format shares one tolerance: atol = 1e-5·max|ref|, rtol = 1e-4.
 import { describe, expect, it } from 'vitest';
 import { GpuContext } from '../../engine/gpu/context';
 import { createStorage, readF32, runCalls, uploadArray } from '../../engine/gpu/buffers';
 import { expertsDown, expertsSwiGLU } from '../../engine/kernels/experts';
-import { roundToDtype, uploadWeight, type WeightDtype } from '../../engine/weights/gpu-weight';
+import { uploadWeight } from '../../engine/weights/gpu-weight';
 import { linear as linearRef, silu } from '../reference/ops';
 import { expectClose, randomArray, type Tolerance } from '../support/compare';
 import { testDevice } from '../support/gpu';
+import { asUpload, PLAIN, QUANTISED, storageName, storedValues } from '../support/stored-weights';
 
-const DTYPES: WeightDtype[] = ['f32', 'f16'];
+const STORAGES = [...PLAIN, ...QUANTISED.slice(0, 3)];
 const EXPERTS = 5;
 
 function tolerance(expected: ArrayLike<number>): Tolerance {
@@ -46,7 +47,8 @@ const CASES: Case[] = [
 ];
 
 describe('expertsSwiGLU kernel', () => {
-  for (const dtype of DTYPES) {
+  for (const storage of STORAGES) {
+    const dtype = storageName(storage);
     for (const { rows, topK, hidden, inter } of CASES) {
       it(`act[t,j] = silu(Wg[id]·x)·(Wu[id]·x) for T=${rows}, k=${topK}, H=${hidden}, I=${inter}, ${dtype}`, async () => {
         const { device } = await testDevice();
@@ -57,13 +59,13 @@ describe('expertsSwiGLU kernel', () => {
         const ids = randomIds(rows, topK, seed + 2);
         const output = createStorage(device, rows * topK * inter * 4, 'act');
         const call = expertsSwiGLU(ctx, {
-          input: uploadArray(device, x, 'x'), weight: uploadWeight(device, w, [EXPERTS, 2 * inter, hidden], dtype, 'w'),
+          input: uploadArray(device, x, 'x'), weight: uploadWeight(device, w, [EXPERTS, 2 * inter, hidden], asUpload(storage), 'w'),
           expertIds: uploadArray(device, ids, 'ids'), topK, output,
         });
         ctx.writeStep(rows, 0, false);
         runCalls(device, [call], rows);
 
-        const wr = roundToDtype(w, dtype);
+        const wr = storedValues(w, hidden, storage);
         const expected = new Float64Array(rows * topK * inter);
         for (let t = 0; t < rows; t++) {
           const xt = x.subarray(t * hidden, (t + 1) * hidden);
@@ -81,7 +83,8 @@ describe('expertsSwiGLU kernel', () => {
 });
 
 describe('expertsDown kernel', () => {
-  for (const dtype of DTYPES) {
+  for (const storage of STORAGES) {
+    const dtype = storageName(storage);
     for (const { rows, topK, hidden, inter } of CASES) {
       it(`out[t] += Σ_j w[t,j]·(W[id_j]·act[t,j]) for T=${rows}, k=${topK}, H=${hidden}, I=${inter}, ${dtype}`, async () => {
         const { device } = await testDevice();
@@ -94,13 +97,13 @@ describe('expertsDown kernel', () => {
         const shared = randomArray(rows * hidden, seed + 4, 3);
         const output = uploadArray(device, shared, 'out');
         const call = expertsDown(ctx, {
-          input: uploadArray(device, act, 'act'), weight: uploadWeight(device, w, [EXPERTS, hidden, inter], dtype, 'w'),
+          input: uploadArray(device, act, 'act'), weight: uploadWeight(device, w, [EXPERTS, hidden, inter], asUpload(storage), 'w'),
           expertIds: uploadArray(device, ids, 'ids'), expertWeights: uploadArray(device, routeWeights, 'rw'), topK, output,
         });
         ctx.writeStep(rows, 0, false);
         runCalls(device, [call], rows);
 
-        const wr = roundToDtype(w, dtype);
+        const wr = storedValues(w, inter, storage);
         const expected = Float64Array.from(shared);
         for (let t = 0; t < rows; t++) {
           for (let j = 0; j < topK; j++) {

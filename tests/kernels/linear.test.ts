@@ -1,18 +1,20 @@
 // linear / linearSwiGLU against the float64 reference, on odd shapes that exercise both paths (T = 1 matrix-vector,
 // T > 1 tiled matmul), odd K (the unpaired last element; for f16 the row's padding half), N not a multiple of the
-// 4-row group or the 64-wide tile, and f32 and f16 weights. The reference uses the f16-ROUNDED weights, so both
-// dtypes differ from it only by f32 accumulation order: tolerance atol = 1e-5·max|ref|, rtol = 1e-4 for both
+// 4-row group or the 64-wide tile, and f32, f16, q8 and q4 weights (groups 16/32/64, K not a multiple of the
+// group). The reference uses the STORED weights (f16-rounded; q8/q4 unpacked from the very words uploaded), so
+// every format differs from it only by f32 accumulation order: tolerance atol = 1e-5·max|ref|, rtol = 1e-4
 // (a dropped or doubled term of a K <= 257 dot product is orders of magnitude larger).
 import { describe, expect, it } from 'vitest';
 import { GpuContext, type KernelCall } from '../../engine/gpu/context';
 import { createStorage, readF32, runCalls, uploadArray } from '../../engine/gpu/buffers';
 import { foldGrid, linear, linearSwiGLU } from '../../engine/kernels/linear';
-import { roundToDtype, uploadWeight, type WeightDtype } from '../../engine/weights/gpu-weight';
+import { roundToDtype, uploadWeight } from '../../engine/weights/gpu-weight';
 import { linear as linearRef, swiglu } from '../reference/ops';
 import { expectClose, randomArray, type Tolerance } from '../support/compare';
 import { testDevice } from '../support/gpu';
+import { asUpload, PLAIN, QUANTISED, storageName, storedValues, type Storage } from '../support/stored-weights';
 
-const DTYPES: WeightDtype[] = ['f32', 'f16'];
+const STORAGES: Storage[] = [...PLAIN, ...QUANTISED];
 
 function tolerance(expected: ArrayLike<number>): Tolerance {
   let magnitude = 0;
@@ -30,14 +32,14 @@ const CAPACITY = Math.max(...ROWS);
  * Builds `kernel` once over buffers of CAPACITY rows, then runs it for every step size in ROWS (the same call
  * re-encoded each step, as the forward pass does); returns the inputs and each step's output rows.
  */
-async function runSteps(kernel: typeof linear, { n, k }: Shape, weightRows: number, dtype: WeightDtype, seed: number) {
+async function runSteps(kernel: typeof linear, { n, k }: Shape, weightRows: number, storage: Storage, seed: number) {
   const { device } = await testDevice();
   const ctx = new GpuContext(device);
   const x = randomArray(CAPACITY * k, seed, 2);
   const w = randomArray(weightRows * k, seed + 1);
   const output = createStorage(device, CAPACITY * n * 4, 'y');
   const call: KernelCall = kernel(ctx, {
-    input: uploadArray(device, x, 'x'), weight: uploadWeight(device, w, [weightRows, k], dtype, 'w'), output,
+    input: uploadArray(device, x, 'x'), weight: uploadWeight(device, w, [weightRows, k], asUpload(storage), 'w'), output,
   });
   const outputs: Float32Array[] = [];
   for (const rows of ROWS) {
@@ -45,7 +47,7 @@ async function runSteps(kernel: typeof linear, { n, k }: Shape, weightRows: numb
     runCalls(device, [call], rows);
     outputs.push(await readF32(device, output, rows * n));
   }
-  return { x, w: roundToDtype(w, dtype), outputs };
+  return { x, w: storedValues(w, k, storage), outputs };
 }
 
 const LINEAR_SHAPES: Shape[] = [
@@ -53,11 +55,12 @@ const LINEAR_SHAPES: Shape[] = [
 ];
 
 describe('linear kernel', () => {
-  for (const dtype of DTYPES) {
+  for (const storage of STORAGES) {
+    const dtype = storageName(storage);
     for (const shape of LINEAR_SHAPES) {
       const { n, k } = shape;
       it(`y = x·Wᵀ matches the reference for N=${n}, K=${k}, ${dtype} weights, T in {${ROWS}}`, async () => {
-        const { x, w, outputs } = await runSteps(linear, shape, n, dtype, n * 10 + k);
+        const { x, w, outputs } = await runSteps(linear, shape, n, storage, n * 10 + k);
         ROWS.forEach((rows, i) => {
           const expected = linearRef(x, w, rows, n, k);
           expectClose(outputs[i], expected, tolerance(expected), `linear ${dtype} T=${rows}`);
@@ -89,14 +92,16 @@ describe('linear kernel', () => {
     expectClose(await readF32(device, output, n), expected, tolerance(expected), 'linear folded grid');
   });
 
-  it('f16 weights are read as f16 (the unrounded f32 reference differs measurably)', async () => {
-    const shape = { n: 65, k: 257 };
-    const { x, outputs } = await runSteps(linear, shape, shape.n, 'f16', 7);
-    const unrounded = linearRef(x, randomArray(shape.n * shape.k, 8), 1, shape.n, shape.k);
-    let worst = 0;
-    for (let i = 0; i < unrounded.length; i++) worst = Math.max(worst, Math.abs(outputs[0][i] - unrounded[i]));
-    expect(worst).toBeGreaterThan(1e-4);
-  });
+  for (const storage of [PLAIN[1], ...QUANTISED.slice(0, 2)]) {
+    it(`${storageName(storage)} weights are read as stored (the unrounded f32 reference differs measurably)`, async () => {
+      const shape = { n: 65, k: 257 };
+      const { x, outputs } = await runSteps(linear, shape, shape.n, storage, 7);
+      const unrounded = linearRef(x, randomArray(shape.n * shape.k, 8), 1, shape.n, shape.k);
+      let worst = 0;
+      for (let i = 0; i < unrounded.length; i++) worst = Math.max(worst, Math.abs(outputs[0][i] - unrounded[i]));
+      expect(worst).toBeGreaterThan(1e-4);
+    });
+  }
 
   it('writes only the step rows, leaving the rest of a larger output buffer untouched', async () => {
     const { device } = await testDevice();
@@ -125,6 +130,9 @@ describe('linear kernel', () => {
     const weight = uploadWeight(device, randomArray(3 * 8, 1), [3, 8], 'f16', 'w');
     expect(() => linear(ctx, { input, output, weight: { ...weight, shape: [3, 8, 1] } })).toThrow(/weight shape/);
     expect(() => linear(ctx, { input, output, weight: { ...weight, rowStride: 3 } })).toThrow(/rowStride/);
+    const q4 = uploadWeight(device, randomArray(3 * 8, 1), [3, 8], { dtype: 'q4', group: 8 }, 'q4');
+    expect(() => linear(ctx, { input, output, weight: { ...q4, scaleOffset: 2 } })).toThrow(/scaleOffset/);
+    expect(() => linear(ctx, { input, output, weight: { ...q4, scaleRowStride: 0 } })).toThrow(/scaleRowStride/);
     expect(() => linear(ctx, { input: createStorage(device, 4, 'tiny'), output, weight })).toThrow(/input/);
     expect(() => linearSwiGLU(ctx, { input, output, weight })).toThrow(/even/);
     const call = linear(ctx, { input, output, weight });
@@ -135,11 +143,12 @@ describe('linear kernel', () => {
 const SWIGLU_SHAPES: Shape[] = [{ n: 1, k: 2 }, { n: 65, k: 257 }, { n: 300, k: 7 }];
 
 describe('linearSwiGLU kernel', () => {
-  for (const dtype of DTYPES) {
+  for (const storage of [...PLAIN, ...QUANTISED.slice(0, 3)]) {
+    const dtype = storageName(storage);
     for (const shape of SWIGLU_SHAPES) {
       const { n, k } = shape;
       it(`silu(gate)·up matches the reference for N=${n}, K=${k}, ${dtype} weights, T in {${ROWS}}`, async () => {
-        const { x, w, outputs } = await runSteps(linearSwiGLU, shape, 2 * n, dtype, n * 10 + k + 5);
+        const { x, w, outputs } = await runSteps(linearSwiGLU, shape, 2 * n, storage, n * 10 + k + 5);
         ROWS.forEach((rows, i) => {
           const gateUp = linearRef(x, w, rows, 2 * n, k);
           const gate = new Float64Array(rows * n), up = new Float64Array(rows * n);
