@@ -3,12 +3,13 @@
 // through createPackageSource with positional file reads.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badManifest, integrityError } from '../errors';
 import type { TensorSource } from '../weights/tensor-source';
 import { MANIFEST_FILE, parseManifest, type PackageManifest } from './manifest';
 import { createPackageSource } from './package-source';
+import { readFileRange } from '../weights/read-range-node';
 
 export interface OpenedPackage {
   manifest: PackageManifest;
@@ -52,20 +53,8 @@ async function checkShards(dir: string, manifest: PackageManifest, verify: boole
   }
 }
 
-async function readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
-  const handle = await open(path, 'r');
-  try {
-    const bytes = new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await handle.read(bytes, done, length - done, offset + done);
-      if (bytesRead === 0) throw integrityError(path, `${length} bytes at offset ${offset}`, `end of file after ${done}`);
-      done += bytesRead;
-    }
-    return bytes;
-  } finally {
-    await handle.close();
-  }
+function readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+  return readFileRange(path, offset, length, (done) => integrityError(path, `${length} bytes at offset ${offset}`, `end of file after ${done}`));
 }
 
 /** Opens the package in `dir`; `verify` hashes every shard first (slow for big models, but catches corruption). */

@@ -10,6 +10,7 @@ import { badCheckpoint } from '../errors';
 import { validateTensors } from './expected-tensors';
 import { parseHeaderJson, readHeaderLength, type SafetensorsHeader } from './safetensors';
 import { collectTensors, createTensorSource, type StoredTensor, type TensorSource } from './tensor-source';
+import { readFileRange } from './read-range-node';
 
 const INDEX_FILE = 'model.safetensors.index.json';
 const GOLDEN_FILE = 'golden.safetensors';
@@ -84,22 +85,9 @@ function checkIndex(weightMap: Map<string, string>, headers: SafetensorsHeader[]
   }
 }
 
-async function readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
-  const handle = await open(path, 'r');
-  try {
-    const bytes = new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await handle.read(bytes, done, length - done, offset + done);
-      if (bytesRead === 0) {
-        throw badCheckpoint(path, `${length} bytes at offset ${offset}`, `end of file after ${done}`, 'The file changed since it was opened.');
-      }
-      done += bytesRead;
-    }
-    return bytes;
-  } finally {
-    await handle.close();
-  }
+function readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+  return readFileRange(path, offset, length, (done) =>
+    badCheckpoint(path, `${length} bytes at offset ${offset}`, `end of file after ${done}`, 'The file changed since it was opened.'));
 }
 
 export async function openCheckpoint(dir: string): Promise<TensorSource> {

@@ -6,9 +6,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCalibrationFile } from '../../engine/convert/calibration-node';
-import { isEngineError } from '../../engine/errors';
 import { readGolden } from '../../engine/weights/golden';
 import { fixturePath } from '../support/fixtures';
+import { expectEngineError } from '../support/engine-errors';
 
 const dir = mkdtempSync(join(tmpdir(), 'calibration-'));
 function file(name: string, content: string): string {
@@ -17,16 +17,8 @@ function file(name: string, content: string): string {
   return path;
 }
 
-function expectBad(run: () => unknown, fragment: string): void {
-  let error: unknown;
-  try {
-    run();
-  } catch (e) {
-    error = e;
-  }
-  expect(isEngineError(error, 'BAD_CHECKPOINT')).toBe(true);
-  expect((error as Error).message).toContain(fragment);
-}
+
+const expectBadCheckpoint = (run: () => unknown, fragment: string) => expectEngineError(run, 'BAD_CHECKPOINT', fragment);
 
 describe('readCalibrationFile', () => {
   it('reads an array of id arrays and {sequences: [...]}', () => {
@@ -43,15 +35,15 @@ describe('readCalibrationFile', () => {
   });
 
   it('rejects ids outside the vocabulary, naming the sequence and position', () => {
-    expectBad(() => readCalibrationFile(file('c.json', '[[1, 2], [3, 10]]'), 10), 'sequence 1, position 1: expected a token id in [0, 10)');
-    expectBad(() => readCalibrationFile(file('d.json', '[[1.5]]'), 10), 'found 1.5');
+    expectBadCheckpoint(() => readCalibrationFile(file('c.json', '[[1, 2], [3, 10]]'), 10), 'sequence 1, position 1: expected a token id in [0, 10)');
+    expectBadCheckpoint(() => readCalibrationFile(file('d.json', '[[1.5]]'), 10), 'found 1.5');
   });
 
   it('rejects other JSON shapes, empty input, text files', () => {
-    expectBad(() => readCalibrationFile(file('e.json', '{"text": "hello"}')), 'an array of token-id arrays');
-    expectBad(() => readCalibrationFile(file('f.json', '[]')), 'at least one token sequence');
-    expectBad(() => readCalibrationFile(file('g.json', '[[]]')), 'at least one token id');
-    expectBad(() => readCalibrationFile(file('h.txt', 'hello')), 'tokenizer');
-    expectBad(() => readCalibrationFile(file('i.json', '[[1,')), 'a readable JSON file');
+    expectBadCheckpoint(() => readCalibrationFile(file('e.json', '{"text": "hello"}')), 'an array of token-id arrays');
+    expectBadCheckpoint(() => readCalibrationFile(file('f.json', '[]')), 'at least one token sequence');
+    expectBadCheckpoint(() => readCalibrationFile(file('g.json', '[[]]')), 'at least one token id');
+    expectBadCheckpoint(() => readCalibrationFile(file('h.txt', 'hello')), 'tokenizer');
+    expectBadCheckpoint(() => readCalibrationFile(file('i.json', '[[1,')), 'a readable JSON file');
   });
 });

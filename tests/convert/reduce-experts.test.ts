@@ -6,11 +6,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readCalibrationFile } from '../../engine/convert/calibration-node';
 import { chooseExperts, reduceExperts, selectionFromScores, type ExpertSelection } from '../../engine/convert/expert-reduction';
-import { isEngineError } from '../../engine/errors';
 import { openCheckpoint } from '../../engine/weights/checkpoint-node';
 import type { TensorSource } from '../../engine/weights/tensor-source';
 import { ReferenceModel } from '../reference/forward';
 import { fixturePath } from '../support/fixtures';
+import { expectEngineError } from '../support/engine-errors';
 
 let source: TensorSource;
 let selection: ExpertSelection;
@@ -22,16 +22,8 @@ beforeAll(async () => {
   selection = selectionFromScores(source.config, 6, scores, 'heuristic', 0);
 });
 
-function expectBadCheckpoint(run: () => unknown, fragment: string): void {
-  let error: unknown;
-  try {
-    run();
-  } catch (e) {
-    error = e;
-  }
-  expect(isEngineError(error, 'BAD_CHECKPOINT')).toBe(true);
-  expect((error as Error).message).toContain(fragment);
-}
+
+const expectBadCheckpoint = (run: () => unknown, fragment: string) => expectEngineError(run, 'BAD_CHECKPOINT', fragment);
 
 describe('reduceExperts view', () => {
   it('chooses per layer and carries the reduced routing in the selection', () => {
