@@ -1,6 +1,8 @@
 // The GPU context every kernel driver builds on: a pipeline cache keyed by (shader, entry point, defines), bind
 // group creation with bindings in declaration order, and the per-step uniform (shaders/common/step.wgsl) that all
 // kernels read at binding 0. Pipelines use layout 'auto'; a kernel's bind group is made once and reused each token.
+// Pipelines are cached per device, not per context: a model rebuilt on the same device (another conversation's
+// model of the same shape, a reload after changing settings, each test) compiles nothing again.
 import { preprocessWgsl, type Defines } from './preprocess';
 import { WGSL_INCLUDES } from './wgsl-includes';
 
@@ -17,11 +19,12 @@ export const STEP_BYTES = 16;
 export class GpuContext {
   readonly device: GPUDevice;
   readonly step: GPUBuffer;
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pipelines: Map<string, GPUComputePipeline>;
   private readonly stepData = new Uint32Array(4);
 
   constructor(device: GPUDevice) {
     this.device = device;
+    this.pipelines = devicePipelines(device);
     this.step = device.createBuffer({ label: 'step', size: STEP_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   }
 
@@ -52,9 +55,21 @@ export class GpuContext {
     });
   }
 
+  /** Pipelines compiled on this device so far (shared by every context on it). */
   get pipelineCount(): number {
     return this.pipelines.size;
   }
+}
+
+const PIPELINES_BY_DEVICE = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
+function devicePipelines(device: GPUDevice): Map<string, GPUComputePipeline> {
+  let pipelines = PIPELINES_BY_DEVICE.get(device);
+  if (!pipelines) {
+    pipelines = new Map();
+    PIPELINES_BY_DEVICE.set(device, pipelines);
+  }
+  return pipelines;
 }
 
 /** A KernelCall for a single-pipeline kernel whose workgroup count depends only on the step's rows. */
