@@ -3,6 +3,8 @@
 // kernels read at binding 0. Pipelines use layout 'auto'; a kernel's bind group is made once and reused each token.
 // Pipelines are cached per device, not per context: a model rebuilt on the same device (another conversation's
 // model of the same shape, a reload after changing settings, each test) compiles nothing again.
+import { MATVEC_SHAPES, type MatvecShape } from '../kernels/matvec-shape';
+import { isCpuDevice } from './device';
 import { preprocessWgsl, type Defines } from './preprocess';
 import { WGSL_INCLUDES } from './wgsl-includes';
 
@@ -19,11 +21,14 @@ export const STEP_BYTES = 16;
 export class GpuContext {
   readonly device: GPUDevice;
   readonly step: GPUBuffer;
+  /** Matrix-vector thread layout: by adapter kind unless the caller (a test) picks one. */
+  readonly matvec: MatvecShape;
   private readonly pipelines: Map<string, GPUComputePipeline>;
   private readonly stepData = new Uint32Array(4);
 
-  constructor(device: GPUDevice) {
+  constructor(device: GPUDevice, options: { matvec?: MatvecShape } = {}) {
     this.device = device;
+    this.matvec = options.matvec ?? MATVEC_SHAPES[isCpuDevice(device) ? 'cpu' : 'gpu'];
     this.pipelines = devicePipelines(device);
     this.step = device.createBuffer({ label: 'step', size: STEP_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   }

@@ -7,6 +7,16 @@ export interface EngineDevice {
   device: GPUDevice;
   adapterInfo: string;
   limits: GPUSupportedLimits;
+  /** A software adapter (SwiftShader and the like): kernels pick shapes that suit a CPU. */
+  cpu: boolean;
+}
+
+const CPU_DEVICES = new WeakSet<GPUDevice>();
+const CPU_ADAPTER = /swiftshader|llvmpipe|lavapipe|microsoft basic render|warp/i;
+
+/** Whether `device` came from a software (CPU) adapter, as createEngineDevice found it. */
+export function isCpuDevice(device: GPUDevice): boolean {
+  return CPU_DEVICES.has(device);
 }
 
 export async function createEngineDevice(gpu: GPU | undefined): Promise<EngineDevice> {
@@ -25,5 +35,8 @@ export async function createEngineDevice(gpu: GPU | undefined): Promise<EngineDe
   const device = await adapter.requestDevice({ requiredLimits });
   const info = adapter.info;
   const adapterInfo = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ');
-  return { device, adapterInfo, limits: device.limits };
+  const fallback = (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true;
+  const cpu = fallback || CPU_ADAPTER.test(adapterInfo);
+  if (cpu) CPU_DEVICES.add(device);
+  return { device, adapterInfo, limits: device.limits, cpu };
 }

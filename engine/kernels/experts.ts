@@ -8,7 +8,8 @@
 import source from '../../shaders/linear_experts.wgsl';
 import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
 import type { GpuWeight } from '../weights/gpu-weight';
-import { checkRows, MATVEC, rowsFitting } from './linear';
+import { checkRows, rowsFitting } from './linear';
+import type { MatvecShape } from './matvec-shape';
 import { checkWeight, weightDefines } from './weight-args';
 
 const MAX_GRID = 65535;
@@ -43,8 +44,8 @@ export function expertsSwiGLU(ctx: GpuContext, args: ExpertsSwiGLUArgs): KernelC
     rowsFitting(name, 'expertIds', args.expertIds, args.topK),
     rowsFitting(name, 'output', args.output, args.topK * inter),
   );
-  const rowGroups = checkRowGroups(name, inter);
-  const pipeline = ctx.pipeline('linear_experts', source, defines(args.weight, experts, inter, hidden, args.topK), 'swiglu');
+  const rowGroups = checkRowGroups(name, inter, ctx.matvec);
+  const pipeline = ctx.pipeline('linear_experts', source, defines(args.weight, experts, inter, hidden, args.topK, ctx.matvec), 'swiglu');
   const group = ctx.bindGroup(pipeline, [ctx.step, args.input, args.weight.buffer, args.expertIds, args.output], name);
   return simpleCall(name, pipeline, group, (rows) => {
     checkRows(name, rows, maxRows);
@@ -62,9 +63,9 @@ export function expertsDown(ctx: GpuContext, args: ExpertsDownArgs): KernelCall 
     rowsFitting(name, 'expertWeights', args.expertWeights, args.topK),
     rowsFitting(name, 'output', args.output, hidden),
   );
-  const rowGroups = checkRowGroups(name, hidden);
+  const rowGroups = checkRowGroups(name, hidden, ctx.matvec);
   const pipeline = ctx.pipeline('linear_experts', source,
-    { ...defines(args.weight, experts, hidden, inter, args.topK), ACCUMULATE: args.accumulate ?? true }, 'down');
+    { ...defines(args.weight, experts, hidden, inter, args.topK, ctx.matvec), ACCUMULATE: args.accumulate ?? true }, 'down');
   const group = ctx.bindGroup(pipeline,
     [ctx.step, args.input, args.weight.buffer, args.expertIds, args.output, args.expertWeights], name);
   return simpleCall(name, pipeline, group, (rows) => {
@@ -73,11 +74,8 @@ export function expertsDown(ctx: GpuContext, args: ExpertsDownArgs): KernelCall 
   });
 }
 
-function defines(weight: GpuWeight, experts: number, n: number, k: number, topK: number) {
-  return {
-    E: experts, N: n, K: k, TOP_K: topK, ...weightDefines(weight),
-    WG: MATVEC.WG, THREADS_PER_ROW: MATVEC.THREADS_PER_ROW, ROWS_PER_WG: MATVEC.ROWS_PER_WG,
-  };
+function defines(weight: GpuWeight, experts: number, n: number, k: number, topK: number, matvec: MatvecShape) {
+  return { E: experts, N: n, K: k, TOP_K: topK, ...weightDefines(weight), ...matvec };
 }
 
 function checkTopK(kernel: string, topK: number, experts: number): void {
@@ -86,8 +84,8 @@ function checkTopK(kernel: string, topK: number, experts: number): void {
   }
 }
 
-function checkRowGroups(kernel: string, outputs: number): number {
-  const groups = Math.ceil(outputs / MATVEC.ROWS_PER_WG);
+function checkRowGroups(kernel: string, outputs: number, matvec: MatvecShape): number {
+  const groups = Math.ceil(outputs / matvec.ROWS_PER_WG);
   if (groups > MAX_GRID) throw new Error(`${kernel}: ${outputs} output rows need more than 65535 workgroups`);
   return groups;
 }

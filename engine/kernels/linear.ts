@@ -1,7 +1,7 @@
 // Dense projection drivers (shaders/linear.wgsl): `linear` (y = x·Wᵀ, W [N, K]) and `linearSwiGLU` (the fused
 // gate + up + SiLU of a SwiGLU FFN, W [2N, K] with gate rows first). Weights f32 or packed f16/q8/q4 (GpuWeight). A
-// step of one token row runs the matrix-vector kernel (memory-bound decode: 4 rows per 256-thread workgroup,
-// 64 threads per row); more rows run the tiled matmul (32 tokens x 64 outputs per 16x16 workgroup). Both
+// step of one token row runs the matrix-vector kernel (memory-bound decode; threads per row by adapter kind,
+// matvec-shape.ts); more rows run the tiled matmul (32 tokens x 64 outputs per 16x16 workgroup). Both
 // pipelines and bind groups are built here once; `encode` only picks one from `rows` and dispatches.
 // Also exports the buffer validation and grid folding that the expert kernels (experts.ts) share; weight checks
 // and storage-format defines live in weight-args.ts.
@@ -13,8 +13,6 @@ import { checkWeight, weightDefines } from './weight-args';
 
 export { checkWeight };
 
-/** Matrix-vector launch shape: WG threads, THREADS_PER_ROW per output row (WG / THREADS_PER_ROW rows each). */
-export const MATVEC = { WG: 256, THREADS_PER_ROW: 64, ROWS_PER_WG: 4 } as const;
 /** Matmul tile: TILE_T tokens x TILE_N outputs per 16x16 workgroup, K staged TILE_K at a time (6 KiB shared). */
 export const MATMUL_TILE = { TILE_T: 32, TILE_N: 64, TILE_K: 16 } as const;
 
@@ -40,10 +38,11 @@ function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bo
   const n = swiglu ? weightRows / 2 : weightRows;
   const maxRows = Math.min(rowsFitting(name, 'input', args.input, k), rowsFitting(name, 'output', args.output, n));
 
-  const [rowGridX, rowGridY] = foldGrid(name, Math.ceil(n / MATVEC.ROWS_PER_WG));
+  const matvecShape = ctx.matvec;
+  const [rowGridX, rowGridY] = foldGrid(name, Math.ceil(n / matvecShape.ROWS_PER_WG));
   const [tileGridX, tileGridY] = foldGrid(name, Math.ceil(n / MATMUL_TILE.TILE_N));
   const defines: Defines = {
-    K: k, N: n, ...weightDefines(args.weight), ...MATVEC, ...MATMUL_TILE,
+    K: k, N: n, ...weightDefines(args.weight), ...matvecShape, ...MATMUL_TILE,
     ROW_GRID_X: rowGridX, TILE_GRID_X: tileGridX, SWIGLU: swiglu,
   };
   const bindings = [ctx.step, args.input, args.weight.buffer, args.output];

@@ -12,6 +12,7 @@ import { linear as linearRef, silu } from '../reference/ops';
 import { expectClose, randomArray, type Tolerance } from '../support/compare';
 import { testDevice } from '../support/gpu';
 import { asUpload, PLAIN, QUANTISED, storageName, storedValues } from '../support/stored-weights';
+import { MATVEC_SHAPES, type MatvecKind } from '../../engine/kernels/matvec-shape';
 
 const STORAGES = [...PLAIN, ...QUANTISED.slice(0, 3)];
 const EXPERTS = 5;
@@ -46,13 +47,19 @@ const CASES: Case[] = [
   { rows: 5, topK: 3, hidden: 33, inter: 130 },
 ];
 
+/** Alternates the GPU and CPU-adapter matrix-vector layouts over storages and cases, so each runs both ways. */
+function layoutFor(storage: (typeof STORAGES)[number], caseKey: number): MatvecKind {
+  return (STORAGES.indexOf(storage) + caseKey) % 2 === 0 ? 'gpu' : 'cpu';
+}
+
 describe('expertsSwiGLU kernel', () => {
   for (const storage of STORAGES) {
     const dtype = storageName(storage);
     for (const { rows, topK, hidden, inter } of CASES) {
-      it(`act[t,j] = silu(Wg[id]·x)·(Wu[id]·x) for T=${rows}, k=${topK}, H=${hidden}, I=${inter}, ${dtype}`, async () => {
+      const layout = layoutFor(storage, rows + topK + hidden);
+      it(`act[t,j] = silu(Wg[id]·x)·(Wu[id]·x) for T=${rows}, k=${topK}, H=${hidden}, I=${inter}, ${dtype}, ${layout} matvec layout`, async () => {
         const { device } = await testDevice();
-        const ctx = new GpuContext(device);
+        const ctx = new GpuContext(device, { matvec: MATVEC_SHAPES[layout] });
         const seed = rows * 100 + topK * 10 + hidden;
         const x = randomArray(rows * hidden, seed, 2);
         const w = randomArray(EXPERTS * 2 * inter * hidden, seed + 1);
@@ -86,9 +93,10 @@ describe('expertsDown kernel', () => {
   for (const storage of STORAGES) {
     const dtype = storageName(storage);
     for (const { rows, topK, hidden, inter } of CASES) {
-      it(`out[t] += Σ_j w[t,j]·(W[id_j]·act[t,j]) for T=${rows}, k=${topK}, H=${hidden}, I=${inter}, ${dtype}`, async () => {
+      const layout = layoutFor(storage, rows + topK + hidden);
+      it(`out[t] += Σ_j w[t,j]·(W[id_j]·act[t,j]) for T=${rows}, k=${topK}, H=${hidden}, I=${inter}, ${dtype}, ${layout} matvec layout`, async () => {
         const { device } = await testDevice();
-        const ctx = new GpuContext(device);
+        const ctx = new GpuContext(device, { matvec: MATVEC_SHAPES[layout] });
         const seed = rows * 100 + topK * 10 + inter + 50;
         const act = randomArray(rows * topK * inter, seed, 2);
         const w = randomArray(EXPERTS * hidden * inter, seed + 1);

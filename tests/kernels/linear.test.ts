@@ -13,6 +13,7 @@ import { linear as linearRef, swiglu } from '../reference/ops';
 import { expectClose, randomArray, type Tolerance } from '../support/compare';
 import { testDevice } from '../support/gpu';
 import { asUpload, PLAIN, QUANTISED, storageName, storedValues, type Storage } from '../support/stored-weights';
+import { MATVEC_SHAPES } from '../../engine/kernels/matvec-shape';
 
 const STORAGES: Storage[] = [...PLAIN, ...QUANTISED];
 
@@ -34,20 +35,23 @@ const CAPACITY = Math.max(...ROWS);
  */
 async function runSteps(kernel: typeof linear, { n, k }: Shape, weightRows: number, storage: Storage, seed: number) {
   const { device } = await testDevice();
-  const ctx = new GpuContext(device);
   const x = randomArray(CAPACITY * k, seed, 2);
   const w = randomArray(weightRows * k, seed + 1);
+  const input = uploadArray(device, x, 'x');
+  const weight = uploadWeight(device, w, [weightRows, k], asUpload(storage), 'w');
   const output = createStorage(device, CAPACITY * n * 4, 'y');
-  const call: KernelCall = kernel(ctx, {
-    input: uploadArray(device, x, 'x'), weight: uploadWeight(device, w, [weightRows, k], asUpload(storage), 'w'), output,
-  });
-  const outputs: Float32Array[] = [];
-  for (const rows of ROWS) {
+  const run = async (ctx: GpuContext, rows: number) => {
+    const call: KernelCall = kernel(ctx, { input, weight, output });
     ctx.writeStep(rows, 0, false);
     runCalls(device, [call], rows);
-    outputs.push(await readF32(device, output, rows * n));
-  }
-  return { x, w: storedValues(w, k, storage), outputs };
+    return readF32(device, output, rows * n);
+  };
+  const outputs: Float32Array[] = [];
+  const gpuShaped = new GpuContext(device, { matvec: MATVEC_SHAPES.gpu });
+  for (const rows of ROWS) outputs.push(await run(gpuShaped, rows));
+  // The CPU adapters' matrix-vector layout (one invocation per row) must give the same T = 1 result.
+  const cpuMatvec = await run(new GpuContext(device, { matvec: MATVEC_SHAPES.cpu }), 1);
+  return { x, w: storedValues(w, k, storage), outputs, cpuMatvec };
 }
 
 const LINEAR_SHAPES: Shape[] = [
@@ -60,11 +64,12 @@ describe('linear kernel', () => {
     for (const shape of LINEAR_SHAPES) {
       const { n, k } = shape;
       it(`y = x·Wᵀ matches the reference for N=${n}, K=${k}, ${dtype} weights, T in {${ROWS}}`, async () => {
-        const { x, w, outputs } = await runSteps(linear, shape, n, storage, n * 10 + k);
+        const { x, w, outputs, cpuMatvec } = await runSteps(linear, shape, n, storage, n * 10 + k);
         ROWS.forEach((rows, i) => {
           const expected = linearRef(x, w, rows, n, k);
           expectClose(outputs[i], expected, tolerance(expected), `linear ${dtype} T=${rows}`);
         });
+        expectClose(cpuMatvec, outputs[0], tolerance(linearRef(x, w, 1, n, k)), `linear ${dtype} T=1, CPU matvec layout`);
       });
     }
   }
@@ -80,7 +85,7 @@ describe('linear kernel', () => {
   // ~45 s on SwiftShader (65538 workgroups), kept in CI: DeepSeek's lm_head (129280 rows) needs the folded grid.
   it('folds a matrix-vector grid of more than 65535 workgroups (N = 262150 rows)', async () => {
     const { device } = await testDevice();
-    const ctx = new GpuContext(device);
+    const ctx = new GpuContext(device, { matvec: MATVEC_SHAPES.gpu });
     const n = 262150, k = 3;
     const x = randomArray(k, 11);
     const w = randomArray(n * k, 12);
@@ -148,7 +153,8 @@ describe('linearSwiGLU kernel', () => {
     for (const shape of SWIGLU_SHAPES) {
       const { n, k } = shape;
       it(`silu(gate)·up matches the reference for N=${n}, K=${k}, ${dtype} weights, T in {${ROWS}}`, async () => {
-        const { x, w, outputs } = await runSteps(linearSwiGLU, shape, 2 * n, storage, n * 10 + k + 5);
+        const { x, w, outputs, cpuMatvec } = await runSteps(linearSwiGLU, shape, 2 * n, storage, n * 10 + k + 5);
+        expectClose(cpuMatvec, outputs[0], { atol: 1e-5, rtol: 1e-4 }, `linear_swiglu ${dtype} T=1, CPU matvec layout`);
         ROWS.forEach((rows, i) => {
           const gateUp = linearRef(x, w, rows, 2 * n, k);
           const gate = new Float64Array(rows * n), up = new Float64Array(rows * n);
