@@ -1,0 +1,85 @@
+// Builds the bundled default model into a models folder (public/models/ for the app): writes the random-weight
+// checkpoint and the DeepSeek-V3 tokenizer files into a temp folder, converts them with the project's converter
+// into `<models>/<DEFAULT_MODEL_DIR>/`, and writes `<models>/index.json`, the list of bundled models the app offers.
+// Idempotent: a package whose manifest records this generator version is kept as is (unless `force`).
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { convertCheckpoint } from '../../engine/convert/convert-checkpoint';
+import { MANIFEST_FILE, type PackageManifest } from '../../engine/package/manifest';
+import { openCheckpoint } from '../../engine/weights/checkpoint-node';
+import { weightPlan } from '../../engine/weights/weight-plan';
+import { deepseekV3TokenizerPath } from './deepseek-v3-tokenizer';
+import {
+  DEFAULT_MODEL_DIR, DEFAULT_MODEL_LABEL, DEFAULT_MODEL_NAME, DEFAULT_MODEL_SEED, DEFAULT_MODEL_SOURCE,
+  DEFAULT_MODEL_WEIGHTS, GENERATOR_VERSION, defaultModelConfig, tokenizerVocabSize,
+} from './default-model-config';
+import { writeRandomCheckpoint } from './random-checkpoint';
+
+export const MODELS_INDEX_FILE = 'index.json';
+
+/** One entry of index.json; `path` is relative to the folder index.json is in. */
+export interface BundledModel {
+  name: string;
+  path: string;
+  label: string;
+  family: string;
+  quantisation: string;
+  bytes: number;
+  generatorVersion: number;
+}
+
+/** Writes the random-weight checkpoint plus tokenizer files into `dir` (which must exist). */
+export async function writeDefaultCheckpoint(dir: string): Promise<void> {
+  const tokenizerJson = JSON.parse(await readFile(deepseekV3TokenizerPath('tokenizer.json'), 'utf8'));
+  await writeRandomCheckpoint(dir, defaultModelConfig(tokenizerVocabSize(tokenizerJson)), DEFAULT_MODEL_SEED);
+  for (const file of ['tokenizer.json', 'tokenizer_config.json'] as const) await copyFile(deepseekV3TokenizerPath(file), join(dir, file));
+}
+
+async function readManifestIfAny(packageDir: string): Promise<PackageManifest | null> {
+  return readFile(join(packageDir, MANIFEST_FILE), 'utf8').then((text) => JSON.parse(text) as PackageManifest, () => null);
+}
+
+function bundledEntry(manifest: PackageManifest): BundledModel {
+  return {
+    name: manifest.name,
+    path: DEFAULT_MODEL_DIR,
+    label: DEFAULT_MODEL_LABEL,
+    family: manifest.source.family,
+    quantisation: manifest.quantisation.description,
+    bytes: manifest.shards.reduce((sum, shard) => sum + shard.nbytes, 0),
+    generatorVersion: GENERATOR_VERSION,
+  };
+}
+
+export interface GenerateResult {
+  packageDir: string;
+  generated: boolean; // false: an up-to-date package was already there
+  manifest: PackageManifest;
+}
+
+/** Makes sure `<modelsDir>/<DEFAULT_MODEL_DIR>` holds the current default model and index.json lists it. */
+export async function generateDefaultModel(modelsDir: string, options: { force?: boolean; log?: (line: string) => void } = {}): Promise<GenerateResult> {
+  const log = options.log ?? (() => {});
+  const packageDir = join(modelsDir, DEFAULT_MODEL_DIR);
+  await mkdir(modelsDir, { recursive: true });
+  let manifest = await readManifestIfAny(packageDir);
+  const current = manifest?.source?.description === DEFAULT_MODEL_SOURCE;
+  if (!current || options.force) {
+    const work = await mkdtemp(join(tmpdir(), 'default-model-'));
+    try {
+      log(`writing the random-weight checkpoint to ${work}`);
+      await writeDefaultCheckpoint(work);
+      const checkpoint = await openCheckpoint(work);
+      const source = { ...checkpoint, description: DEFAULT_MODEL_SOURCE }; // not the temp folder's name
+      log(`converting (${DEFAULT_MODEL_WEIGHTS}) into ${packageDir}`);
+      manifest = await convertCheckpoint(source, packageDir, {
+        plan: weightPlan(DEFAULT_MODEL_WEIGHTS), name: DEFAULT_MODEL_NAME, tokenizerDir: work, force: true,
+      });
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+  await writeFile(join(modelsDir, MODELS_INDEX_FILE), `${JSON.stringify([bundledEntry(manifest!)], null, 2)}\n`);
+  return { packageDir, generated: !current || (options.force ?? false), manifest: manifest! };
+}
