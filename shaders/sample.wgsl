@@ -95,17 +95,11 @@ fn pcg(v: u32) -> u32 {
   return (word >> 22u) ^ word;
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) lid: u32) {
-  if (step.rows == 0u) { return; }
-  mark_rows(lid);
-  storageBarrier();
-  workgroupBarrier();
-  let row = (step.rows - 1u) * VOCAB;
-  let k = min(clamp(settings.top_k, 1u, WG), VOCAB);
-
-  // Radix select of the k-th largest key: prefix/mask grow by 8 bits per round; `remaining` = how many keys equal
-  // to the final threshold are still to be taken.
+/**
+ * The k-th largest order key of the row (radix select, MSB first: prefix/mask grow by 8 bits per round) and how
+ * many keys equal to it are still to be taken. All threads must call it.
+ */
+fn select_threshold(lid: u32, row: u32, k: u32) -> vec2<u32> {
   var prefix = 0u;
   var mask = 0u;
   var remaining = k;
@@ -118,8 +112,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       if ((key & mask) == prefix) { atomicAdd(&histogram[(key >> shift) & 0xffu], 1u); }
     }
     workgroupBarrier();
-    let count = atomicLoad(&histogram[lid]);
-    scan[lid] = count;
+    scan[lid] = atomicLoad(&histogram[lid]);
     workgroupBarrier();
     scan_inclusive(lid, false, false);
     let here = scan[lid];
@@ -131,10 +124,14 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     mask |= 0xffu << shift;
     workgroupBarrier();
   }
-  let threshold = prefix;
-  let above_total = k - remaining;
+  return vec2<u32>(prefix, remaining);
+}
 
-  // Ordered compaction over contiguous id ranges: keys above the threshold, then the lowest-id equal keys.
+/**
+ * Ordered compaction over contiguous id ranges into cand_*[0..k): every key above the threshold, then the lowest-id
+ * keys equal to it; slots past k stay empty. All threads must call it.
+ */
+fn gather_candidates(lid: u32, row: u32, k: u32, threshold: u32, above_total: u32) {
   let chunk = (VOCAB + WG - 1u) / WG;
   let lo = min(lid * chunk, VOCAB);
   let hi = min(lo + chunk, VOCAB);
@@ -162,8 +159,10 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     }
   }
   workgroupBarrier();
+}
 
-  // Bitonic sort of the WG slots by before().
+/** Bitonic sort of the WG candidate slots by before(). All threads must call it. */
+fn sort_candidates(lid: u32) {
   for (var size = 2u; size <= WG; size *= 2u) {
     for (var j = size / 2u; j > 0u; j /= 2u) {
       let partner = lid ^ j;
@@ -179,30 +178,47 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       workgroupBarrier();
     }
   }
+}
 
-  if (lid != 0u) { return; }
-  var chosen = cand_index[0];
-  if (settings.temperature > 0.0) {
-    let top = cand_value[0] / settings.temperature;
-    var total = 0.0;
-    for (var i = 0u; i < k; i++) { total += exp(cand_value[i] / settings.temperature - top); }
-    var kept = 0u;
-    var kept_mass = 0.0;
-    let limit = settings.top_p * total;
-    for (var i = 0u; i < k; i++) {
-      if (i > 0u && kept_mass >= limit) { break; }
-      kept_mass += exp(cand_value[i] / settings.temperature - top);
-      kept = i + 1u;
-    }
-    let u = f32(pcg(settings.seed ^ pcg(settings.counter)) >> 8u) * (1.0 / 16777216.0);
-    let target_mass = u * kept_mass;
-    var acc = 0.0;
-    chosen = cand_index[kept - 1u];
-    for (var i = 0u; i < kept; i++) {
-      acc += exp(cand_value[i] / settings.temperature - top);
-      if (acc > target_mass) { chosen = cand_index[i]; break; }
-    }
+/** Temperature, top-p over the k sorted candidates and the seeded draw (one thread, sequential sums). */
+fn draw(k: u32) -> u32 {
+  if (settings.temperature <= 0.0) { return cand_index[0]; }
+  let top = cand_value[0] / settings.temperature;
+  var total = 0.0;
+  for (var i = 0u; i < k; i++) { total += exp(cand_value[i] / settings.temperature - top); }
+  // Keep the smallest prefix whose mass reaches top_p of the total (HF TopPLogitsWarper; at least one).
+  var kept = 0u;
+  var kept_mass = 0.0;
+  let limit = settings.top_p * total;
+  for (var i = 0u; i < k; i++) {
+    if (i > 0u && kept_mass >= limit) { break; }
+    kept_mass += exp(cand_value[i] / settings.temperature - top);
+    kept = i + 1u;
   }
-  token_ids[0] = chosen;
-  sampled[0] = chosen;
+  let u = f32(pcg(settings.seed ^ pcg(settings.counter)) >> 8u) * (1.0 / 16777216.0);
+  let target_mass = u * kept_mass;
+  var acc = 0.0;
+  for (var i = 0u; i < kept; i++) {
+    acc += exp(cand_value[i] / settings.temperature - top);
+    if (acc > target_mass) { return cand_index[i]; }
+  }
+  return cand_index[kept - 1u];
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  if (step.rows == 0u) { return; }
+  mark_rows(lid);
+  storageBarrier();
+  workgroupBarrier();
+  let row = (step.rows - 1u) * VOCAB;
+  let k = min(clamp(settings.top_k, 1u, WG), VOCAB);
+  let threshold = select_threshold(lid, row, k);
+  gather_candidates(lid, row, k, threshold.x, k - threshold.y);
+  sort_candidates(lid);
+  if (lid == 0u) {
+    let chosen = draw(k);
+    token_ids[0] = chosen;
+    sampled[0] = chosen;
+  }
 }

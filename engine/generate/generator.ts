@@ -83,6 +83,29 @@ function checkRequest(model: DeepseekForward, prompt: number[], options: Generat
   }
 }
 
+/** Prompt chunks, one submit each: earlier chunks only mark their ids as seen; the last samples the first token. */
+function submitPrompt(model: DeepseekForward, sampler: Sampler, readback: GPUBuffer, promptIds: number[],
+  settings: SamplingSettings, attention: AttentionMode | undefined): void {
+  const { device } = model.ctx;
+  const { scratch } = model;
+  const newConversation = model.position === 0;
+  for (let start = 0; start < promptIds.length; start += scratch.maxRows) {
+    const chunk = promptIds.slice(start, start + scratch.maxRows);
+    const last = start + chunk.length >= promptIds.length;
+    device.queue.writeBuffer(scratch.tokenIds, 0, Uint32Array.from(chunk));
+    const encoder = device.createCommandEncoder({ label: 'prefill' });
+    if (start === 0 && newConversation) sampler.clearSeen(encoder);
+    if (last) sampler.writeSettings(settings, model.position + chunk.length);
+    model.encodeForward(encoder, chunk.length, attention, last ? sampler.sample : sampler.mark);
+    if (last) encoder.copyBufferToBuffer(sampler.sampled, 0, readback, 0, 4);
+    device.queue.submit([encoder.finish()]);
+  }
+}
+
+/**
+ * Generates up to maxNewTokens ids after `promptIds`, which continue the conversation at model.position (call
+ * model.reset() for a new one). The sampler's draw counter is the cache length, so a seed fixes the ids.
+ */
 export async function generate(model: DeepseekForward, promptIds: number[], settings: SamplingSettings,
   options: GenerateOptions): Promise<GenerationResult> {
   const called = performance.now();
@@ -101,20 +124,8 @@ export async function generate(model: DeepseekForward, promptIds: number[], sett
   };
   if (signal?.aborted) return { ids, stopReason: 'abort', stats };
 
-  // Prompt: earlier chunks only mark their ids as seen; the last one samples the first token.
   const prefillStart = performance.now();
-  const newConversation = model.position === 0;
-  for (let start = 0; start < promptIds.length; start += scratch.maxRows) {
-    const chunk = promptIds.slice(start, start + scratch.maxRows);
-    const last = start + chunk.length >= promptIds.length;
-    device.queue.writeBuffer(scratch.tokenIds, 0, Uint32Array.from(chunk));
-    const encoder = device.createCommandEncoder({ label: 'prefill' });
-    if (start === 0 && newConversation) sampler.clearSeen(encoder);
-    if (last) sampler.writeSettings(settings, model.position + chunk.length);
-    model.encodeForward(encoder, chunk.length, attention, last ? sampler.sample : sampler.mark);
-    if (last) encoder.copyBufferToBuffer(sampler.sampled, 0, ring[0], 0, 4);
-    device.queue.submit([encoder.finish()]);
-  }
+  submitPrompt(model, sampler, ring[0], promptIds, settings, attention);
 
   // Token i is read from ring[i % RING]; the step fed with token i samples token i + 1 into ring[(i + 1) % RING].
   let stopReason: StopReason = 'length';
