@@ -65,11 +65,11 @@ describe('generate', () => {
   it('stops at a stop id and on abort within one token, keeping all ids but the last in the cache', async () => {
     const ids = prompt(6, 3);
     model.reset();
-    const free = (await generate(model, ids, SAMPLED, { maxNewTokens: 6 })).ids;
+    const free = (await generate(model, ids, SAMPLED, { maxNewTokens: 5 })).ids;
     const stopAt = free.findIndex((id, i) => i >= 2 && free.indexOf(id) === i);
     model.reset();
     expect(stopAt, 'a first occurrence at index >= 2 to stop at').toBeGreaterThanOrEqual(2);
-    const stopped = await generate(model, ids, SAMPLED, { maxNewTokens: 6, stopTokenIds: [free[stopAt]] });
+    const stopped = await generate(model, ids, SAMPLED, { maxNewTokens: 5, stopTokenIds: [free[stopAt]] });
     expect(stopped.ids).toEqual(free.slice(0, stopAt + 1));
     expect(stopped.stopReason).toBe('stop');
     expect(model.position).toBe(ids.length + stopAt);
@@ -78,7 +78,7 @@ describe('generate', () => {
     const controller = new AbortController();
     const seen: number[] = [];
     const aborted = await generate(model, ids, SAMPLED, {
-      maxNewTokens: 6, signal: controller.signal, onToken: (id) => { seen.push(id); if (seen.length === 3) controller.abort(); },
+      maxNewTokens: 5, signal: controller.signal, onToken: (id) => { seen.push(id); if (seen.length === 3) controller.abort(); },
     });
     expect(aborted.stopReason).toBe('abort');
     expect(aborted.ids).toEqual(free.slice(0, 3));
@@ -88,7 +88,7 @@ describe('generate', () => {
 
   it('same seed, same ids; sampled ids equal the CPU reference on the model\'s logits over two turns', async () => {
     const turns = [prompt(9, 7), prompt(3, 11)];
-    const N = 4;
+    const N = 3;
     model.reset();
     const first = await generate(model, turns[0], SAMPLED, { maxNewTokens: N });
     const second = await generate(model, [first.ids[N - 1], ...turns[1]], SAMPLED, { maxNewTokens: N });
