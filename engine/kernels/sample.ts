@@ -39,9 +39,11 @@ export function effectiveTopK(topK: number, vocab: number): number {
   return Math.min(topK <= 0 ? SAMPLE_TOP_K_CAP : Math.min(topK, SAMPLE_TOP_K_CAP), vocab);
 }
 
+function bad(field: string, want: string, value: number): RangeError {
+  return new RangeError(`sampling setting ${field} must be ${want}, got ${value}`);
+}
+
 export function checkSamplingSettings(s: SamplingSettings): void {
-  const bad = (field: string, want: string, value: number) =>
-    new RangeError(`sampling setting ${field} must be ${want}, got ${value}`);
   if (!(s.temperature >= 0) || !Number.isFinite(s.temperature)) throw bad('temperature', 'a finite number >= 0', s.temperature);
   if (!Number.isInteger(s.topK) || s.topK < 0) throw bad('topK', `an integer >= 0 (0 = off, at most ${SAMPLE_TOP_K_CAP} used)`, s.topK);
   if (!(s.topP > 0 && s.topP <= 1)) throw bad('topP', 'in (0, 1]', s.topP);

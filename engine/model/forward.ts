@@ -40,11 +40,10 @@ export class DeepseekForward {
   readonly scratch: Scratch;
   /** Tokens in the latent cache; the next row is at this position. */
   position = 0;
-  /** Compute dispatches recorded by encodeForward so far (the generation loop reports them per token). */
-  dispatches = 0;
   private readonly denseCalls: KernelCall[];
   private readonly sparseCalls: KernelCall[];
   private readonly argmaxCall: KernelCall;
+  private readonly counter = new DispatchCounter();
   private readonly logitsStaging: GPUBuffer;
 
   private constructor(ctx: GpuContext, config: ModelConfig, weights: ModelWeights, scratch: Scratch, ropeTable: GPUBuffer) {
@@ -78,6 +77,11 @@ export class DeepseekForward {
   /** Dispatch-level kernel calls per step (the figure to keep low). */
   callsPerStep(mode: AttentionMode = 'dense'): number {
     return (mode === 'sparse' ? this.sparseCalls : this.denseCalls).length + 1;
+  }
+
+  /** Compute dispatches recorded by encodeForward so far (the generation loop reports them per token). */
+  get dispatches(): number {
+    return this.counter.dispatches;
   }
 
   reset(): void {
@@ -128,7 +132,7 @@ export class DeepseekForward {
     const sparse = this.sparseActive(this.position + rows, attention);
     this.ctx.writeStep(rows, this.position, sparse);
     const pass = encoder.beginComputePass({ label: 'forward' });
-    const counted = countingPass(pass, () => this.dispatches++);
+    const counted = this.counter.wrap(pass);
     for (const call of sparse ? this.sparseCalls : this.denseCalls) call.encode(counted, rows);
     (tail ?? this.argmaxCall).encode(counted, rows);
     pass.end();
@@ -183,15 +187,26 @@ function buildStepCalls(ctx: GpuContext, config: ModelConfig, weights: ModelWeig
   return [dense, sparse];
 }
 
-/** The pass as kernel calls use it, counting each dispatch. */
-function countingPass(pass: GPUComputePassEncoder, onDispatch: () => void): GPUComputePassEncoder {
-  const counted: Pick<GPUComputePassEncoder, 'setPipeline' | 'setBindGroup' | 'dispatchWorkgroups'> = {
-    setPipeline: (pipeline) => pass.setPipeline(pipeline),
-    setBindGroup: (index, group) => pass.setBindGroup(index, group),
-    dispatchWorkgroups: (x, y, z) => {
-      onDispatch();
-      pass.dispatchWorkgroups(x, y, z);
-    },
-  };
-  return counted as GPUComputePassEncoder;
+/** The pass as kernel calls use it (setPipeline, setBindGroup, dispatchWorkgroups), counting dispatches; reused. */
+class DispatchCounter implements Pick<GPUComputePassEncoder, 'setPipeline' | 'setBindGroup' | 'dispatchWorkgroups'> {
+  dispatches = 0;
+  private pass: GPUComputePassEncoder | null = null;
+
+  wrap(pass: GPUComputePassEncoder): GPUComputePassEncoder {
+    this.pass = pass;
+    return this as unknown as GPUComputePassEncoder;
+  }
+
+  setPipeline(pipeline: GPUComputePipeline): undefined {
+    return this.pass?.setPipeline(pipeline);
+  }
+
+  setBindGroup(index: number, group: GPUBindGroup | null): undefined {
+    return this.pass?.setBindGroup(index, group);
+  }
+
+  dispatchWorkgroups(x: number, y?: number, z?: number): undefined {
+    this.dispatches++;
+    return this.pass?.dispatchWorkgroups(x, y, z);
+  }
 }
