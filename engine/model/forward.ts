@@ -42,6 +42,8 @@ export class DeepseekForward {
   position = 0;
   private readonly denseCalls: KernelCall[];
   private readonly sparseCalls: KernelCall[];
+  private readonly argmaxCall: KernelCall;
+  private readonly counter = new DispatchCounter();
   private readonly logitsStaging: GPUBuffer;
 
   private constructor(ctx: GpuContext, config: ModelConfig, weights: ModelWeights, scratch: Scratch, ropeTable: GPUBuffer) {
@@ -50,6 +52,7 @@ export class DeepseekForward {
     this.weights = weights;
     this.scratch = scratch;
     [this.denseCalls, this.sparseCalls] = buildStepCalls(ctx, config, weights, scratch, ropeTable);
+    this.argmaxCall = argmax(ctx, { logits: scratch.logits, vocab: config.vocabSize, output: scratch.nextToken });
     this.logitsStaging = ctx.device.createBuffer({
       label: 'logits_staging', size: scratch.maxRows * config.vocabSize * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
@@ -73,7 +76,12 @@ export class DeepseekForward {
 
   /** Dispatch-level kernel calls per step (the figure to keep low). */
   callsPerStep(mode: AttentionMode = 'dense'): number {
-    return (mode === 'sparse' ? this.sparseCalls : this.denseCalls).length;
+    return (mode === 'sparse' ? this.sparseCalls : this.denseCalls).length + 1;
+  }
+
+  /** Compute dispatches recorded by encodeForward so far (the generation loop reports them per token). */
+  get dispatches(): number {
+    return this.counter.dispatches;
   }
 
   reset(): void {
@@ -116,14 +124,17 @@ export class DeepseekForward {
   /**
    * Writes the step uniform and records one forward pass over `rows` token rows whose ids are already in
    * scratch.tokenIds, at the current position; advances the position. Leaves the logits in scratch.logits and the
-   * last row's argmax in scratch.nextToken. Callers submit.
+   * last row's argmax in scratch.nextToken — or, when `tail` is given, runs that call (e.g. the sampler) in the
+   * same pass instead of the argmax. Callers submit.
    */
-  encodeForward(encoder: GPUCommandEncoder, rows: number, attention?: AttentionMode): void {
+  encodeForward(encoder: GPUCommandEncoder, rows: number, attention?: AttentionMode, tail?: KernelCall): void {
     if (this.position + rows > this.scratch.maxContext) throw this.contextFull(rows);
     const sparse = this.sparseActive(this.position + rows, attention);
     this.ctx.writeStep(rows, this.position, sparse);
     const pass = encoder.beginComputePass({ label: 'forward' });
-    for (const call of sparse ? this.sparseCalls : this.denseCalls) call.encode(pass, rows);
+    const counted = this.counter.wrap(pass);
+    for (const call of sparse ? this.sparseCalls : this.denseCalls) call.encode(counted, rows);
+    (tail ?? this.argmaxCall).encode(counted, rows);
     pass.end();
     this.position += rows;
   }
@@ -172,7 +183,30 @@ function buildStepCalls(ctx: GpuContext, config: ModelConfig, weights: ModelWeig
   both(
     rmsNorm(ctx, { dim: h, eps, hidden: scratch.hidden, weight: weights.finalNorm, out: scratch.normed, delta: scratch.delta }),
     linear(ctx, { input: scratch.normed, weight: weights.lmHead, output: scratch.logits }),
-    argmax(ctx, { logits: scratch.logits, vocab: config.vocabSize, output: scratch.nextToken }),
   );
   return [dense, sparse];
+}
+
+/** The pass as kernel calls use it (setPipeline, setBindGroup, dispatchWorkgroups), counting dispatches; reused. */
+class DispatchCounter implements Pick<GPUComputePassEncoder, 'setPipeline' | 'setBindGroup' | 'dispatchWorkgroups'> {
+  dispatches = 0;
+  private pass: GPUComputePassEncoder | null = null;
+
+  wrap(pass: GPUComputePassEncoder): GPUComputePassEncoder {
+    this.pass = pass;
+    return this as unknown as GPUComputePassEncoder;
+  }
+
+  setPipeline(pipeline: GPUComputePipeline): undefined {
+    return this.pass?.setPipeline(pipeline);
+  }
+
+  setBindGroup(index: number, group: GPUBindGroup | null): undefined {
+    return this.pass?.setBindGroup(index, group);
+  }
+
+  dispatchWorkgroups(x: number, y?: number, z?: number): undefined {
+    this.dispatches++;
+    return this.pass?.dispatchWorkgroups(x, y, z);
+  }
 }

@@ -1,0 +1,181 @@
+// The generation loop: prefill the new prompt tokens from the model's current cache position (in chunks of
+// scratch.maxRows), then decode one token per submit with the sampler (engine/kernels/sample.ts) in the same compute
+// pass as the forward step. The sampler writes its pick into scratch.tokenIds, so step n+1 is encoded and submitted
+// before step n's id is read; ids come back one step behind through a small ring of 4-byte staging buffers — the only
+// readback. Stops at a stop id, maxNewTokens, a full context or an abort; the one extra step in flight at a stop or
+// abort is discarded by rolling the position back. In every case every returned id but the last is in the cache,
+// so a follow-up call passes the last id plus the new message as its prompt.
+import { EngineError } from '../errors';
+import { checkSamplingSettings, createSampler, type Sampler, type SamplingSettings } from '../kernels/sample';
+import type { AttentionMode, DeepseekForward } from '../model/forward';
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  onToken?: (id: number) => void;
+  signal?: AbortSignal;
+  stopTokenIds?: number[];
+  attention?: AttentionMode;
+}
+
+export interface DecodePoint {
+  contextTokens: number; // cache length when the token was sampled
+  ms: number; // time since the previous token arrived
+}
+
+export interface GenerationStats {
+  promptTokens: number;
+  prefillMs: number; // first prefill submit → first token read back (its sample runs with the last chunk)
+  decodeTokens: number; // tokens produced by decode steps (all but the first)
+  decodeMs: number; // first token → last token
+  timeToFirstTokenMs: number; // generate() called → first token delivered
+  contextTokens: number; // cache position at the end
+  submitsPerDecodeToken: number;
+  dispatchesPerDecodeToken: number;
+  decodeSeries: DecodePoint[];
+}
+
+export type StopReason = 'stop' | 'length' | 'context' | 'abort';
+
+export interface GenerationResult {
+  ids: number[];
+  stopReason: StopReason;
+  stats: GenerationStats;
+}
+
+const RING = 3;
+
+/** Per-model objects built once and reused by every call: the sampler and the readback ring. */
+interface LoopState {
+  sampler: Sampler;
+  ring: GPUBuffer[];
+}
+
+const STATES = new WeakMap<DeepseekForward, LoopState>();
+
+function loopState(model: DeepseekForward): LoopState {
+  let state = STATES.get(model);
+  if (!state) {
+    const { scratch } = model;
+    const sampler = createSampler(model.ctx, { logits: scratch.logits, vocab: model.config.vocabSize, tokenIds: scratch.tokenIds });
+    const ring = Array.from({ length: RING }, (_, i) => model.ctx.device.createBuffer({
+      label: `sampled_readback.${i}`, size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    }));
+    state = { sampler, ring };
+    STATES.set(model, state);
+  }
+  return state;
+}
+
+function checkRequest(model: DeepseekForward, prompt: number[], options: GenerateOptions): void {
+  const vocab = model.config.vocabSize;
+  if (prompt.length === 0) throw new RangeError('generate needs at least one prompt token (after a reply, pass its last id first)');
+  for (const id of prompt) {
+    if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new RangeError(`token id ${id} is outside the vocabulary [0, ${vocab})`);
+  }
+  if (!Number.isInteger(options.maxNewTokens) || options.maxNewTokens < 1) {
+    throw new RangeError(`maxNewTokens must be an integer >= 1, got ${options.maxNewTokens}`);
+  }
+  const needed = model.position + prompt.length;
+  if (needed > model.scratch.maxContext) {
+    throw new EngineError('CONTEXT_FULL',
+      `The conversation needs ${needed} tokens but this model instance holds ${model.scratch.maxContext}. Start a new conversation.`,
+      { needed, maxContext: model.scratch.maxContext });
+  }
+}
+
+/** Prompt chunks, one submit each: earlier chunks only mark their ids as seen; the last samples the first token. */
+function submitPrompt(model: DeepseekForward, sampler: Sampler, readback: GPUBuffer, promptIds: number[],
+  settings: SamplingSettings, attention: AttentionMode | undefined): void {
+  const { device } = model.ctx;
+  const { scratch } = model;
+  const newConversation = model.position === 0;
+  for (let start = 0; start < promptIds.length; start += scratch.maxRows) {
+    const chunk = promptIds.slice(start, start + scratch.maxRows);
+    const last = start + chunk.length >= promptIds.length;
+    device.queue.writeBuffer(scratch.tokenIds, 0, Uint32Array.from(chunk));
+    const encoder = device.createCommandEncoder({ label: 'prefill' });
+    if (start === 0 && newConversation) sampler.clearSeen(encoder);
+    if (last) sampler.writeSettings(settings, model.position + chunk.length);
+    model.encodeForward(encoder, chunk.length, attention, last ? sampler.sample : sampler.mark);
+    if (last) encoder.copyBufferToBuffer(sampler.sampled, 0, readback, 0, 4);
+    device.queue.submit([encoder.finish()]);
+  }
+}
+
+/**
+ * Generates up to maxNewTokens ids after `promptIds`, which continue the conversation at model.position (call
+ * model.reset() for a new one). The sampler's draw counter is the cache length, so a seed fixes the ids.
+ */
+export async function generate(model: DeepseekForward, promptIds: number[], settings: SamplingSettings,
+  options: GenerateOptions): Promise<GenerationResult> {
+  const called = performance.now();
+  checkRequest(model, promptIds, options);
+  checkSamplingSettings(settings);
+  const { device } = model.ctx;
+  const { scratch } = model;
+  const { sampler, ring } = loopState(model);
+  const stop = new Set(options.stopTokenIds ?? []);
+  const { attention, signal } = options;
+  const ids: number[] = [];
+  const series: DecodePoint[] = [];
+  const stats: GenerationStats = {
+    promptTokens: promptIds.length, prefillMs: 0, decodeTokens: 0, decodeMs: 0, timeToFirstTokenMs: 0,
+    contextTokens: model.position, submitsPerDecodeToken: 0, dispatchesPerDecodeToken: 0, decodeSeries: series,
+  };
+  if (signal?.aborted) return { ids, stopReason: 'abort', stats };
+
+  const prefillStart = performance.now();
+  submitPrompt(model, sampler, ring[0], promptIds, settings, attention);
+
+  // Token i is read from ring[i % RING]; the step fed with token i samples token i + 1 into ring[(i + 1) % RING].
+  let stopReason: StopReason = 'length';
+  let decodeSteps = 0;
+  let decodeSubmits = 0;
+  let decodeDispatches = 0;
+  let previousAt = 0;
+  for (let i = 0; i < options.maxNewTokens; i++) {
+    const roomLeft = model.position < scratch.maxContext;
+    const willFeed = i + 1 < options.maxNewTokens && roomLeft && !signal?.aborted;
+    if (willFeed) {
+      const dispatchesBefore = model.dispatches;
+      sampler.writeSettings(settings, model.position + 1);
+      const encoder = device.createCommandEncoder({ label: 'decode' });
+      model.encodeForward(encoder, 1, attention, sampler.sample);
+      encoder.copyBufferToBuffer(sampler.sampled, 0, ring[(i + 1) % RING], 0, 4);
+      device.queue.submit([encoder.finish()]);
+      decodeSteps++;
+      decodeSubmits++;
+      decodeDispatches += model.dispatches - dispatchesBefore;
+    }
+    const slot = ring[i % RING];
+    await slot.mapAsync(GPUMapMode.READ);
+    const id = new Uint32Array(slot.getMappedRange())[0];
+    slot.unmap();
+    const now = performance.now();
+    if (i === 0) {
+      stats.prefillMs = now - prefillStart;
+    } else {
+      series.push({ contextTokens: model.position - (willFeed ? 1 : 0), ms: now - previousAt });
+    }
+    previousAt = now;
+    ids.push(id);
+    options.onToken?.(id);
+    if (i === 0) stats.timeToFirstTokenMs = performance.now() - called;
+    const aborted = signal?.aborted === true;
+    if (stop.has(id) || aborted) {
+      if (willFeed) model.position -= 1; // the step fed with this id is discarded
+      stopReason = stop.has(id) ? 'stop' : 'abort';
+      break;
+    }
+    if (!willFeed) {
+      if (i + 1 < options.maxNewTokens) stopReason = roomLeft ? 'abort' : 'context';
+      break;
+    }
+  }
+  stats.decodeTokens = ids.length - 1;
+  stats.decodeMs = series.reduce((sum, point) => sum + point.ms, 0);
+  stats.contextTokens = model.position;
+  stats.submitsPerDecodeToken = decodeSteps ? decodeSubmits / decodeSteps : 0;
+  stats.dispatchesPerDecodeToken = decodeSteps ? decodeDispatches / decodeSteps : 0;
+  return { ids, stopReason, stats };
+}

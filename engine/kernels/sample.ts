@@ -1,0 +1,96 @@
+// Token sampler driver (shaders/sample.wgsl): repetition penalty, temperature, top-k, top-p and a seeded draw over
+// the last row of a step's logits [T, V], in one dispatch of one workgroup. It owns the `seen` bitmap (ids fed into
+// the cache so far, marked by the kernel itself), the settings uniform and the one-word `sampled` buffer that is
+// the only readback. `mark` records a prompt chunk's ids when that chunk samples nothing.
+import source from '../../shaders/sample.wgsl';
+import { createStorage } from '../gpu/buffers';
+import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
+
+export interface SamplingSettings {
+  temperature: number; // 0 = greedy argmax
+  topK: number; // 0 = off (= SAMPLE_TOP_K_CAP)
+  topP: number; // (0, 1], 1 = off
+  repetitionPenalty: number; // > 0, 1 = off
+  seed: number; // u32
+}
+
+export const SAMPLE_TOP_K_CAP = 256;
+export const GREEDY: SamplingSettings = { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0 };
+
+export interface SamplerArgs {
+  logits: GPUBuffer; // [T, V] f32
+  vocab: number;
+  tokenIds: GPUBuffer; // [maxRows] u32: the step's fed ids; the chosen id is written to [0]
+}
+
+export interface Sampler {
+  readonly sample: KernelCall;
+  readonly mark: KernelCall;
+  readonly seen: GPUBuffer; // [ceil(V / 32)] u32 bitmap
+  readonly sampled: GPUBuffer; // [1] u32
+  /** Queues the settings for the next submit; `counter` picks the draw within the seed's stream. */
+  writeSettings(settings: SamplingSettings, counter: number): void;
+  /** Forgets every seen id (a new conversation). */
+  clearSeen(encoder: GPUCommandEncoder): void;
+}
+
+/** The top-k the kernel uses for a setting (0 = off = the cap), also used by the CPU reference. */
+export function effectiveTopK(topK: number, vocab: number): number {
+  return Math.min(topK <= 0 ? SAMPLE_TOP_K_CAP : Math.min(topK, SAMPLE_TOP_K_CAP), vocab);
+}
+
+function bad(field: string, want: string, value: number): RangeError {
+  return new RangeError(`sampling setting ${field} must be ${want}, got ${value}`);
+}
+
+export function checkSamplingSettings(s: SamplingSettings): void {
+  if (!(s.temperature >= 0) || !Number.isFinite(s.temperature)) throw bad('temperature', 'a finite number >= 0', s.temperature);
+  if (!Number.isInteger(s.topK) || s.topK < 0) throw bad('topK', `an integer >= 0 (0 = off, at most ${SAMPLE_TOP_K_CAP} used)`, s.topK);
+  if (!(s.topP > 0 && s.topP <= 1)) throw bad('topP', 'in (0, 1]', s.topP);
+  if (!(s.repetitionPenalty > 0) || !Number.isFinite(s.repetitionPenalty)) throw bad('repetitionPenalty', 'a finite number > 0', s.repetitionPenalty);
+  if (!Number.isInteger(s.seed) || s.seed < 0 || s.seed > 0xffffffff) throw bad('seed', 'a u32 integer', s.seed);
+}
+
+export function createSampler(ctx: GpuContext, args: SamplerArgs): Sampler {
+  const { device } = ctx;
+  const { vocab } = args;
+  if (!Number.isInteger(vocab) || vocab < 1) throw new Error(`sample: vocab must be a positive integer, got ${vocab}`);
+  if (args.logits.size < vocab * 4) throw new Error(`sample: logits (${args.logits.size} bytes) hold less than one row of ${vocab} f32`);
+  const seen = createStorage(device, Math.ceil(vocab / 32) * 4, 'sample_seen');
+  const sampled = createStorage(device, 4, 'sampled_token');
+  const settingsBuffer = device.createBuffer({ label: 'sample_settings', size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  const data = new ArrayBuffer(32);
+  const f32 = new Float32Array(data);
+  const u32 = new Uint32Array(data);
+  const defines = { WG: SAMPLE_TOP_K_CAP, VOCAB: vocab };
+  const main = ctx.pipeline('sample', source, defines, 'main');
+  const markPipeline = ctx.pipeline('sample', source, defines, 'mark');
+  const bindings = [ctx.step, settingsBuffer, args.logits, seen, args.tokenIds, sampled];
+  const sample = simpleCall('sample', main, ctx.bindGroup(main, bindings, 'sample'), (rows) => [rows > 0 ? 1 : 0]);
+  // `mark` uses only bindings 0, 3 and 4, so its auto layout holds just those.
+  const markGroup = device.createBindGroup({
+    label: 'sample_mark',
+    layout: markPipeline.getBindGroupLayout(0),
+    entries: [0, 3, 4].map((binding) => ({ binding, resource: { buffer: bindings[binding] } })),
+  });
+  const mark = simpleCall('sample_mark', markPipeline, markGroup, (rows) => [rows > 0 ? 1 : 0]);
+  return {
+    sample,
+    mark,
+    seen,
+    sampled,
+    writeSettings(settings, counter) {
+      checkSamplingSettings(settings);
+      f32[0] = settings.temperature;
+      f32[1] = settings.topP;
+      u32[2] = effectiveTopK(settings.topK, vocab);
+      f32[3] = settings.repetitionPenalty;
+      u32[4] = settings.seed;
+      u32[5] = counter >>> 0;
+      device.queue.writeBuffer(settingsBuffer, 0, data);
+    },
+    clearSeen(encoder) {
+      encoder.clearBuffer(seen);
+    },
+  };
+}
