@@ -3,12 +3,12 @@
 // (the embedding and lm_head by the hidden size), norm weights near 1, biases near 0. Value i of a tensor depends
 // only on the seed, the tensor's index in expectedTensors() order and i, so the file is the same byte for byte on
 // every run and machine. Tensors are generated and written in chunks, so memory stays small whatever the vocabulary.
-import { open, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseModelConfig } from '../../engine/config';
 import { expectedTensors } from '../../engine/weights/expected-tensors';
+import { writeSafetensorsStreamed } from '../../engine/weights/safetensors-stream-node';
 
-const CHUNK_ELEMENTS = 1 << 20;
 
 /** Uniform in [-0.5, 0.5) from a 32-bit integer hash of (seed, i). */
 function uniform(seed: number, i: number): number {
@@ -57,31 +57,7 @@ export interface RandomTensor {
 export async function writeRandomCheckpoint(dir: string, config: Record<string, unknown>, seed: number): Promise<RandomTensor[]> {
   await writeFile(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   const tensors = expectedTensors(parseModelConfig(config)).map(({ name, shape }, index) => ({ name, shape, index }));
-  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
-  let offset = 0;
-  for (const t of tensors) {
-    const bytes = t.shape.reduce((a, b) => a * b, 1) * 2;
-    header[t.name] = { dtype: 'BF16', shape: t.shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const headerBytes = new TextEncoder().encode(json);
-  const handle = await open(join(dir, 'model.safetensors'), 'w');
-  try {
-    const prefix = new Uint8Array(8);
-    new DataView(prefix.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-    await handle.write(prefix);
-    await handle.write(headerBytes);
-    for (const t of tensors) {
-      const count = t.shape.reduce((a, b) => a * b, 1);
-      for (let start = 0; start < count; start += CHUNK_ELEMENTS) {
-        const values = randomTensorValues(seed, t.index, t.name, t.shape, start, Math.min(CHUNK_ELEMENTS, count - start));
-        await handle.write(toBf16(values));
-      }
-    }
-  } finally {
-    await handle.close();
-  }
+  await writeSafetensorsStreamed(join(dir, 'model.safetensors'), tensors.map((t) => ({ ...t, dtype: 'BF16' })),
+    (t, start, count) => toBf16(randomTensorValues(seed, t.index, t.name, t.shape, start, count)), { format: 'pt' });
   return tensors;
 }

@@ -2,10 +2,11 @@
 // one safetensors file holding every tensor expectedTensors() asks for, F32 or BF16, with deterministic
 // pseudo-random values (value i of a tensor depends only on the tensor's seed and i). Tensor bytes are generated
 // and written in chunks, so a checkpoint with tensors of hundreds of MiB costs the test process little memory.
-import { open, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseModelConfig } from '../../engine/config';
 import { expectedTensors } from '../../engine/weights/expected-tensors';
+import { writeSafetensorsStreamed } from '../../engine/weights/safetensors-stream-node';
 
 export type GeneratedDtype = 'F32' | 'BF16';
 
@@ -17,7 +18,6 @@ export function generatedValue(seed: number, i: number): number {
   return (h / 2 ** 32 - 0.5) * (i % 97 === 0 ? 6 : 1);
 }
 
-const CHUNK_ELEMENTS = 1 << 20;
 
 function encodeChunk(seed: number, start: number, count: number, dtype: GeneratedDtype): Uint8Array {
   const values = new Float32Array(count);
@@ -41,30 +41,6 @@ export async function writeGeneratedCheckpoint(dir: string, config: Record<strin
   dtypeOf: (name: string, shape: number[]) => GeneratedDtype = () => 'F32'): Promise<GeneratedTensor[]> {
   await writeFile(join(dir, 'config.json'), JSON.stringify(config));
   const tensors = expectedTensors(parseModelConfig(config)).map(({ name, shape }, seed) => ({ name, shape, seed, dtype: dtypeOf(name, shape) }));
-  const header: Record<string, unknown> = {};
-  let offset = 0;
-  for (const t of tensors) {
-    const bytes = t.shape.reduce((a, b) => a * b, 1) * (t.dtype === 'F32' ? 4 : 2);
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
-    offset += bytes;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const headerBytes = new TextEncoder().encode(json);
-  const handle = await open(join(dir, 'model.safetensors'), 'w');
-  try {
-    const prefix = new Uint8Array(8);
-    new DataView(prefix.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-    await handle.write(prefix);
-    await handle.write(headerBytes);
-    for (const t of tensors) {
-      const count = t.shape.reduce((a, b) => a * b, 1);
-      for (let start = 0; start < count; start += CHUNK_ELEMENTS) {
-        await handle.write(encodeChunk(t.seed, start, Math.min(CHUNK_ELEMENTS, count - start), t.dtype));
-      }
-    }
-  } finally {
-    await handle.close();
-  }
+  await writeSafetensorsStreamed(join(dir, 'model.safetensors'), tensors, (t, start, count) => encodeChunk(t.seed, start, count, t.dtype));
   return tensors;
 }
