@@ -30,11 +30,6 @@ export interface GpuWeight {
 
 export type WeightStorage = StorageDtype | { dtype: StorageDtype; group: number };
 
-/** Packs a row-major [rows, K] f32 matrix as f16 pairs in u32 words, rows padded to ceil(K/2) words. */
-export function packF16Rows(values: Float32Array, rows: number, k: number): Uint32Array {
-  return packMatrix(values, rows, k, 'f16');
-}
-
 function rowsOf(label: string, elements: number, shape: number[]): number {
   const k = shape[shape.length - 1];
   const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
