@@ -2,7 +2,7 @@
 // plain WGSL read kernel, then the matrix-vector kernel's achieved read bandwidth for f16/q8/q4 weights at
 // DeepSeek-V2-Lite's projection shapes, each as a share of that ceiling. Wall-clock over many dispatches in one
 // submit (no timestamp queries needed), after a warm-up. Usage: node scripts/run-ts.mjs bench/matvec-bandwidth.ts
-// [--json]; on the GPU machine bundle it into .gpu/ (see DEVELOPERS.md).
+// [--json] [--lanes N]; on the GPU machine bundle it into .gpu/ (see DEVELOPERS.md).
 import { createStorage } from '../engine/gpu/buffers';
 import { GpuContext } from '../engine/gpu/context';
 import { createNodeDevice } from '../engine/gpu/node-gpu';
@@ -79,7 +79,10 @@ async function main(): Promise<void> {
   const { device, adapterInfo, cpu } = await createNodeDevice();
   const iters = cpu ? 2 : 200;
   const ceiling = await streamingCeiling(device, cpu ? 16 << 20 : 1 << 30, cpu ? 2 : 50);
-  const ctx = new GpuContext(device);
+  // --lanes N: threads per matrix row (a power of two up to 256) instead of the adapter's default layout.
+  const lanesArg = process.argv.indexOf('--lanes');
+  const lanes = lanesArg > 0 ? Number(process.argv[lanesArg + 1]) : 0;
+  const ctx = new GpuContext(device, lanes ? { matvec: { WG: 256, THREADS_PER_ROW: lanes, ROWS_PER_WG: 256 / lanes } } : {});
   const rows: Record<string, unknown>[] = [];
   for (const dtype of ['f16', 'q8', 'q4'] as const) {
     for (const { name, n, k } of SHAPES) {
