@@ -10,9 +10,8 @@ import { convertCheckpoint, type ConvertProgress } from '../convert/convert-chec
 import { findLicence } from '../convert/source-files';
 import { reduceCheckpointExperts } from '../convert/expert-reduction-node';
 import { UsageError } from '../convert/usage-error';
-import { isEngineError } from '../errors';
+import { parseCount, parseStorageDtype, runCli } from './cli-common';
 import { openCheckpoint } from '../weights/checkpoint-node';
-import { STORAGE_DTYPES, type StorageDtype } from '../weights/quant';
 import type { TensorSource } from '../weights/tensor-source';
 import { describePlan, weightPlan, type WeightPlan } from '../weights/weight-plan';
 
@@ -29,11 +28,6 @@ interface ConvertArgs {
   force: boolean;
 }
 
-function parseCount(option: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text.trim()) || Number(text) < 1) throw new UsageError(`${option} must be a positive integer, not "${text}"`);
-  return Number(text);
-}
 
 function parseConvertArgs(argv: string[]): ConvertArgs | 'help' {
   let values;
@@ -52,8 +46,7 @@ function parseConvertArgs(argv: string[]): ConvertArgs | 'help' {
   if (values.help) return 'help';
   if (!values.from) throw new UsageError('--from HF_DIR (the checkpoint folder) is required');
   if (!values.out) throw new UsageError('--out PACKAGE_DIR (where to write the package) is required');
-  const weights = values.weights as StorageDtype;
-  if (!STORAGE_DTYPES.includes(weights)) throw new UsageError(`--weights must be one of ${STORAGE_DTYPES.join(', ')}, not "${values.weights}"`);
+  const weights = parseStorageDtype('--weights', values.weights);
   const group = parseCount('--group', values.group);
   if (group !== undefined && group % 8 !== 0) throw new UsageError(`--group must be a positive multiple of 8, not ${group}`);
   return {
@@ -114,12 +107,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error) => {
-    if (error instanceof UsageError) console.error(`convert: ${error.message}\n${USAGE}`);
-    else if (isEngineError(error)) console.error(`convert: ${error.code}: ${error.message}`);
-    else console.error(error);
-    process.exit(error instanceof UsageError || isEngineError(error) ? 2 : 1);
-  },
-);
+runCli('convert', USAGE, main);

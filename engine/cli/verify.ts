@@ -9,13 +9,12 @@
 // 0 once it ran); otherwise exit 0 only when it passes.
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { isEngineError } from '../errors';
 import { createNodeDevice } from '../gpu/node-gpu';
 import { openCheckpoint } from '../weights/checkpoint-node';
-import { STORAGE_DTYPES, type StorageDtype } from '../weights/quant';
 import { describePlan, weightPlan, type WeightPlan } from '../weights/weight-plan';
 import { reduceCheckpointExperts } from '../convert/expert-reduction-node';
 import { UsageError } from '../convert/usage-error';
+import { parseCount, parseStorageDtype, runCli } from './cli-common';
 import { verifyCheckpoint } from './verification';
 import { isPackageDir, openPackageForVerify } from './verify-package';
 
@@ -44,8 +43,7 @@ async function main(): Promise<number> {
   if (!values.checkpoint) throw new UsageError('--checkpoint DIR is required');
   if (values.attention !== 'sparse' && values.attention !== 'dense') throw new UsageError(`--attention must be sparse or dense, not "${values.attention}"`);
   if (values.calibration && !values.experts) throw new UsageError('--calibration needs --experts N');
-  const keep = values.experts === undefined ? undefined : Number(values.experts);
-  if (keep !== undefined && !(Number.isInteger(keep) && keep >= 1)) throw new UsageError(`--experts must be a positive integer, not "${values.experts}"`);
+  const keep = parseCount('--experts', values.experts);
 
   const pkg = (await isPackageDir(values.checkpoint)) ? await openPackageForVerify(values.checkpoint, values.golden, values.weights) : undefined;
   if (pkg && (keep !== undefined || values.group || values.embedding || values['lm-head'])) {
@@ -74,30 +72,18 @@ async function main(): Promise<number> {
   return pass === false ? 1 : 0;
 }
 
-function storageDtype(flag: string, value: string): StorageDtype {
-  if (!(STORAGE_DTYPES as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${STORAGE_DTYPES.join(', ')}, not "${value}"`);
-  return value as StorageDtype;
-}
 
 function planFrom(weights: string, group?: string, embedding?: string, lmHead?: string): WeightPlan {
   if (group !== undefined && !/^\d+$/.test(group)) throw new UsageError(`--group must be a positive multiple of 8, not "${group}"`);
   try {
-    return weightPlan(storageDtype('--weights', weights), {
+    return weightPlan(parseStorageDtype('--weights', weights), {
       group: group === undefined ? undefined : Number(group),
-      embedding: embedding === undefined ? undefined : storageDtype('--embedding', embedding),
-      lmHead: lmHead === undefined ? undefined : storageDtype('--lm-head', lmHead),
+      embedding: embedding === undefined ? undefined : parseStorageDtype('--embedding', embedding),
+      lmHead: lmHead === undefined ? undefined : parseStorageDtype('--lm-head', lmHead),
     });
   } catch (error) {
     throw error instanceof UsageError ? error : new UsageError((error as Error).message);
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error) => {
-    if (error instanceof UsageError) console.error(`verify: ${error.message}\n${USAGE}`);
-    else if (isEngineError(error)) console.error(`verify: ${error.code}: ${error.message}`);
-    else console.error(error);
-    process.exit(isEngineError(error) || error instanceof UsageError ? 2 : 1);
-  },
-);
+runCli('verify', USAGE, main);
