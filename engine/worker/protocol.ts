@@ -1,0 +1,108 @@
+// The plain data that crosses the worker boundary between the UI (app/) and the engine worker (engine/worker.ts).
+// Only types live here: the API object itself is defined once in engine/worker.ts and the UI takes its type from
+// there (`EngineApi = typeof engineApi`). Everything here is structured-clone friendly (no classes, no functions).
+import type { EngineErrorCode } from '../errors';
+
+/** An engine error as it crosses the boundary: the UI picks its banner and next step by `code`. */
+export interface EngineErrorInfo {
+  code: EngineErrorCode;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+/** What the worker found about WebGPU in this browser. */
+export interface AdapterReport {
+  adapter: string; // vendor / architecture / description
+  cpu: boolean; // software adapter (SwiftShader...)
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+}
+
+/** A model the app can load; bundled ones come from /models/index.json. */
+export interface ModelEntry {
+  id: string; // stable key: the package folder name
+  name: string; // the manifest's name
+  url: string; // URL prefix holding manifest.json and the shards (absolute or relative to the page)
+  label: string; // e.g. 'random weights'
+  family: string; // deepseek_v2 | deepseek_v3 | deepseek_v32
+  quantisation: string;
+  bytes: number;
+  bundled: boolean;
+}
+
+export interface LoadProgress {
+  phase: 'manifest' | 'tokenizer' | 'weights' | 'compile';
+  loadedBytes: number;
+  totalBytes: number;
+}
+
+/** The loaded model, as the UI shows it. */
+export interface LoadedModelInfo {
+  id: string;
+  name: string;
+  label: string;
+  family: string;
+  hasIndexer: boolean; // V3.2 with a DSA indexer: the attention toggle is shown
+  maxContext: number;
+  latentBytesPerToken: number; // f32 latent cache row per token, all layers (what the GPU holds)
+  fullKvBytesPerToken: number; // per-head K and V for all layers at f16, for comparison
+  adapter: AdapterReport;
+}
+
+export interface SamplingRequest {
+  temperature: number; // 0 = greedy
+  topP: number;
+  topK: number; // 0 = off
+  repetitionPenalty: number;
+  maxNewTokens: number;
+  seed?: number; // u32; random when absent
+}
+
+export type AttentionChoice = 'sparse' | 'dense';
+
+export interface ChatTurn {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface ChatRequest {
+  conversationId: string;
+  messages: ChatTurn[]; // the whole conversation so far, system prompt first, ending with the user's message
+  sampling: SamplingRequest;
+  attention: AttentionChoice; // ignored (dense) when the model has no indexer
+}
+
+/** Streamed while generating: `delta` is new display text (never half a UTF-8 character). */
+export interface TokenEvent {
+  delta: string;
+  generatedTokens: number;
+}
+
+export interface DecodeTiming {
+  contextTokens: number;
+  ms: number;
+}
+
+export interface ChatStats {
+  prefillTokens: number; // tokens actually run through prefill for this answer (cached prefix excluded)
+  reusedTokens: number; // prompt tokens served from the conversation's latent cache
+  prefillTokensPerSecond: number;
+  decodeTokensPerSecond: number;
+  timeToFirstTokenMs: number;
+  generatedTokens: number;
+  contextTokens: number; // tokens in the latent cache after the answer
+  latentKvBytes: number; // latent cache bytes of this conversation (contextTokens * latentBytesPerToken)
+  fullKvBytes: number; // what full per-head K/V would take for the same tokens
+  attention: AttentionChoice;
+  decodeSeries: DecodeTiming[];
+  dispatchesPerToken: number;
+  submitsPerToken: number;
+}
+
+export type FinishReason = 'stop' | 'length' | 'context' | 'abort';
+
+export interface ChatResult {
+  text: string;
+  finishReason: FinishReason;
+  stats: ChatStats;
+}
