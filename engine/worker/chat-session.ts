@@ -37,6 +37,7 @@ export class ChatSession {
   private conversationId: string | null = null;
   private cachedIds: number[] = [];
   private controller: AbortController | null = null;
+  private running: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly loaded: SessionModel) {}
 
@@ -51,6 +52,11 @@ export class ChatSession {
 
   stop(): void {
     this.controller?.abort();
+  }
+
+  /** Resolves once no chat runs (whatever its outcome). */
+  async idle(): Promise<void> {
+    await this.running.catch(() => {});
   }
 
   forget(conversationId?: string): void {
@@ -68,8 +74,10 @@ export class ChatSession {
     }
     const controller = new AbortController();
     this.controller = controller;
+    const answer = this.answer(request, onToken, controller.signal);
+    this.running = answer;
     try {
-      return await this.answer(request, onToken, controller.signal);
+      return await answer;
     } finally {
       this.controller = null;
     }

@@ -1,7 +1,7 @@
 // The worker's engine host on SwiftShader with models served over HTTP from a real 127.0.0.1 server: the bundled
 // default model (public/models) loads with progress that ends at all tensor bytes, reports what the UI shows
-// (indexer, context, per-token cache bytes) and answers; loading another model destroys the previous device (all
-// its buffers); a lost device is reported to onDeviceLost as DEVICE_LOST, chat then says to load again, and the
+// (indexer, context, per-token cache bytes) and answers; loading another model stops a running answer and destroys
+// the previous device (all its buffers); a lost device is reported to onDeviceLost as DEVICE_LOST, chat then says to load again, and the
 // next loadModel works on a new device.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEngineError } from '../../engine/errors';
@@ -62,12 +62,18 @@ describe('engine host', () => {
     expect(result.stats.prefillTokens).toBe(host.loadedModel!.tokenizer.encodeChat(HELLO.messages).length);
   });
 
-  it('loading another model destroys the previous device, so every buffer of the old model is freed', async () => {
+  it('loading another model ends a running answer with abort, then destroys the previous device and its buffers', async () => {
     const { host } = bundled;
     const oldDevice = host.loadedModel!.model.ctx.device;
     const lostReason = oldDevice.lost.then((info) => info.reason);
     const [entry] = await (await import('../../engine/worker/model-index')).listModels(`${smallServer.url}index.json`);
-    const info = await host.loadModel(entry);
+    let loading: Promise<{ id: string }> | undefined;
+    const answer = await host.chat({ ...HELLO, sampling: { ...HELLO.sampling, maxNewTokens: 200 } }, () => {
+      loading ??= host.loadModel(entry);
+    });
+    expect(answer.finishReason).toBe('abort');
+    expect(answer.stats.generatedTokens).toBeLessThan(200);
+    const info = await loading!;
     expect(info.id).toBe(entry.id);
     expect(await lostReason).toBe('destroyed');
     expect(host.loadedModel!.model.ctx.device).not.toBe(oldDevice);
