@@ -1,0 +1,84 @@
+// Conversations, settings, the conversation in view and the chosen model id, kept in IndexedDB through idb-keyval.
+// Read back once on start; then every change is saved after a short quiet time (debounced). A failed save shows in
+// the error banner (SAVE_FAILED, with a retry) and is never silent; the next successful save clears it.
+import { createStore, getMany, setMany } from 'idb-keyval';
+import type { UseBoundStore, StoreApi } from 'zustand';
+import type { AppStore } from './index';
+import { readStoredConversations, readStoredSettings } from './stored-shape';
+
+const SAVE_DELAY_MS = 400;
+const KEYS = ['conversations', 'settings', 'currentConversationId', 'chosenModelId'] as const;
+
+type Saved = Pick<AppStore, 'conversations' | 'settings' | 'currentConversationId' | 'chosenModelId'>;
+
+function pickSaved(state: AppStore): Saved {
+  return {
+    conversations: state.conversations,
+    settings: state.settings,
+    currentConversationId: state.currentConversationId,
+    chosenModelId: state.chosenModelId,
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+export interface Persistence {
+  /** Saves now (the banner's retry); resolves true when it worked. */
+  saveNow: () => Promise<boolean>;
+  stop: () => void;
+}
+
+/** Reads the stored state into `store`, then keeps saving it. Resolves once the stored state is in the store. */
+export async function startPersistence(store: UseBoundStore<StoreApi<AppStore>>): Promise<Persistence> {
+  const idb = createStore('deepseek-webgpu-chat', 'ui-state');
+  try {
+    const [conversations, settings, currentId, chosenModelId] = await getMany<unknown>([...KEYS], idb);
+    store.getState().restoreSettings(readStoredSettings(settings));
+    store.getState().setChosenModelId(typeof chosenModelId === 'string' ? chosenModelId : null);
+    store.getState().restoreConversations(readStoredConversations(conversations), typeof currentId === 'string' ? currentId : null);
+  } catch (error) {
+    // Without a readable store, saving could overwrite conversations we failed to read: do not save this session.
+    store.getState().restoreConversations([], null);
+    store.getState().showError('SAVE_FAILED', `Reading your saved conversations from the browser's storage failed (${messageOf(error)}); nothing will be saved this session.`);
+    return { saveNow: async () => false, stop: () => {} };
+  }
+
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let last = pickSaved(store.getState());
+
+  const saveNow = async (): Promise<boolean> => {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    const saved = pickSaved(store.getState());
+    try {
+      await setMany(KEYS.map((key) => [key, saved[key]] as [IDBValidKey, unknown]), idb);
+      store.getState().dismissError('SAVE_FAILED');
+      return true;
+    } catch (error) {
+      store.getState().showError('SAVE_FAILED', `Saving your conversations failed (${messageOf(error)}).`);
+      return false;
+    }
+  };
+
+  const unsubscribe = store.subscribe((state) => {
+    const next = pickSaved(state);
+    if (KEYS.every((key) => next[key] === last[key])) return;
+    last = next;
+    if (timer !== null) clearTimeout(timer);
+    timer = setTimeout(() => void saveNow(), SAVE_DELAY_MS);
+  });
+  // Leaving the page inside the quiet time would lose the last change: save at once when the tab is hidden.
+  const onHidden = () => { if (document.visibilityState === 'hidden' && timer !== null) void saveNow(); };
+  document.addEventListener('visibilitychange', onHidden);
+
+  return {
+    saveNow,
+    stop: () => {
+      unsubscribe();
+      document.removeEventListener('visibilitychange', onHidden);
+      if (timer !== null) clearTimeout(timer);
+    },
+  };
+}
