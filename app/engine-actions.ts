@@ -20,8 +20,8 @@ export function engineClient(): EngineClient {
   return client;
 }
 
-/** Starts the engine. Resolves 'no-webgpu' when the worker finds no WebGPU (the app then shows that page). */
-export async function startEngine(): Promise<'started' | 'no-webgpu'> {
+/** Asks the worker about WebGPU. 'no-webgpu' when it finds none (the app then shows that page). */
+export async function probeEngine(): Promise<'ok' | 'no-webgpu'> {
   try {
     store().setAdapter(await engineClient().probe());
   } catch (error) {
@@ -29,11 +29,11 @@ export async function startEngine(): Promise<'started' | 'no-webgpu'> {
     if (info.code === 'NO_WEBGPU') return 'no-webgpu';
     store().showError(info.code, info.message);
   }
-  await loadStartModel();
-  return 'started';
+  return 'ok';
 }
 
-async function loadStartModel(): Promise<void> {
+/** Lists the installed models and loads the start one (the last choice, else the bundled default). */
+export async function loadStartModel(): Promise<void> {
   try {
     store().setModels(await engineClient().listModels());
   } catch (error) {
