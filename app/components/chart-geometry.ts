@@ -14,12 +14,14 @@ export interface PlotArea {
   height: number;
 }
 
-/** Zero-based axis covering `dataMax` with about `targetTicks` intervals of a 1-2-5 step. */
+/** Zero-based axis covering `dataMax` with about `targetTicks` intervals (3 to 7) of a 1-2-5 step. */
 export function niceAxis(dataMax: number, targetTicks = 4): Axis {
   if (!(dataMax > 0) || !Number.isFinite(dataMax)) return { max: 1, ticks: [0, 1] };
   const raw = dataMax / targetTicks;
   const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw * (1 - 1e-9))!;
+  // The 1-2-5 step nearest to the raw step (in ratio), so the axis gets close to `targetTicks` intervals.
+  const candidates = [1, 2, 5, 10].map((m) => m * power);
+  const step = candidates.reduce((best, s) => (Math.abs(Math.log(s / raw)) < Math.abs(Math.log(best / raw)) ? s : best));
   const intervals = Math.ceil(dataMax / step - 1e-9);
   const ticks = Array.from({ length: intervals + 1 }, (_, i) => Number((i * step).toPrecision(12)));
   return { max: ticks.at(-1)!, ticks };
