@@ -6,7 +6,8 @@ import { useAppStore } from '../store';
 
 export function Composer() {
   const [text, setText] = useState('');
-  const ready = useAppStore((s) => s.modelStatus === 'ready');
+  const modelStatus = useAppStore((s) => s.modelStatus);
+  const ready = modelStatus === 'ready';
   const generating = useAppStore((s) => s.generatingIn !== null);
   const canSend = ready && !generating && text.trim() !== '';
 
@@ -22,7 +23,8 @@ export function Composer() {
       <textarea
         data-testid="chat-input"
         aria-label="Message"
-        placeholder={ready ? 'Message the model (Enter sends, Shift+Enter for a new line)' : 'Waiting for the model to load…'}
+        placeholder={ready ? 'Message the model (Enter sends, Shift+Enter for a new line)'
+          : modelStatus === 'failed' || modelStatus === 'none' ? 'No model is loaded: see the message above' : 'Waiting for the model to load…'}
         value={text}
         disabled={!ready}
         rows={3}

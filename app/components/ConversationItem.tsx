@@ -35,7 +35,7 @@ export function ConversationItem({ conversation, selected }: { conversation: Con
       </button>
       <span className="conversation-actions">
         <button type="button" className="quiet" title="Rename" aria-label="Rename" onClick={() => setDraft(conversation.title)}>✎</button>
-        <button type="button" className="quiet" title="Delete" aria-label="Delete" disabled={busy} onClick={() => deleteConversation(conversation.id)}>🗑</button>
+        <button type="button" className="quiet" title="Delete" aria-label="Delete" disabled={busy} onClick={() => deleteConversation(conversation.id)}>✕</button>
       </span>
     </li>
   );

@@ -47,7 +47,7 @@ export function ModelPicker() {
         {models.length === 0 && <option value="">No models</option>}
         {models.map((m) => (
           <option key={m.id} value={m.id}>
-            {m.name}{m.label ? ` — ${m.label}` : ''} ({m.quantisation}, {(m.bytes / MB).toFixed(0)} MB)
+            {m.name}{m.label ? ` (${m.label})` : ''} · {m.quantisation} · {(m.bytes / MB).toFixed(0)} MB
           </option>
         ))}
       </select>

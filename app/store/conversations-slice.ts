@@ -42,7 +42,9 @@ export const createConversationsSlice: StateCreator<AppStore, [], [], Conversati
     set((state) => {
       const conversations = state.conversations.filter((c) => c.id !== id);
       const currentConversationId = state.currentConversationId === id ? (conversations[0]?.id ?? null) : state.currentConversationId;
-      return { conversations, currentConversationId };
+      const { [id]: _stats, ...lastStats } = state.lastStats;
+      const { [id]: _series, ...decodeSeries } = state.decodeSeries;
+      return { conversations, currentConversationId, lastStats, decodeSeries };
     });
   },
   updateConversation: (id, change) => {

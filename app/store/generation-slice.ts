@@ -16,11 +16,15 @@ export interface GenerationSlice {
   appendStreaming: (delta: string) => void;
   endStreaming: () => void;
   recordStats: (conversationId: string, stats: ChatStats) => void;
+  restorePerf: (lastStats: Record<string, ChatStats>, decodeSeries: Record<string, DecodeSeries>) => void;
 }
+
+/** Points kept per mode and conversation: enough for long chats, bounded for storage. */
+export const MAX_SERIES_POINTS = 8192;
 
 export function withTimings(series: DecodeSeries | undefined, stats: ChatStats): DecodeSeries {
   const base: DecodeSeries = series ?? { sparse: [], dense: [] };
-  return { ...base, [stats.attention]: [...base[stats.attention], ...stats.decodeSeries] };
+  return { ...base, [stats.attention]: [...base[stats.attention], ...stats.decodeSeries].slice(-MAX_SERIES_POINTS) };
 }
 
 export const createGenerationSlice: StateCreator<AppStore, [], [], GenerationSlice> = (set) => ({
@@ -35,4 +39,5 @@ export const createGenerationSlice: StateCreator<AppStore, [], [], GenerationSli
     lastStats: { ...state.lastStats, [conversationId]: stats },
     decodeSeries: { ...state.decodeSeries, [conversationId]: withTimings(state.decodeSeries[conversationId], stats) },
   })),
+  restorePerf: (lastStats, decodeSeries) => set({ lastStats, decodeSeries }),
 });

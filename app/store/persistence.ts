@@ -1,15 +1,15 @@
-// Conversations, settings, the conversation in view and the chosen model id, kept in IndexedDB through idb-keyval.
+// Conversations, settings, the conversation in view, the chosen model id and the perf figures per conversation, kept in IndexedDB through idb-keyval.
 // Read back once on start; then every change is saved after a short quiet time (debounced). A failed save shows in
 // the error banner (SAVE_FAILED, with a retry) and is never silent; the next successful save clears it.
 import { createStore, getMany, setMany } from 'idb-keyval';
 import type { UseBoundStore, StoreApi } from 'zustand';
 import type { AppStore } from './index';
-import { readStoredConversations, readStoredSettings } from './stored-shape';
+import { readStoredConversations, readStoredPerf, readStoredSettings } from './stored-shape';
 
 const SAVE_DELAY_MS = 400;
-const KEYS = ['conversations', 'settings', 'currentConversationId', 'chosenModelId'] as const;
+const KEYS = ['conversations', 'settings', 'currentConversationId', 'chosenModelId', 'lastStats', 'decodeSeries'] as const;
 
-type Saved = Pick<AppStore, 'conversations' | 'settings' | 'currentConversationId' | 'chosenModelId'>;
+type Saved = Pick<AppStore, (typeof KEYS)[number]>;
 
 function pickSaved(state: AppStore): Saved {
   return {
@@ -17,6 +17,8 @@ function pickSaved(state: AppStore): Saved {
     settings: state.settings,
     currentConversationId: state.currentConversationId,
     chosenModelId: state.chosenModelId,
+    lastStats: state.lastStats,
+    decodeSeries: state.decodeSeries,
   };
 }
 
@@ -34,10 +36,13 @@ export interface Persistence {
 export async function startPersistence(store: UseBoundStore<StoreApi<AppStore>>): Promise<Persistence> {
   const idb = createStore('deepseek-webgpu-chat', 'ui-state');
   try {
-    const [conversations, settings, currentId, chosenModelId] = await getMany<unknown>([...KEYS], idb);
+    const [conversations, settings, currentId, chosenModelId, lastStats, decodeSeries] = await getMany<unknown>([...KEYS], idb);
+    const restored = readStoredConversations(conversations);
     store.getState().restoreSettings(readStoredSettings(settings));
     store.getState().setChosenModelId(typeof chosenModelId === 'string' ? chosenModelId : null);
-    store.getState().restoreConversations(readStoredConversations(conversations), typeof currentId === 'string' ? currentId : null);
+    const perf = readStoredPerf({ lastStats, decodeSeries }, new Set(restored.map((c) => c.id)));
+    store.getState().restorePerf(perf.lastStats, perf.decodeSeries);
+    store.getState().restoreConversations(restored, typeof currentId === 'string' ? currentId : null);
   } catch (error) {
     // Without a readable store, saving could overwrite conversations we failed to read: do not save this session.
     store.getState().restoreConversations([], null);

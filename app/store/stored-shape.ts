@@ -1,6 +1,8 @@
 // Checks what IndexedDB hands back before it enters the store: stored data may come from an older version of the
 // app or be damaged, so malformed conversations are dropped and settings fall back to defaults, field by field,
 // with numbers clamped to their ranges.
+import type { ChatStats, DecodeTiming } from '../../engine/worker/protocol';
+import type { DecodeSeries } from './generation-slice';
 import type { ChatMessage, Conversation, NumericSetting, Settings } from './types';
 import { DEFAULT_SETTINGS, SETTING_RANGES } from './types';
 
@@ -60,4 +62,38 @@ export function readStoredSettings(value: unknown): Settings {
     if (typeof stored === 'number') settings[name] = clampSetting(name, stored);
   }
   return settings;
+}
+
+const STAT_NUMBERS = ['prefillTokens', 'reusedTokens', 'prefillTokensPerSecond', 'decodeTokensPerSecond', 'timeToFirstTokenMs',
+  'generatedTokens', 'contextTokens', 'latentKvBytes', 'fullKvBytes', 'dispatchesPerToken', 'submitsPerToken'] as const;
+
+function storedTimings(value: unknown): DecodeTiming[] | null {
+  if (!Array.isArray(value)) return null;
+  const ok = value.every((p) => isRecord(p) && typeof p.contextTokens === 'number' && typeof p.ms === 'number');
+  return ok ? value.map((p: DecodeTiming) => ({ contextTokens: p.contextTokens, ms: p.ms })) : null;
+}
+
+function storedStats(value: unknown): ChatStats | null {
+  if (!isRecord(value) || (value.attention !== 'sparse' && value.attention !== 'dense')) return null;
+  if (!STAT_NUMBERS.every((name) => typeof value[name] === 'number')) return null;
+  const decodeSeries = storedTimings(value.decodeSeries);
+  return decodeSeries ? { ...(value as unknown as ChatStats), decodeSeries } : null;
+}
+
+/** Perf figures per conversation (last answer's stats, decode series); entries of unknown conversations are dropped. */
+export function readStoredPerf(value: unknown, conversationIds: Set<string>): { lastStats: Record<string, ChatStats>; decodeSeries: Record<string, DecodeSeries> } {
+  const lastStats: Record<string, ChatStats> = {};
+  const decodeSeries: Record<string, DecodeSeries> = {};
+  if (!isRecord(value) || !isRecord(value.lastStats) || !isRecord(value.decodeSeries)) return { lastStats, decodeSeries };
+  for (const [id, stats] of Object.entries(value.lastStats)) {
+    const kept = storedStats(stats);
+    if (kept && conversationIds.has(id)) lastStats[id] = kept;
+  }
+  for (const [id, series] of Object.entries(value.decodeSeries)) {
+    if (!isRecord(series) || !conversationIds.has(id)) continue;
+    const sparse = storedTimings(series.sparse);
+    const dense = storedTimings(series.dense);
+    if (sparse && dense) decodeSeries[id] = { sparse, dense };
+  }
+  return { lastStats, decodeSeries };
 }

@@ -8,7 +8,7 @@ import {
   appendAssistantMessage, appendUserMessage, chatTurns, createConversation, dropLastAnswer, editUserMessage, sortNewestFirst, titleFromText,
 } from '../../app/store/conversation-logic';
 import { modelToLoadOnStart } from '../../app/store/model-choice';
-import { readStoredConversations, readStoredSettings } from '../../app/store/stored-shape';
+import { readStoredConversations, readStoredPerf, readStoredSettings } from '../../app/store/stored-shape';
 import { DEFAULT_SETTINGS } from '../../app/store/types';
 
 function conversationWith(...turns: [string, string][]) {
@@ -76,7 +76,27 @@ describe('stored data read back', () => {
     });
     expect(readStoredSettings({ attention: 'other', repetitionPenalty: Number.NaN })).toEqual(DEFAULT_SETTINGS);
   });
+
+  it('perf figures are kept only for known conversations and only when whole', () => {
+    const stats = statsFor('dense', 3);
+    const stored = {
+      lastStats: { known: stats, gone: stats, broken: { ...stats, decodeTokensPerSecond: 'fast' } },
+      decodeSeries: { known: { sparse: [{ contextTokens: 1, ms: 2 }], dense: [] }, broken: { sparse: [{ contextTokens: 1 }], dense: [] } },
+    };
+    const perf = readStoredPerf(stored, new Set(['known', 'broken']));
+    expect(perf.lastStats).toEqual({ known: stats });
+    expect(perf.decodeSeries).toEqual({ known: { sparse: [{ contextTokens: 1, ms: 2 }], dense: [] } });
+    expect(readStoredPerf(null, new Set(['known']))).toEqual({ lastStats: {}, decodeSeries: {} });
+  });
 });
+
+function statsFor(attention: 'sparse' | 'dense', from: number): ChatStats {
+  return {
+    prefillTokens: 4, reusedTokens: 0, prefillTokensPerSecond: 1, decodeTokensPerSecond: 1, timeToFirstTokenMs: 1, generatedTokens: 2,
+    contextTokens: from + 2, latentKvBytes: 1, fullKvBytes: 2, attention, decodeSeries: [{ contextTokens: from, ms: 3 }, { contextTokens: from + 1, ms: 4 }],
+    dispatchesPerToken: 1, submitsPerToken: 1,
+  };
+}
 
 const entry = (id: string, bundled: boolean): ModelEntry => ({ id, name: id, url: `/models/${id}/`, label: '', family: 'deepseek_v32', quantisation: 'q4', bytes: 1, bundled });
 
@@ -109,13 +129,9 @@ describe('store actions', () => {
     expect(store.getState().conversations.map((c) => c.id)).toEqual([second]);
   });
 
-  it('decode timings accumulate per conversation and per attention mode', () => {
+  it('decode timings accumulate per conversation and per attention mode; deleting a conversation drops them', () => {
     const store = createAppStore();
-    const stats = (attention: 'sparse' | 'dense', from: number): ChatStats => ({
-      prefillTokens: 4, reusedTokens: 0, prefillTokensPerSecond: 1, decodeTokensPerSecond: 1, timeToFirstTokenMs: 1, generatedTokens: 2,
-      contextTokens: from + 2, latentKvBytes: 1, fullKvBytes: 2, attention, decodeSeries: [{ contextTokens: from, ms: 3 }, { contextTokens: from + 1, ms: 4 }],
-      dispatchesPerToken: 1, submitsPerToken: 1,
-    });
+    const stats = statsFor;
     store.getState().recordStats('c', stats('sparse', 10));
     store.getState().recordStats('c', stats('dense', 20));
     store.getState().recordStats('c', stats('sparse', 30));
@@ -124,6 +140,10 @@ describe('store actions', () => {
     expect(series.sparse.map((p) => p.contextTokens)).toEqual([10, 11, 30, 31]);
     expect(series.dense.map((p) => p.contextTokens)).toEqual([20, 21]);
     expect(store.getState().lastStats.c!.attention).toBe('sparse');
+    store.getState().restoreConversations([createConversation(1, 'c'), createConversation(2, 'other')], 'c');
+    store.getState().deleteConversation('c');
+    expect(Object.keys(store.getState().decodeSeries)).toEqual(['other']);
+    expect(Object.keys(store.getState().lastStats)).toEqual(['other']);
   });
 
   it('the error banner carries the next step for its code; dismissing by code leaves other errors', () => {
