@@ -20,8 +20,8 @@ export function App() {
     void boot().then(setPhase);
   }, []);
 
-  if (phase === 'no-webgpu') return <NoWebGpu />;
   if (phase === 'checking') return <main className="starting"><p>Starting…</p></main>;
+  if (phase !== 'running') return <NoWebGpu reason={phase} />;
   return (
     <div className={`app${sidePanelOpen ? ' with-side-panel' : ''}`}>
       <Sidebar />

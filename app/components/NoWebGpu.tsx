@@ -1,11 +1,21 @@
-// Shown instead of the app when the browser has no WebGPU: what is missing and how to get it.
-export function NoWebGpu() {
+// Shown instead of the app when the browser cannot run the engine: what is missing (no WebGPU API, or no GPU
+// adapter behind it) and how to get it.
+import type { NoWebGpuReason } from '../boot';
+
+const WHAT_IS_MISSING: Record<NoWebGpuReason, string> = {
+  'no-webgpu-api': 'This browser does not offer WebGPU (or it is switched off).',
+  'no-webgpu-adapter': 'This browser has WebGPU, but it gives no GPU adapter: the GPU is blocklisted, hardware acceleration is off, or the driver is too old.',
+  'no-webgpu-engine': 'The engine found no usable WebGPU adapter in this browser.',
+};
+
+export function NoWebGpu({ reason }: { reason: NoWebGpuReason }) {
   return (
-    <main className="no-webgpu">
+    <main className="no-webgpu" data-testid="no-webgpu" role="alert">
       <h1>This browser cannot run DeepSeek on WebGPU</h1>
+      <p><strong>{WHAT_IS_MISSING[reason]}</strong></p>
       <p>
-        The chat runs the model on your GPU inside this tab, through <strong>WebGPU</strong>, and this browser does not
-        offer it (or offers no GPU adapter). Nothing is sent to a server, so there is no fallback: WebGPU is needed.
+        The chat runs the model on your GPU inside this tab, through WebGPU. Nothing is sent to a server, so there is
+        no fallback: WebGPU is needed.
       </p>
       <h2>How to get WebGPU</h2>
       <ul>
