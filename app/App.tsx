@@ -3,15 +3,15 @@
 import { useEffect, useState } from 'react';
 import type { AppPhase } from './boot';
 import { boot } from './boot';
-import { AttentionToggle } from './components/AttentionToggle';
-import { ChatView } from './components/ChatView';
-import { Composer } from './components/Composer';
-import { ErrorBanner } from './components/ErrorBanner';
-import { ModelPicker } from './components/ModelPicker';
-import { NoWebGpu } from './components/NoWebGpu';
-import { PerfPanel } from './components/PerfPanel';
-import { SettingsPanel } from './components/SettingsPanel';
-import { Sidebar } from './components/Sidebar';
+import { AttentionToggle } from './components/attention-toggle';
+import { ChatView } from './components/chat-view';
+import { Composer } from './components/composer';
+import { ErrorBanner } from './components/error-banner';
+import { ModelPicker } from './components/model-picker';
+import { NoWebGpu } from './components/no-webgpu';
+import { PerfPanel } from './components/perf-panel';
+import { SettingsPanel } from './components/settings-panel';
+import { Sidebar } from './components/sidebar';
 
 export function App() {
   const [phase, setPhase] = useState<AppPhase>('checking');

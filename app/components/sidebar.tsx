@@ -1,6 +1,6 @@
 // The conversation list, newest first, under the New conversation button.
 import { useAppStore } from '../store';
-import { ConversationItem } from './ConversationItem';
+import { ConversationItem } from './conversation-item';
 
 export function Sidebar() {
   const conversations = useAppStore((s) => s.conversations);

@@ -1,7 +1,7 @@
 // One message. User messages show as typed (plain text) with Edit (change it and continue from there, dropping
 // the later messages); assistant messages render as safe Markdown, with a note when cut short and, on the last
 // one, Regenerate.
-import { useState } from 'react';
+import { memo, useState } from 'react';
 import { editAndContinue, regenerateLastAnswer } from '../chat-actions';
 import { Markdown } from '../markdown/render';
 import type { ChatMessage } from '../store/types';
@@ -21,7 +21,8 @@ interface Props {
   canAct: boolean; // a model is ready and nothing is generating
 }
 
-export function MessageView({ conversationId, message, isLast, canAct }: Props) {
+/** Memoised: a stored message re-renders (and re-parses its Markdown) only when it changes, not on every streamed frame. */
+export const MessageView = memo(function MessageView({ conversationId, message, isLast, canAct }: Props) {
   const [draft, setDraft] = useState<string | null>(null);
   if (message.role === 'user') {
     if (draft !== null) {
@@ -60,4 +61,4 @@ export function MessageView({ conversationId, message, isLast, canAct }: Props) 
       )}
     </div>
   );
-}
+});

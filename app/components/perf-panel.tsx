@@ -4,7 +4,7 @@
 import type { ChatStats } from '../../engine/worker/protocol';
 import { useAppStore } from '../store';
 import type { DecodeSeries } from '../store/generation-slice';
-import { DecodeChart } from './DecodeChart';
+import { DecodeChart } from './decode-chart';
 
 const EMPTY_SERIES: DecodeSeries = { sparse: [], dense: [] };
 

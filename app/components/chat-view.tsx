@@ -5,7 +5,7 @@ import { useEffect, useRef } from 'react';
 import { regenerateLastAnswer } from '../chat-actions';
 import { Markdown } from '../markdown/render';
 import { selectCurrentConversation, useAppStore } from '../store';
-import { MessageView } from './MessageView';
+import { MessageView } from './message-view';
 
 export function ChatView() {
   const conversation = useAppStore(selectCurrentConversation);
