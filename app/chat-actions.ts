@@ -1,6 +1,7 @@
 // Chat actions: send, stop, regenerate the last answer, edit a user message and continue, delete a conversation.
 // Each builds the request from the store (system prompt, sampling settings, attention mode), streams the answer
 // into the generation slice and stores it in the conversation when the engine returns it.
+import { toErrorInfo } from '../engine/worker/error-transfer';
 import type { ChatRequest } from '../engine/worker/protocol';
 import { engineClient, reportEngineError } from './engine-actions';
 import { useAppStore } from './store';
@@ -47,7 +48,8 @@ async function generateAnswer(conversationId: string): Promise<void> {
     }
   } catch (error) {
     const partial = store().streamingText;
-    if (partial) store().updateConversation(conversationId, (c) => appendAssistantMessage(c, partial, 'error', Date.now()));
+    const finish = toErrorInfo(error).code === 'ABORTED' ? 'abort' : 'error';
+    if (partial) store().updateConversation(conversationId, (c) => appendAssistantMessage(c, partial, finish, Date.now()));
     reportEngineError(error);
   } finally {
     store().endStreaming();
