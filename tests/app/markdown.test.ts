@@ -72,6 +72,33 @@ describe('untrusted model output renders inert', () => {
   });
 });
 
+describe('hostile input mixed at random', () => {
+  const FRAGMENTS = ['<img src=x onerror=alert(1)>', '<script>', '</script>', '<a href="javascript:x">', 'javascript:alert(1)',
+    '[', ']', '(', ')', '<', '>', '*', '**', '_', '`', '```', '~~~', '\\', '\n', '\n\n', '- ', '1. ', '# ', '> ', '  ', 'https://ok.example/',
+    'mailto:a@b.example', '[x](https://ok.example/a)', '<https://ok.example/b>', '[y](javascript:alert(1))', '](', '"', "'", '&', 'onclick=alert(1)', 'text', '<svg onload=alert(1)>', 'data:text/html,x', ' '];
+  const ALLOWED_TAGS = new Set(['div', 'p', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'ul', 'ol', 'li', 'span', 'blockquote', 'hr', 'br',
+    'pre', 'code', 'strong', 'em', 'del', 'a', 'button']);
+  const ALLOWED_ATTRIBUTES = new Set(['class', 'href', 'target', 'rel', 'start', 'type', 'data-testid']);
+
+  it('2000 random documents only ever produce the renderer\'s own tags, attributes and http(s)/mailto hrefs', () => {
+    let seed = 12345;
+    let links = 0;
+    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (let doc = 0; doc < 2000; doc++) {
+      const source = Array.from({ length: 1 + Math.floor(random() * 30) }, () => FRAGMENTS[Math.floor(random() * FRAGMENTS.length)]).join('');
+      const markup = html(source);
+      const { tags, attributes } = tagsAndAttributes(markup);
+      expect(tags.filter((t) => !ALLOWED_TAGS.has(t)), source).toEqual([]);
+      expect(attributes.filter((a) => !ALLOWED_ATTRIBUTES.has(a)), source).toEqual([]);
+      for (const [, href] of markup.matchAll(/href="([^"]*)"/g)) {
+        expect(href, source).toMatch(/^(https?:\/\/|mailto:)/);
+        links++;
+      }
+    }
+    expect(links).toBeGreaterThan(20); // the mix does make links, so the href check ran
+  });
+});
+
 describe('Markdown a model writes', () => {
   it('fenced code blocks keep their text verbatim, with a language label and a copy button', () => {
     const markup = html('Run:\n\n```ts\nconst a = 1 < 2 && "x";\n  indented();\n```\nafter');
