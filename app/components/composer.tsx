@@ -1,6 +1,6 @@
 // The message box: Enter sends, Shift+Enter adds a line (IME composition is left alone); disabled until a model
 // is ready. While an answer streams, Stop replaces Send.
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { sendMessage, stopGenerating } from '../chat-actions';
 import { useAppStore } from '../store';
 
@@ -10,6 +10,8 @@ export function Composer() {
   const ready = modelStatus === 'ready';
   const generating = useAppStore((s) => s.generatingIn !== null);
   const canSend = ready && !generating && text.trim() !== '';
+  const input = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => { if (ready) input.current?.focus(); }, [ready]);
 
   const send = () => {
     if (!canSend) return;
@@ -21,6 +23,7 @@ export function Composer() {
   return (
     <form className="composer" onSubmit={(e) => { e.preventDefault(); send(); }}>
       <textarea
+        ref={input}
         data-testid="chat-input"
         aria-label="Message"
         placeholder={ready ? 'Message the model (Enter sends, Shift+Enter for a new line)'
