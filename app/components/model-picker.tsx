@@ -6,6 +6,11 @@ import type { AppStore } from '../store';
 
 const MB = 1e6;
 
+/** The label ('random weights') unless the name already says it. */
+function extraLabel(name: string, label: string): string {
+  return label && !name.toLowerCase().includes(label.toLowerCase()) ? label : '';
+}
+
 function statusText(s: AppStore): string {
   switch (s.modelStatus) {
     case 'starting': return 'Starting the engine…';
@@ -29,7 +34,7 @@ export function ModelPicker() {
   const modelStatus = useAppStore((s) => s.modelStatus);
   const progress = useAppStore((s) => s.loadProgress);
   const busy = useAppStore((s) => s.generatingIn !== null || s.modelStatus === 'loading' || s.modelStatus === 'restarting');
-  const loadedLabel = useAppStore((s) => s.loadedModel?.label ?? '');
+  const loadedLabel = useAppStore((s) => (s.loadedModel ? extraLabel(s.loadedModel.name, s.loadedModel.label) : ''));
   const value = models.some((m) => m.id === selectedId) ? selectedId : (models.find((m) => m.bundled)?.id ?? '');
 
   return (
@@ -47,7 +52,7 @@ export function ModelPicker() {
         {models.length === 0 && <option value="">No models</option>}
         {models.map((m) => (
           <option key={m.id} value={m.id}>
-            {m.name}{m.label ? ` (${m.label})` : ''} · {m.quantisation} · {(m.bytes / MB).toFixed(0)} MB
+            {m.name}{extraLabel(m.name, m.label) ? ` (${m.label})` : ''} · {m.quantisation} · {(m.bytes / MB).toFixed(0)} MB
           </option>
         ))}
       </select>
