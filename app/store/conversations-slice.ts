@@ -10,6 +10,9 @@ export interface ConversationsSlice {
   currentConversationId: string | null;
   /** True once stored conversations and settings were read back (saving starts only after that). */
   storageRead: boolean;
+  /** Where saving to IndexedDB stands: 'pending' from a change until its save finished. */
+  saveState: 'saved' | 'pending' | 'failed' | 'off';
+  setSaveState: (saveState: ConversationsSlice['saveState']) => void;
   newConversation: () => string;
   selectConversation: (id: string) => void;
   renameConversation: (id: string, title: string) => void;
@@ -23,6 +26,8 @@ export const createConversationsSlice: StateCreator<AppStore, [], [], Conversati
   conversations: [],
   currentConversationId: null,
   storageRead: false,
+  saveState: 'saved',
+  setSaveState: (saveState) => set({ saveState }),
   newConversation: () => {
     const current = get().conversations.find((c) => c.id === get().currentConversationId);
     if (current && current.messages.length === 0) return current.id; // reuse the empty one in view

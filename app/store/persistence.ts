@@ -46,6 +46,7 @@ export async function startPersistence(store: UseBoundStore<StoreApi<AppStore>>)
   } catch (error) {
     // Without a readable store, saving could overwrite conversations we failed to read: do not save this session.
     store.getState().restoreConversations([], null);
+    store.getState().setSaveState('off');
     store.getState().showError('SAVE_FAILED', `Reading your saved conversations from the browser's storage failed (${messageOf(error)}); nothing will be saved this session.`);
     return { saveNow: async () => false, stop: () => {} };
   }
@@ -60,8 +61,11 @@ export async function startPersistence(store: UseBoundStore<StoreApi<AppStore>>)
     try {
       await setMany(KEYS.map((key) => [key, saved[key]] as [IDBValidKey, unknown]), idb);
       store.getState().dismissError('SAVE_FAILED');
+      // A change made while this save ran has its own timer; only the latest state counts as saved.
+      if (timer === null) store.getState().setSaveState('saved');
       return true;
     } catch (error) {
+      store.getState().setSaveState('failed');
       store.getState().showError('SAVE_FAILED', `Saving your conversations failed (${messageOf(error)}).`);
       return false;
     }
@@ -71,18 +75,22 @@ export async function startPersistence(store: UseBoundStore<StoreApi<AppStore>>)
     const next = pickSaved(state);
     if (KEYS.every((key) => next[key] === last[key])) return;
     last = next;
+    if (state.saveState !== 'pending') state.setSaveState('pending');
     if (timer !== null) clearTimeout(timer);
     timer = setTimeout(() => void saveNow(), SAVE_DELAY_MS);
   });
   // Leaving the page inside the quiet time would lose the last change: save at once when the tab is hidden.
   const onHidden = () => { if (document.visibilityState === 'hidden' && timer !== null) void saveNow(); };
+  const onPageHide = () => { if (timer !== null) void saveNow(); };
   document.addEventListener('visibilitychange', onHidden);
+  window.addEventListener('pagehide', onPageHide);
 
   return {
     saveNow,
     stop: () => {
       unsubscribe();
       document.removeEventListener('visibilitychange', onHidden);
+      window.removeEventListener('pagehide', onPageHide);
       if (timer !== null) clearTimeout(timer);
     },
   };
