@@ -6,8 +6,12 @@ import type { EngineErrorInfo, ModelEntry } from '../engine/worker/protocol';
 import { EngineClient } from './engine-client';
 import { useAppStore } from './store';
 import { modelToLoadOnStart } from './store/model-choice';
+import type { BannerCode } from './store/next-steps';
 
 const store = () => useAppStore.getState();
+
+/** Errors about getting a model running, which a successful load resolves. */
+const LOAD_ERRORS: BannerCode[] = ['DEVICE_LOST', 'NETWORK', 'INTEGRITY', 'BAD_MANIFEST', 'BAD_CHECKPOINT', 'ADAPTER_LIMITS'];
 
 let client: EngineClient | null = null;
 let lastEntry: ModelEntry | null = null;
@@ -60,7 +64,7 @@ export async function loadModel(entry: ModelEntry, chosen: boolean): Promise<voi
     store().setLoadedModel(loaded);
     store().setModelStatus('ready');
     store().setLoadProgress(null);
-    store().dismissError('DEVICE_LOST');
+    for (const code of LOAD_ERRORS) store().dismissError(code); // a model is ready: those are resolved
     autoRestartAllowed = true;
   } catch (error) {
     if (lastEntry !== entry) return;
