@@ -17,7 +17,6 @@ export function parseInline(source: string, allowLinks = true): Inline[] {
   };
   let i = 0;
   while (i < source.length) {
-    const rest = source.slice(i);
     const ch = source[i]!;
     if (ch === '\\' && i + 1 < source.length && ESCAPABLE.includes(source[i + 1]!)) {
       pushText(source[i + 1]!);
@@ -31,7 +30,9 @@ export function parseInline(source: string, allowLinks = true): Inline[] {
       continue;
     }
     if (ch === '`') {
-      const ticks = /^`+/.exec(rest)![0];
+      let tickEnd = i;
+      while (source[tickEnd] === '`') tickEnd++;
+      const ticks = source.slice(i, tickEnd);
       const end = source.indexOf(ticks, i + ticks.length);
       if (end > i) {
         flushText();
@@ -65,7 +66,7 @@ export function parseInline(source: string, allowLinks = true): Inline[] {
 }
 
 function matchLink(source: string, start: number): { node: Inline; end: number } | null {
-  const auto = AUTOLINK.exec(source.slice(start));
+  const auto = source[start] === '<' ? AUTOLINK.exec(source.slice(start)) : null;
   if (auto) {
     const href = safeHref(auto[1]!);
     return href ? { node: { kind: 'link', href, children: [{ kind: 'text', text: auto[1]! }] }, end: start + auto[0].length } : null;
