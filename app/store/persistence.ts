@@ -34,7 +34,7 @@ export interface Persistence {
 
 /** Reads the stored state into `store`, then keeps saving it. Resolves once the stored state is in the store. */
 export async function startPersistence(store: UseBoundStore<StoreApi<AppStore>>): Promise<Persistence> {
-  const idb = createStore('deepseek-webgpu-chat-ui', 'ui-state');
+  const idb = createStore('deepseek-webgpu-chat', 'ui-state');
   try {
     const [conversations, settings, currentId, chosenModelId, lastStats, decodeSeries] = await getMany<unknown>([...KEYS], idb);
     const restored = readStoredConversations(conversations);
