@@ -1,12 +1,15 @@
 // Conversations, settings, the conversation in view, the chosen model id and the perf figures per conversation, kept in IndexedDB through idb-keyval.
-// Read back once on start; then every change is saved after a short quiet time (debounced). A failed save shows in
+// Read back once on start; then changes are saved debounced (see SETTLE_MS). A failed save shows in
 // the error banner (SAVE_FAILED, with a retry) and is never silent; the next successful save clears it.
 import { createStore, getMany, setMany } from 'idb-keyval';
 import type { UseBoundStore, StoreApi } from 'zustand';
 import type { AppStore } from './index';
 import { readStoredConversations, readStoredPerf, readStoredSettings } from './stored-shape';
 
-const SAVE_DELAY_MS = 400;
+/** Typing in settings or a title settles for this long before a save; conversations changing (a message sent, an
+ * answer stored, a delete) are discrete events and are saved on the next tick, so a reload right after an answer
+ * finds it stored. */
+const SETTLE_MS = 400;
 const KEYS = ['conversations', 'settings', 'currentConversationId', 'chosenModelId', 'lastStats', 'decodeSeries'] as const;
 
 type Saved = Pick<AppStore, (typeof KEYS)[number]>;
@@ -74,10 +77,12 @@ export async function startPersistence(store: UseBoundStore<StoreApi<AppStore>>)
   const unsubscribe = store.subscribe((state) => {
     const next = pickSaved(state);
     if (KEYS.every((key) => next[key] === last[key])) return;
+    const messagesChanged = next.conversations.length !== last.conversations.length
+      || next.conversations.some((c, i) => c.messages !== last.conversations[i]?.messages);
     last = next;
     if (state.saveState !== 'pending') state.setSaveState('pending');
     if (timer !== null) clearTimeout(timer);
-    timer = setTimeout(() => void saveNow(), SAVE_DELAY_MS);
+    timer = setTimeout(() => void saveNow(), messagesChanged ? 0 : SETTLE_MS);
   });
   // Leaving the page inside the quiet time would lose the last change: save at once when the tab is hidden.
   const onHidden = () => { if (document.visibilityState === 'hidden' && timer !== null) void saveNow(); };
