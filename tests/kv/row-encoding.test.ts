@@ -9,6 +9,7 @@ import {
 } from '../../engine/kv/row-encoding';
 import { randomArray } from '../support/compare';
 import { defaultModelConfig } from '../../scripts/default-model/default-model-config';
+import { DEEPSEEK_V3_CONFIG } from '../../scripts/kv-table-configs';
 
 const config = parseModelConfig(defaultModelConfig(1000));
 const layout = rowLayout(config);
@@ -56,14 +57,7 @@ describe('latent row encodings', () => {
   });
 
   it('DeepSeek-V3 latent bytes per token: 70,272 B in f16 (DeepSeek\'s ~70 KB), 5.0 MB expanded', () => {
-    const v3 = parseModelConfig({
-      model_type: 'deepseek_v3', vocab_size: 129280, hidden_size: 7168, intermediate_size: 18432, moe_intermediate_size: 2048,
-      num_hidden_layers: 61, first_k_dense_replace: 3, n_routed_experts: 256, n_shared_experts: 1, num_experts_per_tok: 8,
-      n_group: 8, topk_group: 4, topk_method: 'noaux_tc', scoring_func: 'sigmoid', norm_topk_prob: true, routed_scaling_factor: 2.5,
-      num_attention_heads: 128, q_lora_rank: 1536, kv_lora_rank: 512, qk_nope_head_dim: 128, qk_rope_head_dim: 64, v_head_dim: 128,
-      max_position_embeddings: 163840, rms_norm_eps: 1e-6, rope_theta: 10000, bos_token_id: 0, eos_token_id: 1,
-      rope_scaling: { type: 'yarn', factor: 40, original_max_position_embeddings: 4096, beta_fast: 32, beta_slow: 1, mscale: 1, mscale_all_dim: 1 },
-    });
+    const v3 = parseModelConfig(DEEPSEEK_V3_CONFIG);
     const bytes = kvBytesPerToken(v3);
     expect(bytes.latentF16).toBe(70272);
     expect(bytes.latentF32).toBe(140544);
