@@ -1,6 +1,7 @@
 // One loaded model's chat loop. It remembers which conversation the latent cache holds and the ids in it (prompt +
 // every generated id but the last, as generate() leaves them). A new request of the same conversation whose prompt
-// starts with some of those ids rolls model.position back to the longest common prefix and prefills only the rest
+// starts with some of those ids rolls model.position back to the longest common prefix (engine/kv/prefix-match.ts)
+// and prefills only the rest
 // (at least one token, so the first new token has its logits); another conversation, or nothing in common, starts
 // from an empty cache. The sampler's seen set is rebuilt from the kept ids, so a continued answer equals a
 // from-scratch one. Text streams through IncrementalDetokenizer with special tokens hidden; Stop aborts generate()
@@ -8,6 +9,7 @@
 import { EngineError } from '../errors';
 import { generate, resetSeenTokens, type GenerationResult } from '../generate/generator';
 import type { SamplingSettings } from '../kernels/sample';
+import { planPrefix } from '../kv/prefix-match';
 import type { DeepseekForward } from '../model/forward';
 import type { ChatTokenizer } from '../tokenizer/chat-tokenizer';
 import { IncrementalDetokenizer } from '../tokenizer/incremental-detokenizer';
@@ -18,14 +20,6 @@ export interface SessionModel {
   tokenizer: ChatTokenizer;
   latentBytesPerToken: number;
   fullKvBytesPerToken: number;
-}
-
-/** Length of the common prefix of `a` and `b`. */
-export function commonPrefixLength(a: readonly number[], b: readonly number[]): number {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a[i] === b[i]) i++;
-  return i;
 }
 
 function samplingSettings(request: SamplingRequest): SamplingSettings {
@@ -129,7 +123,7 @@ export class ChatSession {
   private rollBack(conversationId: string, prompt: number[]): number {
     const { model } = this.loaded;
     const sameConversation = conversationId === this.conversationId;
-    const reused = sameConversation ? Math.min(commonPrefixLength(this.cachedIds, prompt), prompt.length - 1) : 0;
+    const reused = sameConversation ? planPrefix(this.cachedIds, prompt).keep : 0;
     this.conversationId = conversationId;
     this.cachedIds = prompt.slice(0, reused);
     model.position = reused;

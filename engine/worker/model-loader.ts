@@ -9,7 +9,7 @@
 // cost so much that a 16-token chunk took about 4x longer than 16 single-row (matrix-vector) steps on SwiftShader.
 import { EngineError, badManifest } from '../errors';
 import type { EngineDevice } from '../gpu/device';
-import { fullKvBytesPerToken, latentBytesPerToken } from '../kv-bytes';
+import { kvBytesPerToken } from '../kv/kv-bytes';
 import { DeepseekForward } from '../model/forward';
 import type { PackageManifest } from '../package/manifest';
 import { ChatTokenizer, type TokenizerFiles } from '../tokenizer/chat-tokenizer';
@@ -138,7 +138,7 @@ export async function loadModelPackage(engine: EngineDevice, pkg: ModelPackage, 
     tokenizer,
     maxContext,
     hasIndexer: manifest.config.indexer !== null,
-    latentBytesPerToken: latentBytesPerToken(manifest.config),
-    fullKvBytesPerToken: fullKvBytesPerToken(manifest.config),
+    latentBytesPerToken: kvBytesPerToken(manifest.config).latentF32,
+    fullKvBytesPerToken: kvBytesPerToken(manifest.config).expandedKvF16,
   };
 }

@@ -6,7 +6,7 @@
 // context is CONTEXT_FULL and leaves the cache alone; stats add up.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEngineError } from '../../engine/errors';
-import { commonPrefixLength } from '../../engine/worker/chat-session';
+import { commonPrefixLength } from '../../engine/kv/prefix-match';
 import type { EngineHost } from '../../engine/worker/engine-host';
 import type { ChatRequest, ChatResult, ChatTurn, TokenEvent } from '../../engine/worker/protocol';
 import { hostServing, type HostedModels } from '../support/engine-host';

@@ -5,7 +5,7 @@
 // next loadModel works on a new device.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEngineError } from '../../engine/errors';
-import { fullKvBytesPerToken, latentBytesPerToken } from '../../engine/kv-bytes';
+import { kvBytesPerToken } from '../../engine/kv/kv-bytes';
 import { CPU_MAX_CONTEXT } from '../../engine/worker/model-loader';
 import type { ChatRequest, EngineErrorInfo, LoadProgress } from '../../engine/worker/protocol';
 import { DEFAULT_MODEL_DIR } from '../../scripts/default-model/default-model-config';
@@ -45,7 +45,7 @@ describe('engine host', () => {
     expect(info).toMatchObject({
       id: DEFAULT_MODEL_DIR, label: 'random weights', family: 'deepseek_v32', hasIndexer: true,
       maxContext: Math.min(config.maxPositionEmbeddings, CPU_MAX_CONTEXT),
-      latentBytesPerToken: latentBytesPerToken(config), fullKvBytesPerToken: fullKvBytesPerToken(config),
+      latentBytesPerToken: kvBytesPerToken(config).latentF32, fullKvBytesPerToken: kvBytesPerToken(config).expandedKvF16,
     });
     expect(info.adapter.cpu).toBe(true);
     expect(info.adapter.maxStorageBufferBindingSize).toBeGreaterThan(0);
