@@ -1,9 +1,8 @@
 // One loaded model's chat loop. It remembers which conversation the latent cache holds and the ids in it (prompt +
 // every generated id but the last, as generate() leaves them). A new request of the same conversation whose prompt
 // starts with some of those ids rolls model.position back to the longest common prefix (engine/kv/prefix-match.ts)
-// and prefills only the rest
-// (at least one token, so the first new token has its logits); another conversation, or nothing in common, starts
-// from an empty cache. The sampler's seen set is rebuilt from the kept ids, so a continued answer equals a
+// and prefills only the rest (at least one token, so the first new token has its logits); another conversation, or
+// nothing in common, starts from an empty cache. The sampler's seen set is rebuilt from the kept ids, so a continued answer equals a
 // from-scratch one. Text streams through IncrementalDetokenizer with special tokens hidden; Stop aborts generate()
 // through an AbortController within one token. One chat at a time: a second call while one runs is refused.
 import { EngineError } from '../errors';
