@@ -3,7 +3,8 @@
 // generation loop's prefill of the tokens up to the first sampled token, then the restore of a snapshot of the same
 // rows — decode (f16 or int8) and upload, until the queue has finished — and prints both. Snapshot reading (one
 // submit, one map, encode) is printed too; it happens after an answer, not on the path to the next one.
-// Usage: node scripts/run-ts.mjs bench/kv-restore.ts [--package DIR] [--tokens N] [--max-context N] [--json]
+// Usage: node scripts/run-ts.mjs bench/kv-restore.ts [--package DIR | --checkpoint HF_DIR (f32)] [--tokens N]
+// [--max-context N] [--json]
 // (DIR defaults to public/models/deepseek-v32-tiny-random; `npm run default-model` makes it.)
 import { parseArgs } from 'node:util';
 import { generate } from '../engine/generate/generator';
@@ -14,10 +15,12 @@ import { readLatentRows, writeLatentRows, type LatentSnapshot } from '../engine/
 import { encodedBytes, KV_ENCODINGS } from '../engine/kv/row-encoding';
 import { DeepseekForward } from '../engine/model/forward';
 import { openPackage } from '../engine/package/package-node';
+import { openCheckpoint } from '../engine/weights/checkpoint-node';
 
 const { values } = parseArgs({
   options: {
     package: { type: 'string', default: 'public/models/deepseek-v32-tiny-random' },
+    checkpoint: { type: 'string' },
     tokens: { type: 'string', default: '4000' },
     'max-context': { type: 'string', default: '4096' },
     json: { type: 'boolean', default: false },
@@ -36,10 +39,12 @@ function median(samples: number[]): number {
 
 async function main(): Promise<void> {
   const { device, adapterInfo } = await createNodeDevice();
-  const { manifest, source } = await openPackage(values.package!);
+  const { name, plan, source } = values.checkpoint
+    ? { name: values.checkpoint, plan: 'f32' as const, source: await openCheckpoint(values.checkpoint) }
+    : await openPackage(values.package!).then(({ manifest, source }) => ({ name: manifest.name, plan: manifest.quantisation.plan, source }));
   const maxContext = Math.min(Number(values['max-context']), source.config.maxPositionEmbeddings);
   const tokens = Math.min(Number(values.tokens), maxContext - 1);
-  const model = await DeepseekForward.create(device, source, { weights: manifest.quantisation.plan, maxContext });
+  const model = await DeepseekForward.create(device, source, { weights: plan, maxContext });
   progress(`model loaded (maxContext ${maxContext})`);
   const ids = Array.from({ length: tokens }, (_, i) => (i * 7919 + 13) % source.config.vocabSize);
 
@@ -72,14 +77,14 @@ async function main(): Promise<void> {
   }
 
   const report = {
-    adapter: adapterInfo, model: manifest.name, tokens: position, prefillMs, prefillTokens: prefilled.stats.promptTokens,
+    adapter: adapterInfo, model: name, tokens: position, prefillMs, prefillTokens: prefilled.stats.promptTokens,
     bytesPerToken: kvBytesPerToken(source.config), restore: results,
   };
   if (values.json) {
     console.log(JSON.stringify(report));
     return;
   }
-  console.log(`adapter: ${adapterInfo}\nmodel: ${manifest.name}, ${position} cached tokens`);
+  console.log(`adapter: ${adapterInfo}\nmodel: ${name}, ${position} cached tokens`);
   console.log(`prefill ${position} tokens (to the first sampled token): ${prefillMs.toFixed(0)} ms`);
   for (const [encoding, r] of Object.entries(results)) {
     console.log(`restore ${encoding} (${r.storedBytes.toLocaleString('en-US')} B stored): ${r.restoreMs.toFixed(1)} ms ` +
