@@ -12,12 +12,17 @@ import { fileURLToPath } from 'node:url';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url)).replace(/\/$/, '');
 const buildsDir = join(repoRoot, '.cache', 'e2e-app');
-const BUNDLE_INPUTS = ['app', 'engine', 'shaders', 'public', 'index.html', 'vite.config.ts', 'tsconfig.json', 'package-lock.json'];
+const BUNDLE_INPUTS = [
+  'app', 'engine', 'shaders', 'public', 'index.html', 'vite.config.ts', 'tsconfig.json', 'package-lock.json',
+  'tests/e2e/support/app-build.ts', // how it builds
+];
 // Shards are large and named by their manifest (which records their hashes), so only JSON is read under public/.
 const PUBLIC_HASHED = /\.(json|html|svg|png|ico|webmanifest|txt)$/;
 
 async function run(command: string, args: string[], what: string): Promise<void> {
-  const child = spawn(command, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Vitest sets NODE_ENV=test, which would make vite build React's development bundle: build what users get.
+  const env = { ...process.env, NODE_ENV: 'production' };
+  const child = spawn(command, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
