@@ -1,38 +1,49 @@
-// The app shell. For now it checks that this browser can run the engine (WebGPU adapter and its limits) and says
-// so plainly; the chat UI, model downloads and the worker engine are built on top of this (issues 4 and 5).
+// The app: the no-WebGPU page when the browser cannot run the engine; otherwise the conversation list, the chat
+// (model picker, attention mode, error banner, messages, composer) and a side panel with settings and performance.
 import { useEffect, useState } from 'react';
-
-type GpuStatus =
-  | { state: 'checking' }
-  | { state: 'missing'; message: string }
-  | { state: 'ready'; adapter: string; maxBinding: number };
+import type { AppPhase } from './boot';
+import { boot } from './boot';
+import { AttentionToggle } from './components/attention-toggle';
+import { ChatView } from './components/chat-view';
+import { Composer } from './components/composer';
+import { ErrorBanner } from './components/error-banner';
+import { ModelPicker } from './components/model-picker';
+import { NoWebGpu } from './components/no-webgpu';
+import { PerfPanel } from './components/perf-panel';
+import { SettingsPanel } from './components/settings-panel';
+import { Sidebar } from './components/sidebar';
 
 export function App() {
-  const [status, setStatus] = useState<GpuStatus>({ state: 'checking' });
+  const [phase, setPhase] = useState<AppPhase>('checking');
+  const [sidePanelOpen, setSidePanelOpen] = useState(true);
   useEffect(() => {
-    void probeWebGpu().then(setStatus);
+    void boot().then(setPhase);
   }, []);
-  return (
-    <main style={{ fontFamily: 'system-ui, sans-serif', maxWidth: 720, margin: '3rem auto', padding: '0 1rem' }}>
-      <h1>DeepSeek on WebGPU</h1>
-      {status.state === 'checking' && <p>Checking WebGPU…</p>}
-      {status.state === 'missing' && <p role="alert">{status.message}</p>}
-      {status.state === 'ready' && (
-        <p>
-          WebGPU adapter: {status.adapter || 'unnamed'} (largest storage binding {Math.round(status.maxBinding / 2 ** 20)} MiB).
-          The engine runs here; the chat interface is not built yet.
-        </p>
-      )}
-    </main>
-  );
-}
 
-async function probeWebGpu(): Promise<GpuStatus> {
-  if (!('gpu' in navigator)) {
-    return { state: 'missing', message: 'This browser has no WebGPU. Use a recent Chrome or Edge, or enable WebGPU in the browser settings.' };
-  }
-  const adapter = await navigator.gpu.requestAdapter();
-  if (!adapter) return { state: 'missing', message: 'WebGPU is present but no GPU adapter is available. Update the GPU driver or enable hardware acceleration.' };
-  const info = adapter.info;
-  return { state: 'ready', adapter: [info.vendor, info.architecture, info.description].filter(Boolean).join(' '), maxBinding: adapter.limits.maxStorageBufferBindingSize };
+  if (phase === 'checking') return <main className="starting"><p>Starting…</p></main>;
+  if (phase !== 'running') return <NoWebGpu reason={phase} />;
+  return (
+    <div className={`app${sidePanelOpen ? ' with-side-panel' : ''}`}>
+      <Sidebar />
+      <main className="chat">
+        <header className="chat-header">
+          <ModelPicker />
+          <AttentionToggle />
+          <button type="button" className="quiet side-panel-toggle" aria-expanded={sidePanelOpen} data-testid="side-panel-toggle"
+            onClick={() => setSidePanelOpen(!sidePanelOpen)}>
+            {sidePanelOpen ? 'Hide panel' : 'Settings & performance'}
+          </button>
+        </header>
+        <ErrorBanner />
+        <ChatView />
+        <Composer />
+      </main>
+      {sidePanelOpen && (
+        <aside className="side-panel">
+          <PerfPanel />
+          <SettingsPanel />
+        </aside>
+      )}
+    </div>
+  );
 }

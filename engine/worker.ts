@@ -1,40 +1,45 @@
 // The engine's Web Worker: the one object the UI talks to, through Comlink. The UI's type for it is
 // `EngineApi = typeof engineApi`, taken from this module, so the API is written once. Tokens stream through a
-// Comlink.proxy callback; errors cross as EngineErrorInfo (engine/worker/error-transfer.ts).
-// SKELETON (contract for the parallel UI work): bodies are filled in by the worker task.
+// Comlink.proxy callback; errors cross as EngineErrorInfo (engine/worker/error-transfer.ts). The state and the
+// logic live in engine/worker/engine-host.ts (no Comlink there, so Node tests drive it directly).
 import * as Comlink from 'comlink';
-import { EngineError } from './errors';
+import { EngineHost } from './worker/engine-host';
 import { installErrorTransfer } from './worker/error-transfer';
 import type {
   AdapterReport, ChatRequest, ChatResult, EngineErrorInfo, LoadedModelInfo, LoadProgress, ModelEntry, TokenEvent,
 } from './worker/protocol';
 
-const notYet = (what: string) => new EngineError('DEVICE_LOST', `${what} is not built yet.`);
+const host = new EngineHost({ gpu: () => (typeof navigator !== 'undefined' ? navigator.gpu : undefined) });
 
 export const engineApi = {
   /** WebGPU adapter facts, or NO_WEBGPU. */
-  async probe(): Promise<AdapterReport> { throw notYet('probe'); },
+  async probe(): Promise<AdapterReport> { return host.probe(); },
   /** Bundled models from `<indexUrl>` (default: the app's /models/index.json). */
-  async listModels(indexUrl?: string): Promise<ModelEntry[]> { void indexUrl; throw notYet('listModels'); },
+  async listModels(indexUrl?: string): Promise<ModelEntry[]> { return host.listModels(indexUrl); },
   /** Loads `entry` (unloading any other), reporting progress; resolves when it is ready to chat. */
   async loadModel(entry: ModelEntry, onProgress?: (progress: LoadProgress) => void): Promise<LoadedModelInfo> {
-    void entry; void onProgress; throw notYet('loadModel');
+    return host.loadModel(entry, onProgress);
   },
   /** Generates the assistant's answer to request.messages; reuses the conversation's cached prefix. */
   async chat(request: ChatRequest, onToken: (event: TokenEvent) => void): Promise<ChatResult> {
-    void request; void onToken; throw notYet('chat');
+    return host.chat(request, onToken);
   },
   /** Stops the running chat() within one token; it resolves with finishReason 'abort'. */
-  stop(): void {},
+  stop(): void { host.stop(); },
   /** Drops a conversation's latent cache (deleted conversation). */
-  async forgetConversation(conversationId: string): Promise<void> { void conversationId; },
+  async forgetConversation(conversationId: string): Promise<void> { host.forgetConversation(conversationId); },
   /** Registers a callback for a lost GPU device; the UI then calls loadModel again (conversations are kept). */
-  onDeviceLost(callback: (error: EngineErrorInfo) => void): void { void callback; },
+  onDeviceLost(callback: (error: EngineErrorInfo) => void): void { host.onDeviceLost(callback); },
 };
 
 export type EngineApi = typeof engineApi;
 
-if (typeof self !== 'undefined' && typeof (self as { importScripts?: unknown }).importScripts === 'function') {
+/** Inside a (module) worker: WorkerGlobalScope exists and `self` is one; a page or Node has neither. */
+function inWorker(): boolean {
+  return typeof WorkerGlobalScope !== 'undefined' && typeof self !== 'undefined' && self instanceof WorkerGlobalScope;
+}
+
+if (inWorker()) {
   installErrorTransfer();
   Comlink.expose(engineApi);
 }

@@ -4,7 +4,8 @@
 // before step n's id is read; ids come back one step behind through a small ring of 4-byte staging buffers — the only
 // readback. Stops at a stop id, maxNewTokens, a full context or an abort; the one extra step in flight at a stop or
 // abort is discarded by rolling the position back. In every case every returned id but the last is in the cache,
-// so a follow-up call passes the last id plus the new message as its prompt.
+// so a follow-up call passes the last id plus the new message as its prompt. resetSeenTokens re-marks the kept ids
+// after a caller rolls the position back to a shorter prefix.
 import { EngineError } from '../errors';
 import { checkSamplingSettings, createSampler, type Sampler, type SamplingSettings } from '../kernels/sample';
 import type { AttentionMode, DeepseekForward } from '../model/forward';
@@ -178,4 +179,27 @@ export async function generate(model: DeepseekForward, promptIds: number[], sett
   stats.submitsPerDecodeToken = decodeSteps ? decodeSubmits / decodeSteps : 0;
   stats.dispatchesPerDecodeToken = decodeSteps ? decodeDispatches / decodeSteps : 0;
   return { ids, stopReason, stats };
+}
+
+/**
+ * Makes the sampler's seen set (the ids the repetition penalty applies to) hold exactly `keptIds`, the ids left in
+ * the cache after a caller rolled model.position back to reuse a conversation's prefix; generate() itself only
+ * clears the set at position 0. One small submit per scratch.maxRows ids, no forward pass.
+ */
+export function resetSeenTokens(model: DeepseekForward, keptIds: readonly number[]): void {
+  const { device } = model.ctx;
+  const { sampler } = loopState(model);
+  let encoder = device.createCommandEncoder({ label: 'seen_reset' });
+  sampler.clearSeen(encoder);
+  for (let start = 0; start < keptIds.length; start += model.scratch.maxRows) {
+    const chunk = keptIds.slice(start, start + model.scratch.maxRows);
+    device.queue.writeBuffer(model.scratch.tokenIds, 0, Uint32Array.from(chunk));
+    model.ctx.writeStep(chunk.length, 0, false);
+    const pass = encoder.beginComputePass({ label: 'seen_mark' });
+    sampler.mark.encode(pass, chunk.length);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    encoder = device.createCommandEncoder({ label: 'seen_reset' });
+  }
+  if (keptIds.length === 0) device.queue.submit([encoder.finish()]);
 }

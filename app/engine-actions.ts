@@ -1,0 +1,100 @@
+// Engine lifecycle for the app: start (probe, list models, load the start model), load a chosen model, and
+// restart after DEVICE_LOST (terminate the worker, start a fresh one, load the same model again; conversations
+// stay in the store). Engine errors go to the banner with their next step.
+import { toErrorInfo } from '../engine/worker/error-transfer';
+import type { EngineErrorInfo, ModelEntry } from '../engine/worker/protocol';
+import { EngineClient } from './engine-client';
+import { useAppStore } from './store';
+import { modelToLoadOnStart } from './store/model-choice';
+import type { BannerCode } from './store/next-steps';
+
+const store = () => useAppStore.getState();
+
+/** Errors about getting a model running, which a successful load resolves. */
+const LOAD_ERRORS: BannerCode[] = ['DEVICE_LOST', 'NETWORK', 'INTEGRITY', 'BAD_MANIFEST', 'BAD_CHECKPOINT', 'ADAPTER_LIMITS'];
+
+let client: EngineClient | null = null;
+let lastEntry: ModelEntry | null = null;
+let restarting: Promise<void> | null = null;
+/** One automatic restart per loss; a loss again before a model is ready waits for the person's click. */
+let autoRestartAllowed = true;
+
+export function engineClient(): EngineClient {
+  client ??= new EngineClient((info) => void handleEngineError(info));
+  return client;
+}
+
+/** Asks the worker about WebGPU. 'no-webgpu' when it finds none (the app then shows that page). */
+export async function probeEngine(): Promise<'ok' | 'no-webgpu'> {
+  try {
+    store().setAdapter(await engineClient().probe());
+  } catch (error) {
+    const info = toErrorInfo(error);
+    if (info.code === 'NO_WEBGPU') return 'no-webgpu';
+    store().showError(info.code, info.message);
+  }
+  return 'ok';
+}
+
+/** Lists the installed models and loads the start one (the last choice, else the bundled default). */
+export async function loadStartModel(): Promise<void> {
+  try {
+    store().setModels(await engineClient().listModels());
+  } catch (error) {
+    store().setModelStatus('failed');
+    reportEngineError(error);
+    return;
+  }
+  const entry = modelToLoadOnStart(store().models, store().chosenModelId);
+  if (entry) await loadModel(entry, false);
+  else store().setModelStatus('none');
+}
+
+/** Loads `entry`; `chosen` marks the person's own pick, remembered for the next start. */
+export async function loadModel(entry: ModelEntry, chosen: boolean): Promise<void> {
+  const s = store();
+  if (chosen) s.setChosenModelId(entry.id);
+  lastEntry = entry;
+  s.setLoadedModel(null);
+  s.setModelStatus('loading');
+  s.setLoadProgress(null);
+  try {
+    const loaded = await engineClient().loadModel(entry, (progress) => store().setLoadProgress(progress));
+    if (lastEntry !== entry) return; // another model was picked meanwhile
+    store().setLoadedModel(loaded);
+    store().setModelStatus('ready');
+    store().setLoadProgress(null);
+    for (const code of LOAD_ERRORS) store().dismissError(code); // a model is ready: those are resolved
+    autoRestartAllowed = true;
+  } catch (error) {
+    if (lastEntry !== entry) return;
+    store().setModelStatus('failed');
+    reportEngineError(error);
+  }
+}
+
+/** Terminates the worker and starts again with the same model (or the start model if none was loaded). */
+export function restartEngine(): Promise<void> {
+  restarting ??= (async () => {
+    store().setModelStatus('restarting');
+    store().setLoadedModel(null);
+    engineClient().restart();
+    if (lastEntry && store().models.length > 0) await loadModel(lastEntry, false);
+    else await loadStartModel();
+  })().finally(() => { restarting = null; });
+  return restarting;
+}
+
+/** Shows an engine error; a lost device with a model to reload restarts the engine once without a click. */
+export function reportEngineError(error: unknown): void {
+  void handleEngineError(toErrorInfo(error));
+}
+
+async function handleEngineError(info: EngineErrorInfo): Promise<void> {
+  if (info.code === 'ABORTED') return;
+  store().showError(info.code, info.message);
+  if (info.code !== 'DEVICE_LOST' || !lastEntry || restarting || !autoRestartAllowed) return;
+  if (store().modelStatus !== 'ready') return; // lost while loading: the person reloads from the banner
+  autoRestartAllowed = false;
+  await restartEngine();
+}

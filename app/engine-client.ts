@@ -1,0 +1,92 @@
+// The UI's handle on the engine worker: creates the module worker, wraps it with Comlink (the type comes from
+// engine/worker.ts, never written twice), passes callbacks as Comlink proxies and batches streamed text per
+// animation frame. `restart` terminates the worker and starts a fresh one (after DEVICE_LOST). A worker that dies
+// (script error, terminated) fails its pending calls with DEVICE_LOST instead of leaving them hanging.
+import * as Comlink from 'comlink';
+import { EngineError } from '../engine/errors';
+import type { EngineApi } from '../engine/worker';
+import { installErrorTransfer } from '../engine/worker/error-transfer';
+import type {
+  AdapterReport, ChatRequest, ChatResult, EngineErrorInfo, LoadedModelInfo, LoadProgress, ModelEntry, TokenEvent,
+} from '../engine/worker/protocol';
+import { createFrameBatcher } from './frame-batcher';
+
+interface WorkerGeneration {
+  worker: Worker;
+  remote: Comlink.Remote<EngineApi>;
+  /** Rejects when this worker dies or is replaced; every call races against it. */
+  gone: Promise<never>;
+  markGone: (error: EngineError) => void;
+}
+
+export class EngineClient {
+  private current: WorkerGeneration;
+
+  constructor(private readonly onDeviceLost: (info: EngineErrorInfo) => void) {
+    installErrorTransfer();
+    this.current = this.spawn();
+  }
+
+  private spawn(): WorkerGeneration {
+    const worker = new Worker(new URL('../engine/worker.ts', import.meta.url), { type: 'module' });
+    const remote = Comlink.wrap<EngineApi>(worker);
+    let markGone: (error: EngineError) => void = () => {};
+    const gone = new Promise<never>((_, reject) => { markGone = reject; });
+    gone.catch(() => {}); // observed by the calls racing it; never an unhandled rejection
+    const generation: WorkerGeneration = { worker, remote, gone, markGone };
+    worker.addEventListener('error', (event) => {
+      event.preventDefault();
+      const error = new EngineError('DEVICE_LOST', `The engine worker stopped (${event.message || 'script error'}). Reload the engine; your conversations are kept.`);
+      generation.markGone(error);
+      if (this.current === generation) this.onDeviceLost(error.toJSON());
+    });
+    void remote.onDeviceLost(Comlink.proxy((info: EngineErrorInfo) => {
+      if (this.current === generation) this.onDeviceLost(info);
+    })).catch(() => {});
+    return generation;
+  }
+
+  private call<T>(run: (remote: Comlink.Remote<EngineApi>) => Promise<T>): Promise<T> {
+    const { remote, gone } = this.current;
+    return Promise.race([run(remote), gone]);
+  }
+
+  /** Terminates the worker (its pending calls fail with DEVICE_LOST) and starts a fresh one. */
+  restart(): void {
+    const old = this.current;
+    old.markGone(new EngineError('DEVICE_LOST', 'The engine was restarted while this request ran. Send it again.'));
+    old.remote[Comlink.releaseProxy]();
+    old.worker.terminate();
+    this.current = this.spawn();
+  }
+
+  probe(): Promise<AdapterReport> {
+    return this.call((remote) => remote.probe());
+  }
+
+  listModels(indexUrl?: string): Promise<ModelEntry[]> {
+    return this.call((remote) => remote.listModels(indexUrl));
+  }
+
+  loadModel(entry: ModelEntry, onProgress: (progress: LoadProgress) => void): Promise<LoadedModelInfo> {
+    return this.call((remote) => remote.loadModel(entry, Comlink.proxy(onProgress)));
+  }
+
+  /** Streams the answer's text to `onText` at most once per animation frame; all of it has arrived when this resolves. */
+  async chat(request: ChatRequest, onText: (text: string) => void): Promise<ChatResult> {
+    const batcher = createFrameBatcher(onText);
+    try {
+      return await this.call((remote) => remote.chat(request, Comlink.proxy((event: TokenEvent) => batcher.push(event.delta))));
+    } finally {
+      batcher.flush();
+    }
+  }
+
+  stop(): void {
+    void this.call((remote) => remote.stop()).catch(() => {});
+  }
+
+  forgetConversation(conversationId: string): void {
+    void this.call((remote) => remote.forgetConversation(conversationId)).catch(() => {});
+  }
+}

@@ -1,0 +1,91 @@
+// Restoring a conversation's latent cache against prefilling it again (issue 6's "restore beats prefill" line, a
+// piece of the future `npm run bench`): on the bundled default model at 4,000 tokens (maxContext 4096), times the
+// generation loop's prefill of the tokens up to the first sampled token, then the restore of a snapshot of the same
+// rows — decode (f16 or int8) and upload, until the queue has finished — and prints both. Snapshot reading (one
+// submit, one map, encode) is printed too; it happens after an answer, not on the path to the next one.
+// Usage: node scripts/run-ts.mjs bench/kv-restore.ts [--package DIR] [--tokens N] [--max-context N] [--json]
+// (DIR defaults to public/models/deepseek-v32-tiny-random; `npm run default-model` makes it.)
+import { parseArgs } from 'node:util';
+import { generate } from '../engine/generate/generator';
+import { createNodeDevice } from '../engine/gpu/node-gpu';
+import { GREEDY } from '../engine/kernels/sample';
+import { kvBytesPerToken } from '../engine/kv/kv-bytes';
+import { readLatentRows, writeLatentRows, type LatentSnapshot } from '../engine/kv/latent-rows';
+import { encodedBytes, KV_ENCODINGS } from '../engine/kv/row-encoding';
+import { DeepseekForward } from '../engine/model/forward';
+import { openPackage } from '../engine/package/package-node';
+
+const { values } = parseArgs({
+  options: {
+    package: { type: 'string', default: 'public/models/deepseek-v32-tiny-random' },
+    tokens: { type: 'string', default: '4000' },
+    'max-context': { type: 'string', default: '4096' },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+const started = performance.now();
+function progress(message: string): void {
+  console.error(`kv-restore: ${((performance.now() - started) / 1000).toFixed(1)} s: ${message}`);
+}
+
+function median(samples: number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+async function main(): Promise<void> {
+  const { device, adapterInfo } = await createNodeDevice();
+  const { manifest, source } = await openPackage(values.package!);
+  const maxContext = Math.min(Number(values['max-context']), source.config.maxPositionEmbeddings);
+  const tokens = Math.min(Number(values.tokens), maxContext - 1);
+  const model = await DeepseekForward.create(device, source, { weights: manifest.quantisation.plan, maxContext });
+  progress(`model loaded (maxContext ${maxContext})`);
+  const ids = Array.from({ length: tokens }, (_, i) => (i * 7919 + 13) % source.config.vocabSize);
+
+  await generate(model, ids.slice(0, 70), GREEDY, { maxNewTokens: 2 }); // warm-up: pipelines compiled, buffers touched
+  model.reset();
+  progress(`warmed up; prefilling ${tokens} tokens`);
+  const prefillStart = performance.now();
+  const prefilled = await generate(model, ids, GREEDY, { maxNewTokens: 1 });
+  const prefillMs = performance.now() - prefillStart;
+  const position = model.position;
+  progress(`prefilled in ${prefillMs.toFixed(0)} ms`);
+
+  const results: Record<string, { readMs: number; restoreMs: number; decodeAndUploadMs: number; storedBytes: number }> = {};
+  for (const encoding of KV_ENCODINGS) {
+    const readStart = performance.now();
+    const snapshot: LatentSnapshot = await readLatentRows(model, 0, position, encoding);
+    const readMs = performance.now() - readStart;
+    const restores: number[] = [];
+    const writes: number[] = [];
+    for (let run = 0; run < 3; run++) {
+      model.reset();
+      const start = performance.now();
+      writeLatentRows(model, snapshot);
+      writes.push(performance.now() - start);
+      await device.queue.onSubmittedWorkDone();
+      restores.push(performance.now() - start);
+    }
+    if (model.position !== position) throw new Error(`restore left position ${model.position}, expected ${position}`);
+    results[encoding] = { readMs, restoreMs: median(restores), decodeAndUploadMs: median(writes), storedBytes: encodedBytes(snapshot) };
+  }
+
+  const report = {
+    adapter: adapterInfo, model: manifest.name, tokens: position, prefillMs, prefillTokens: prefilled.stats.promptTokens,
+    bytesPerToken: kvBytesPerToken(source.config), restore: results,
+  };
+  if (values.json) {
+    console.log(JSON.stringify(report));
+    return;
+  }
+  console.log(`adapter: ${adapterInfo}\nmodel: ${manifest.name}, ${position} cached tokens`);
+  console.log(`prefill ${position} tokens (to the first sampled token): ${prefillMs.toFixed(0)} ms`);
+  for (const [encoding, r] of Object.entries(results)) {
+    console.log(`restore ${encoding} (${r.storedBytes.toLocaleString('en-US')} B stored): ${r.restoreMs.toFixed(1)} ms ` +
+      `(decode + upload calls ${r.decodeAndUploadMs.toFixed(1)} ms), ${(prefillMs / r.restoreMs).toFixed(0)}x faster than prefill; ` +
+      `snapshot read ${r.readMs.toFixed(1)} ms`);
+  }
+}
+
+await main();

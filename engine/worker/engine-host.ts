@@ -1,0 +1,159 @@
+// What the engine worker holds between calls: the GPU device, the loaded model with its tokenizer and chat
+// session, and the device-lost listeners. Each model gets a device of its own: loading another model destroys the
+// previous device, which frees every buffer the old model had (weights, latent cache, sampler) at once, and a lost
+// device is replaced by the next loadModel. A lost device (not one destroyed here) drops the model and reports
+// DEVICE_LOST to the listeners; conversations live in the UI, so none is lost. No Comlink here: Node tests drive
+// this class directly with Dawn's GPU object.
+import { EngineError } from '../errors';
+import { createEngineDevice, type EngineDevice } from '../gpu/device';
+import { openHttpPackage } from '../package/package-http';
+import { ChatSession } from './chat-session';
+import { toErrorInfo } from './error-transfer';
+import { listModels } from './model-index';
+import { loadModelPackage, type LoadedModel, type ModelPackage } from './model-loader';
+import type {
+  AdapterReport, ChatRequest, ChatResult, EngineErrorInfo, LoadedModelInfo, LoadProgress, ModelEntry, TokenEvent,
+} from './protocol';
+
+export interface EngineHostOptions {
+  gpu: () => GPU | undefined; // navigator.gpu in the worker, Dawn's GPU in Node
+  openPackage?: (entry: ModelEntry) => Promise<ModelPackage>; // default: over HTTP from entry.url
+}
+
+interface ActiveModel {
+  info: LoadedModelInfo;
+  loaded: LoadedModel;
+  session: ChatSession;
+}
+
+function adapterReport(engine: EngineDevice): AdapterReport {
+  return {
+    adapter: engine.adapterInfo,
+    cpu: engine.cpu,
+    maxStorageBufferBindingSize: engine.limits.maxStorageBufferBindingSize,
+    maxBufferSize: engine.limits.maxBufferSize,
+  };
+}
+
+export class EngineHost {
+  private engine: EngineDevice | null = null;
+  private engineHoldsModel = false; // a model was (or began to be) loaded on this device
+  private active: ActiveModel | null = null;
+  private loading: Promise<unknown> = Promise.resolve();
+  private readonly lostListeners: ((error: EngineErrorInfo) => void)[] = [];
+
+  constructor(private readonly options: EngineHostOptions) {}
+
+  async probe(): Promise<AdapterReport> {
+    return adapterReport(this.engine ?? await this.newDevice());
+  }
+
+  listModels(indexUrl?: string): Promise<ModelEntry[]> {
+    return listModels(indexUrl);
+  }
+
+  /** Loads `entry` after any load already under way; unloads the previous model first. */
+  loadModel(entry: ModelEntry, onProgress?: (progress: LoadProgress) => void): Promise<LoadedModelInfo> {
+    const next = this.loading.catch(() => {}).then(() => this.load(entry, onProgress));
+    this.loading = next;
+    return next;
+  }
+
+  async chat(request: ChatRequest, onToken: (event: TokenEvent) => unknown): Promise<ChatResult> {
+    const active = this.active;
+    if (!active) {
+      throw new EngineError('DEVICE_LOST', 'No model is loaded (or the GPU device was lost). Load a model, then send again.', { reason: 'no-model' });
+    }
+    try {
+      return await active.session.chat(request, onToken);
+    } catch (error) {
+      if (this.active !== active) { // the device was lost or the model replaced while answering
+        throw new EngineError('DEVICE_LOST', 'The model was unloaded while answering (GPU device lost or another model loaded). Load a model, then send again.', { reason: 'unloaded' });
+      }
+      throw error;
+    }
+  }
+
+  stop(): void {
+    this.active?.session.stop();
+  }
+
+  forgetConversation(conversationId: string): void {
+    if (!this.active?.session.busy) this.active?.session.forget(conversationId);
+  }
+
+  onDeviceLost(callback: (error: EngineErrorInfo) => void): void {
+    this.lostListeners.push(callback);
+  }
+
+  /** The loaded model's chat session (tests look at its cache). */
+  get session(): ChatSession | null {
+    return this.active?.session ?? null;
+  }
+
+  /** The loaded model and its device (tests). */
+  get loadedModel(): LoadedModel | null {
+    return this.active?.loaded ?? null;
+  }
+
+  private async load(entry: ModelEntry, onProgress?: (progress: LoadProgress) => void): Promise<LoadedModelInfo> {
+    const previous = this.active;
+    if (previous?.session.busy) previous.session.stop();
+    this.active = null;
+    if (this.engineHoldsModel) this.retireDevice();
+    const engine = this.engine ?? await this.newDevice();
+    this.engineHoldsModel = true;
+    const pkg = await (this.options.openPackage ?? ((e: ModelEntry) => openHttpPackage(e.url)))(entry);
+    const report = (progress: LoadProgress) => {
+      try {
+        void Promise.resolve(onProgress?.(progress)).catch(() => {});
+      } catch { /* progress display problems do not stop a load */ }
+    };
+    const loaded = await loadModelPackage(engine, pkg, entry, report);
+    if (this.engine !== engine) throw this.lostError('the GPU device was lost while loading');
+    const info: LoadedModelInfo = {
+      id: entry.id,
+      name: pkg.manifest.name,
+      label: entry.label,
+      family: pkg.manifest.config.family,
+      hasIndexer: loaded.hasIndexer,
+      maxContext: loaded.maxContext,
+      latentBytesPerToken: loaded.latentBytesPerToken,
+      fullKvBytesPerToken: loaded.fullKvBytesPerToken,
+      adapter: adapterReport(engine),
+    };
+    this.active = { info, loaded, session: new ChatSession(loaded) };
+    return info;
+  }
+
+  private async newDevice(): Promise<EngineDevice> {
+    const engine = await createEngineDevice(this.options.gpu());
+    this.engine = engine;
+    this.engineHoldsModel = false;
+    void engine.device.lost.then((lost) => {
+      if (this.engine !== engine) return; // retired on purpose
+      this.engine = null;
+      this.active = null;
+      const info = toErrorInfo(this.lostError(lost.message || lost.reason || 'unknown reason'));
+      for (const listener of this.lostListeners) {
+        try {
+          void Promise.resolve(listener(info)).catch(() => {});
+        } catch { /* one listener's failure does not hide the loss from the others */ }
+      }
+    });
+    return engine;
+  }
+
+  /** Destroys the current device and with it every buffer of the model it held. */
+  private retireDevice(): void {
+    const engine = this.engine;
+    this.engine = null;
+    this.engineHoldsModel = false;
+    engine?.device.destroy();
+  }
+
+  private lostError(why: string): EngineError {
+    return new EngineError('DEVICE_LOST',
+      `The GPU device was lost (${why}). Load the model again to continue; your conversations are kept.`, { reason: why });
+  }
+}

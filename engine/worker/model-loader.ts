@@ -1,0 +1,139 @@
+// Loads a model package onto an engine device for chatting: the tokenizer from the package's own files, the
+// weights through DeepseekForward.create with the plan the manifest records, with progress in bytes of tensors
+// read and uploaded, then one warm-up step so the kernels are compiled before the first answer. Before uploading,
+// the largest GPU buffer the model needs is checked against the adapter's limits (ADAPTER_LIMITS says both), and any
+// validation or out-of-memory error while building is reported as ADAPTER_LIMITS too, not as a broken model.
+// maxContext: min(max_position_embeddings, 4096) on GPUs, min(.., 2048) on CPU adapters (SwiftShader keeps the
+// latent cache in system memory, and prefilling thousands of tokens on a CPU takes minutes anyway).
+import { EngineError, badManifest } from '../errors';
+import type { EngineDevice } from '../gpu/device';
+import { fullKvBytesPerToken, latentBytesPerToken } from '../kv-bytes';
+import { DeepseekForward } from '../model/forward';
+import type { PackageManifest } from '../package/manifest';
+import { ChatTokenizer, type TokenizerFiles } from '../tokenizer/chat-tokenizer';
+import { expectedTensors } from '../weights/expected-tensors';
+import type { TensorSource } from '../weights/tensor-source';
+import type { LoadProgress, ModelEntry } from './protocol';
+
+export const GPU_MAX_CONTEXT = 4096;
+export const CPU_MAX_CONTEXT = 2048;
+
+/** What a loader needs of a package, wherever it is stored (HTTP here; IndexedDB or a Node folder elsewhere). */
+export interface ModelPackage {
+  manifest: PackageManifest;
+  source: TensorSource;
+  readTokenizerFiles(): Promise<TokenizerFiles>;
+}
+
+export interface LoadedModel {
+  model: DeepseekForward;
+  tokenizer: ChatTokenizer;
+  maxContext: number;
+  hasIndexer: boolean;
+  latentBytesPerToken: number;
+  fullKvBytesPerToken: number;
+}
+
+export function maxContextFor(manifest: PackageManifest, cpu: boolean): number {
+  return Math.min(manifest.config.maxPositionEmbeddings, cpu ? CPU_MAX_CONTEXT : GPU_MAX_CONTEXT);
+}
+
+/**
+ * Bytes of the largest weight buffer: tensors are uploaded one buffer each, except the fused ones (gate and up
+ * projections in one; a layer's routed experts stacked in one).
+ */
+export function largestWeightBuffer(manifest: PackageManifest): { name: string; bytes: number } {
+  const fused = new Map<string, number>();
+  for (const tensor of manifest.tensors) {
+    const key = tensor.name.replace(/\.experts\.\d+\./, '.experts.').replace(/\.(gate|up)_proj\./, '.gate_up_proj.');
+    fused.set(key, (fused.get(key) ?? 0) + tensor.nbytes);
+  }
+  let largest = { name: '', bytes: 0 };
+  for (const [name, bytes] of fused) if (bytes > largest.bytes) largest = { name, bytes };
+  return largest;
+}
+
+function checkLimits(manifest: PackageManifest, engine: EngineDevice): void {
+  const { name, bytes } = largestWeightBuffer(manifest);
+  const { maxStorageBufferBindingSize, maxBufferSize } = engine.limits;
+  const limit = Math.min(maxStorageBufferBindingSize, maxBufferSize);
+  if (bytes > limit) {
+    throw new EngineError('ADAPTER_LIMITS',
+      `${manifest.name} needs a GPU buffer of ${bytes} bytes (${name}) but this adapter allows ${limit} bytes per storage buffer. Pick a smaller or more quantised model, or use a GPU with larger limits.`,
+      { needed: bytes, available: limit, tensor: name });
+  }
+}
+
+/** The source with each tensor's first read counted into the progress (bytes as stored in the package). */
+function countingSource(source: TensorSource, manifest: PackageManifest, report: (loadedBytes: number) => void): TensorSource {
+  const sizes = new Map(manifest.tensors.map((t) => [t.name, t.nbytes]));
+  const counted = new Set<string>();
+  let loaded = 0;
+  const count = (name: string) => {
+    if (counted.has(name)) return;
+    counted.add(name);
+    loaded += sizes.get(name) ?? 0;
+    report(loaded);
+  };
+  const readPacked = source.readPacked;
+  return {
+    ...source,
+    readF32: async (name) => { const values = await source.readF32(name); count(name); return values; },
+    readPacked: readPacked && (async (name) => { const packed = await readPacked.call(source, name); count(name); return packed; }),
+  };
+}
+
+/** Runs `build` inside error scopes: a GPU validation or out-of-memory error becomes ADAPTER_LIMITS. */
+async function withinLimits<T>(device: GPUDevice, what: string, build: () => Promise<T>): Promise<T> {
+  device.pushErrorScope('validation');
+  device.pushErrorScope('out-of-memory');
+  let result: T;
+  try {
+    result = await build();
+  } finally {
+    const memory = await device.popErrorScope();
+    const validation = await device.popErrorScope();
+    const error = memory ?? validation;
+    if (error) {
+      throw new EngineError('ADAPTER_LIMITS',
+        `The GPU refused ${what} (${error.message.split('\n')[0]}). Pick a smaller model or close other tabs that use the GPU, then load again.`,
+        { gpuError: error.message });
+    }
+  }
+  return result;
+}
+
+export async function loadModelPackage(engine: EngineDevice, pkg: ModelPackage, entry: ModelEntry,
+  onProgress: (progress: LoadProgress) => void = () => {}): Promise<LoadedModel> {
+  const { manifest } = pkg;
+  const expected = new Set(expectedTensors(manifest.config).map((t) => t.name));
+  const totalBytes = manifest.tensors.filter((t) => expected.has(t.name)).reduce((sum, t) => sum + t.nbytes, 0);
+  onProgress({ phase: 'manifest', loadedBytes: 0, totalBytes });
+  checkLimits(manifest, engine);
+
+  onProgress({ phase: 'tokenizer', loadedBytes: 0, totalBytes });
+  const tokenizer = new ChatTokenizer(await pkg.readTokenizerFiles());
+  if (tokenizer.vocabSize > manifest.config.vocabSize) {
+    throw badManifest(entry.url, 'config.vocabSize', `at least the tokenizer's ${tokenizer.vocabSize} ids`, String(manifest.config.vocabSize));
+  }
+
+  const maxContext = maxContextFor(manifest, engine.cpu);
+  const source = countingSource(pkg.source, manifest, (loadedBytes) => {
+    onProgress({ phase: loadedBytes >= totalBytes ? 'compile' : 'weights', loadedBytes, totalBytes });
+  });
+  const model = await withinLimits(engine.device, `the buffers of ${manifest.name}`, async () => {
+    const built = await DeepseekForward.create(engine.device, source, { weights: manifest.quantisation.plan, maxContext });
+    await built.prefill([tokenizer.tokenizer.bos_token_id ?? 0]); // compiles and runs every kernel once
+    built.reset();
+    return built;
+  });
+  onProgress({ phase: 'compile', loadedBytes: totalBytes, totalBytes });
+  return {
+    model,
+    tokenizer,
+    maxContext,
+    hasIndexer: manifest.config.indexer !== null,
+    latentBytesPerToken: latentBytesPerToken(manifest.config),
+    fullKvBytesPerToken: fullKvBytesPerToken(manifest.config),
+  };
+}
