@@ -3,11 +3,11 @@
 // (Chromium without its unsafe-WebGPU flag on a machine without a supported GPU). Both must show a page that says
 // so and what to do, never the chat. Also proves the harness's offline guard: a request off the local server is
 // blocked and recorded.
+import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { INSECURE_HOST } from './support/browser-session';
 import { useAppSession } from './support/use-app-session';
 
-const NO_WEBGPU_NOTICE = '[data-testid="no-webgpu"], [role="alert"]';
 
 describe('no WebGPU API (navigator.gpu absent)', () => {
   const session = useAppSession({ webgpu: 'no-api' });
@@ -29,11 +29,7 @@ describe('no WebGPU API (navigator.gpu absent)', () => {
 
   it('shows a page saying WebGPU is missing and how to get it, and no chat', async () => {
     const { page } = session();
-    const notice = page.locator(NO_WEBGPU_NOTICE).filter({ hasText: /WebGPU/ });
-    await notice.first().waitFor();
-    expect(await notice.first().innerText()).toMatch(/Chrome|Edge|browser/i);
-    expect(await page.getByTestId('chat-input').count()).toBe(0);
-    expect(await page.getByTestId('send-button').count()).toBe(0);
+    await expectNoWebGpuPage(page);
   });
 
   it('made no request off the local server', () => {
@@ -51,9 +47,7 @@ describe('WebGPU API without an adapter', () => {
 
   it('shows a page saying WebGPU is not usable here, and no chat', async () => {
     const { page } = session();
-    const notice = page.locator(NO_WEBGPU_NOTICE).filter({ hasText: /WebGPU|GPU/ });
-    await notice.first().waitFor();
-    expect(await page.getByTestId('chat-input').count()).toBe(0);
+    await expectNoWebGpuPage(page);
   });
 
   it('blocks and records a request off the local server (the offline guard works)', async () => {
@@ -66,6 +60,25 @@ describe('WebGPU API without an adapter', () => {
       ),
     );
     expect(fetched).toBe('failed: TypeError');
-    expect(externalRequests).toEqual(['https://example.com/probe.json']);
+    // The engine fetches from its Web Worker: requests from workers are caught too.
+    const fetchedInWorker = await page.evaluate(
+      () =>
+        new Promise((resolve) => {
+          const source = "fetch('https://example.com/from-worker.json').then(r => postMessage('got ' + r.status), e => postMessage('failed: ' + e.name))";
+          const worker = new Worker(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })));
+          worker.onmessage = (event) => resolve(event.data);
+        }),
+    );
+    expect(fetchedInWorker).toBe('failed: TypeError');
+    expect(externalRequests).toEqual(['https://example.com/probe.json', 'https://example.com/from-worker.json']);
   });
 });
+
+/** The app's no-WebGPU page (app/components/NoWebGpu.tsx): what is missing, how to get it, and no chat at all. */
+async function expectNoWebGpuPage(page: Page): Promise<void> {
+  await page.getByRole('heading', { name: /how to get WebGPU/i }).waitFor();
+  expect(await page.getByRole('heading', { level: 1 }).innerText()).toMatch(/cannot run .*WebGPU/i);
+  expect(await page.locator('body').innerText()).toMatch(/enable-unsafe-webgpu/);
+  expect(await page.getByTestId('chat-input').count()).toBe(0);
+  expect(await page.getByTestId('send-button').count()).toBe(0);
+}

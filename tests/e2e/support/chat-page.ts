@@ -74,3 +74,26 @@ export async function statValue(page: Page, id: string): Promise<number> {
   if (!match) throw new Error(`stat ${id} shows no number: "${text}"`);
   return Number(match[0].replace(/,/g, ''));
 }
+
+/** Sets "Max new tokens" in the settings panel, as a user types it; it applies to the next request. */
+export async function setMaxNewTokens(page: Page, tokens: number): Promise<void> {
+  const input = byTestId(page, 'setting-maxNewTokens');
+  await input.fill(String(tokens));
+  await page.waitForFunction((expected) => {
+    const element = document.querySelector<HTMLInputElement>('[data-testid="setting-maxNewTokens"]');
+    return element?.value === expected;
+  }, String(tokens));
+}
+
+/** Waits until the app reports everything saved to IndexedDB (its save-status), so a reload finds it stored. */
+export async function waitForSaved(page: Page): Promise<void> {
+  await page.locator('[data-testid="save-status"][data-state="saved"]').waitFor({ timeout: MODEL_TIMEOUT_MS });
+}
+
+/** The perf panel's figures on one line, for the test output (measured figures, never asserted on). */
+export async function perfSummary(page: Page): Promise<string> {
+  const pairs = await page.locator('.perf-panel .stat').evaluateAll((stats) =>
+    stats.map((stat) => `${stat.querySelector('dt')?.textContent}: ${stat.querySelector('dd')?.textContent}`),
+  );
+  return pairs.join(' | ');
+}
