@@ -101,6 +101,7 @@ describe('chat app end to end', () => {
     const second = { user: await userTexts(page), assistant: await assistantTexts(page) };
     expect(second.user).toEqual([secondQuestion]);
     expect(second.assistant).toHaveLength(1);
+    console.log(`new conversation (sparse, kernels warm): ${await perfSummary(page)}`);
     expect(await byTestId(page, 'conversation-item').count()).toBe(2);
     await waitForSaved(page);
 

@@ -13,6 +13,8 @@ export async function saveAppScreenshot(page: Page): Promise<void> {
     await byTestId(page, 'side-panel-toggle').click();
     await byTestId(page, 'stat-decode-tps').first().waitFor();
   }
+  // Editing a setting scrolls the side panel down to it: bring the performance panel back to the top.
+  await page.getByRole('region', { name: 'Performance' }).evaluate((panel) => panel.scrollIntoView({ block: 'start' }));
   await mkdir(fileURLToPath(new URL('../../../docs/', import.meta.url)), { recursive: true });
   await page.screenshot({ path: SCREENSHOT_PATH, fullPage: false });
 }
