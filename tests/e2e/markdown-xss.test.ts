@@ -1,7 +1,8 @@
 // Model output is untrusted: an assistant message holding raw HTML with an event handler, a <script>, and
 // javascript: links (Markdown and raw) must render inert in the real DOM of real Chromium. The model writes random
 // text, so the message comes the way a user could get it: a conversation persisted in IndexedDB (in the UI's own
-// stored shape, read back when the app opens), as after any earlier answer.
+// stored shape, read back when the app opens), as after any earlier answer; it stays there, inert, across a
+// browser restart on the same profile.
 import { describe, expect, it } from 'vitest';
 import { byTestId } from './support/chat-page';
 import { seedStoredConversations } from './support/stored-conversations';
@@ -68,6 +69,17 @@ describe('assistant output renders inert', () => {
     await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
     expect(session().dialogs).toEqual([]);
     expect(await page.evaluate(() => document.querySelectorAll('script:not([src])').length)).toBe(0);
+  });
+
+  it('still has the conversation, still inert, after the browser is closed and opened again', async () => {
+    await session().restart();
+    const { page } = session();
+    await byTestId(page, 'conversation-item').filter({ hasText: 'Hostile answer' }).first().click();
+    const message = byTestId(page, 'message-assistant').filter({ hasText: MARKER }).first();
+    await message.waitFor();
+    expect(await message.locator('img, script, svg, iframe').count()).toBe(0);
+    expect(await message.locator('a').count()).toBe(1);
+    expect(session().dialogs).toEqual([]);
   });
 
   it('made no request off the local server', () => {
