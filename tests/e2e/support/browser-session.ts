@@ -4,6 +4,9 @@
 // request the browser reports at all; tests assert that list is empty. Console output, page errors, failed local
 // requests and dialogs are recorded for printing when a test fails. `reload()` keeps IndexedDB (same page, same
 // profile); `restart()` closes the whole browser and opens it again on the same profile, like a user would.
+// Tests that inject faults add their own `session.context.route(...)` for the local URLs they break (routes added
+// later are asked first) and hand the rest on with `route.fallback()`; `session.server.bytesSent` counts what was
+// actually served per path.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
