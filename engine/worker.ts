@@ -10,12 +10,14 @@ import type {
 } from './worker/protocol';
 
 const host = new EngineHost({ gpu: () => (typeof navigator !== 'undefined' ? navigator.gpu : undefined) });
+/** The bundled models' index under the app's base path (vite's BASE_URL, '/' unless the app is served elsewhere). */
+const MODEL_INDEX = `${import.meta.env.BASE_URL}models/index.json`;
 
 export const engineApi = {
   /** WebGPU adapter facts, or NO_WEBGPU. */
   async probe(): Promise<AdapterReport> { return host.probe(); },
   /** Bundled models from `<indexUrl>` (default: the app's /models/index.json). */
-  async listModels(indexUrl?: string): Promise<ModelEntry[]> { return host.listModels(indexUrl); },
+  async listModels(indexUrl?: string): Promise<ModelEntry[]> { return host.listModels(indexUrl ?? MODEL_INDEX); },
   /** Loads `entry` (unloading any other), reporting progress; resolves when it is ready to chat. */
   async loadModel(entry: ModelEntry, onProgress?: (progress: LoadProgress) => void): Promise<LoadedModelInfo> {
     return host.loadModel(entry, onProgress);

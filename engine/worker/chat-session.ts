@@ -1,13 +1,14 @@
 // One loaded model's chat loop. It remembers which conversation the latent cache holds and the ids in it (prompt +
 // every generated id but the last, as generate() leaves them). A new request of the same conversation whose prompt
-// starts with some of those ids rolls model.position back to the longest common prefix and prefills only the rest
-// (at least one token, so the first new token has its logits); another conversation, or nothing in common, starts
-// from an empty cache. The sampler's seen set is rebuilt from the kept ids, so a continued answer equals a
+// starts with some of those ids rolls model.position back to the longest common prefix (engine/kv/prefix-match.ts)
+// and prefills only the rest (at least one token, so the first new token has its logits); another conversation, or
+// nothing in common, starts from an empty cache. The sampler's seen set is rebuilt from the kept ids, so a continued answer equals a
 // from-scratch one. Text streams through IncrementalDetokenizer with special tokens hidden; Stop aborts generate()
 // through an AbortController within one token. One chat at a time: a second call while one runs is refused.
 import { EngineError } from '../errors';
 import { generate, resetSeenTokens, type GenerationResult } from '../generate/generator';
 import type { SamplingSettings } from '../kernels/sample';
+import { planPrefix } from '../kv/prefix-match';
 import type { DeepseekForward } from '../model/forward';
 import type { ChatTokenizer } from '../tokenizer/chat-tokenizer';
 import { IncrementalDetokenizer } from '../tokenizer/incremental-detokenizer';
@@ -20,14 +21,6 @@ export interface SessionModel {
   fullKvBytesPerToken: number;
 }
 
-/** Length of the common prefix of `a` and `b`. */
-export function commonPrefixLength(a: readonly number[], b: readonly number[]): number {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a[i] === b[i]) i++;
-  return i;
-}
-
 function samplingSettings(request: SamplingRequest): SamplingSettings {
   const seed = request.seed ?? crypto.getRandomValues(new Uint32Array(1))[0];
   return { temperature: request.temperature, topK: request.topK, topP: request.topP, repetitionPenalty: request.repetitionPenalty, seed };
@@ -37,6 +30,7 @@ export class ChatSession {
   private conversationId: string | null = null;
   private cachedIds: number[] = [];
   private controller: AbortController | null = null;
+  private running: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly loaded: SessionModel) {}
 
@@ -51,6 +45,11 @@ export class ChatSession {
 
   stop(): void {
     this.controller?.abort();
+  }
+
+  /** Resolves once no chat runs (whatever its outcome). */
+  async idle(): Promise<void> {
+    await this.running.catch(() => {});
   }
 
   forget(conversationId?: string): void {
@@ -68,8 +67,10 @@ export class ChatSession {
     }
     const controller = new AbortController();
     this.controller = controller;
+    const answer = this.answer(request, onToken, controller.signal);
+    this.running = answer;
     try {
-      return await this.answer(request, onToken, controller.signal);
+      return await answer;
     } finally {
       this.controller = null;
     }
@@ -121,7 +122,7 @@ export class ChatSession {
   private rollBack(conversationId: string, prompt: number[]): number {
     const { model } = this.loaded;
     const sameConversation = conversationId === this.conversationId;
-    const reused = sameConversation ? Math.min(commonPrefixLength(this.cachedIds, prompt), prompt.length - 1) : 0;
+    const reused = sameConversation ? planPrefix(this.cachedIds, prompt).keep : 0;
     this.conversationId = conversationId;
     this.cachedIds = prompt.slice(0, reused);
     model.position = reused;

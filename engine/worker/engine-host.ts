@@ -98,7 +98,10 @@ export class EngineHost {
 
   private async load(entry: ModelEntry, onProgress?: (progress: LoadProgress) => void): Promise<LoadedModelInfo> {
     const previous = this.active;
-    if (previous?.session.busy) previous.session.stop();
+    if (previous) { // a running answer ends with 'abort' before its device goes
+      previous.session.stop();
+      await previous.session.idle();
+    }
     this.active = null;
     if (this.engineHoldsModel) this.retireDevice();
     const engine = this.engine ?? await this.newDevice();

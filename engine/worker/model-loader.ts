@@ -4,10 +4,12 @@
 // the largest GPU buffer the model needs is checked against the adapter's limits (ADAPTER_LIMITS says both), and any
 // validation or out-of-memory error while building is reported as ADAPTER_LIMITS too, not as a broken model.
 // maxContext: min(max_position_embeddings, 4096) on GPUs, min(.., 2048) on CPU adapters (SwiftShader keeps the
-// latent cache in system memory, and prefilling thousands of tokens on a CPU takes minutes anyway).
+// latent cache in system memory, and prefilling thousands of tokens on a CPU takes minutes anyway). Prefill runs
+// in chunks of 64 rows on GPUs but one row at a time on CPU adapters: there the tiled matmul's workgroup barriers
+// cost so much that a 16-token chunk took about 4x longer than 16 single-row (matrix-vector) steps on SwiftShader.
 import { EngineError, badManifest } from '../errors';
 import type { EngineDevice } from '../gpu/device';
-import { fullKvBytesPerToken, latentBytesPerToken } from '../kv-bytes';
+import { kvBytesPerToken } from '../kv/kv-bytes';
 import { DeepseekForward } from '../model/forward';
 import type { PackageManifest } from '../package/manifest';
 import { ChatTokenizer, type TokenizerFiles } from '../tokenizer/chat-tokenizer';
@@ -17,6 +19,7 @@ import type { LoadProgress, ModelEntry } from './protocol';
 
 export const GPU_MAX_CONTEXT = 4096;
 export const CPU_MAX_CONTEXT = 2048;
+export const CPU_PREFILL_ROWS = 1;
 
 /** What a loader needs of a package, wherever it is stored (HTTP here; IndexedDB or a Node folder elsewhere). */
 export interface ModelPackage {
@@ -122,7 +125,9 @@ export async function loadModelPackage(engine: EngineDevice, pkg: ModelPackage, 
     onProgress({ phase: loadedBytes >= totalBytes ? 'compile' : 'weights', loadedBytes, totalBytes });
   });
   const model = await withinLimits(engine.device, `the buffers of ${manifest.name}`, async () => {
-    const built = await DeepseekForward.create(engine.device, source, { weights: manifest.quantisation.plan, maxContext });
+    const built = await DeepseekForward.create(engine.device, source, {
+      weights: manifest.quantisation.plan, maxContext, maxRows: engine.cpu ? CPU_PREFILL_ROWS : undefined,
+    });
     await built.prefill([tokenizer.tokenizer.bos_token_id ?? 0]); // compiles and runs every kernel once
     built.reset();
     return built;
@@ -133,7 +138,7 @@ export async function loadModelPackage(engine: EngineDevice, pkg: ModelPackage, 
     tokenizer,
     maxContext,
     hasIndexer: manifest.config.indexer !== null,
-    latentBytesPerToken: latentBytesPerToken(manifest.config),
-    fullKvBytesPerToken: fullKvBytesPerToken(manifest.config),
+    latentBytesPerToken: kvBytesPerToken(manifest.config).latentF32,
+    fullKvBytesPerToken: kvBytesPerToken(manifest.config).expandedKvF16,
   };
 }

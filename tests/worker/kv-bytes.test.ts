@@ -1,9 +1,10 @@
-// Per-token cache bytes for the perf panel: the latent cache formula agrees with what createScratch really
-// allocates for the latent cache (and the V3.2 indexer key cache), and both formulas give the figures worked out by
-// hand from the fixtures' config.json (tiny-v2 without an indexer, tiny-v32 with one).
+// Per-token cache bytes the worker reports to the perf panel (engine/kv/kv-bytes.ts): the latent f32 figure equals
+// what createScratch really allocates for the latent cache (and the V3.2 indexer key cache), and the latent and
+// expanded K/V figures are those worked out by hand from the fixtures' config.json (tiny-v2 without an indexer,
+// tiny-v32 with one).
 import { describe, expect, it } from 'vitest';
 import { createScratch } from '../../engine/model/scratch';
-import { fullKvBytesPerToken, latentBytesPerToken } from '../../engine/kv-bytes';
+import { kvBytesPerToken } from '../../engine/kv/kv-bytes';
 import { openCheckpoint } from '../../engine/weights/checkpoint-node';
 import { fixturePath } from '../support/fixtures';
 import { testDevice } from '../support/gpu';
@@ -15,8 +16,8 @@ describe('kv bytes per token', () => {
     ['tiny-v32', 2 * (32 + 8 + 16) * 4, 2 * 4 * (16 + 8 + 16) * 2],
   ] as const)('%s: latent %d B, full per-head K/V %d B', async (name, latent, full) => {
     const { config } = await openCheckpoint(fixturePath(name));
-    expect(latentBytesPerToken(config)).toBe(latent);
-    expect(fullKvBytesPerToken(config)).toBe(full);
+    expect(kvBytesPerToken(config).latentF32).toBe(latent);
+    expect(kvBytesPerToken(config).expandedKvF16).toBe(full);
   });
 
   it('matches the latent and indexer key caches that the engine allocates per token of context', async () => {
@@ -27,7 +28,7 @@ describe('kv bytes per token', () => {
       const scratch = createScratch(device, config, 4, maxContext);
       const caches = [...scratch.latentCache, ...(scratch.indexer?.keyCache ?? [])];
       const allocated = caches.reduce((sum, buffer) => sum + buffer.size, 0);
-      expect(allocated / maxContext).toBe(latentBytesPerToken(config));
+      expect(allocated / maxContext).toBe(kvBytesPerToken(config).latentF32);
       expect(scratch.indexer !== null).toBe(config.indexer !== null);
     }
   });

@@ -1,0 +1,121 @@
+// A small static file server for the built app on 127.0.0.1 (an ephemeral port): no vite dev server in the tests,
+// the browser gets exactly what `vite build` wrote. It answers GET and HEAD with the right MIME types (.wasm and
+// .mjs included, or the browser refuses to compile or import them), honours single byte ranges (`Range:
+// bytes=a-b`, `a-`, `-n`) with 206/416 as a download resume needs, and counts the bytes it sends per path so
+// tests can tell how much of a file was fetched. Paths are confined to the served folder.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, sep } from 'node:path';
+
+const MIME_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.webmanifest': 'application/manifest+json',
+  '.wasm': 'application/wasm',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+  '.wgsl': 'text/plain; charset=utf-8',
+  '.bin': 'application/octet-stream',
+};
+
+export interface StaticServer {
+  /** `http://127.0.0.1:PORT`, no trailing slash. */
+  origin: string;
+  /** Body bytes sent per URL path since start (or the last reset). */
+  bytesSent: Map<string, number>;
+  close(): Promise<void>;
+}
+
+/** Parses one `bytes=` range against a file of `size` bytes; null when it cannot be satisfied. */
+export function parseByteRange(header: string, size: number): { start: number; end: number } | null {
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === '' && match[2] === '')) return null;
+  let start: number;
+  let end: number;
+  if (match[1] === '') {
+    const suffix = Number(match[2]);
+    if (suffix === 0) return null;
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(match[1]);
+    end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+  }
+  return start <= end && start < size ? { start, end } : null;
+}
+
+export async function startStaticServer(root: string): Promise<StaticServer> {
+  const bytesSent = new Map<string, number>();
+  const server: Server = createServer((request, response) => {
+    void serveFile(root, request, response, bytesSent).catch((error: unknown) => {
+      if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
+      response.end(String(error));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    bytesSent,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+async function serveFile(root: string, request: IncomingMessage, response: ServerResponse, bytesSent: Map<string, number>) {
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    response.writeHead(405, { allow: 'GET, HEAD' }).end();
+    return;
+  }
+  const urlPath = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
+  const relative = normalize(urlPath.endsWith('/') ? `${urlPath}index.html` : urlPath).replace(/^([/\\])+/, '');
+  const filePath = join(root, relative);
+  if (relative.startsWith('..') || !(filePath === root || filePath.startsWith(root + sep))) {
+    response.writeHead(403).end();
+    return;
+  }
+  const info = await stat(filePath).catch(() => null);
+  if (!info?.isFile()) {
+    response.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${urlPath}`);
+    return;
+  }
+  const headers: Record<string, string | number> = {
+    'content-type': MIME_TYPES[extname(filePath).toLowerCase()] ?? 'application/octet-stream',
+    'accept-ranges': 'bytes',
+    'cache-control': 'no-cache',
+  };
+  let start = 0;
+  let end = info.size - 1;
+  let status = 200;
+  const rangeHeader = request.headers.range;
+  if (rangeHeader) {
+    const range = parseByteRange(rangeHeader, info.size);
+    if (!range) {
+      response.writeHead(416, { 'content-range': `bytes */${info.size}` }).end();
+      return;
+    }
+    ({ start, end } = range);
+    status = 206;
+    headers['content-range'] = `bytes ${start}-${end}/${info.size}`;
+  }
+  headers['content-length'] = end - start + 1;
+  response.writeHead(status, headers);
+  if (request.method === 'HEAD' || info.size === 0) {
+    response.end();
+    return;
+  }
+  const stream = createReadStream(filePath, { start, end });
+  stream.on('data', (chunk) => bytesSent.set(urlPath, (bytesSent.get(urlPath) ?? 0) + chunk.length));
+  stream.on('error', () => response.destroy());
+  stream.pipe(response);
+}
