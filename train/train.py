@@ -3,7 +3,8 @@
 # indexer learns, from detached inputs, to match the attention distribution (KL); (2) indexer warm-up: the model
 # frozen, only the indexer trains on the dense attention; (3) sparse: the indexer's top-k selection on, the model
 # learns through it and the indexer keeps matching attention over the keys it selected. Then evaluate.py.
-# Reproduce: python3 train/train.py --data DATA_DIR --out OUT_DIR --train-seconds 400
+# Reproduce (the shipped model: two calls of at most 10 minutes on one H100, the second going on from the first):
+#   python3 train/build_data.py /tmp/data && cd train && python3 train.py --data /tmp/data --out /tmp/run1 && python3 train.py --data /tmp/data --out /tmp/run2 --resume /tmp/run1/checkpoint --lr 1e-3 --dense-until 0.5
 import argparse, json, math, os, random, time
 import numpy as np
 import torch
@@ -31,7 +32,7 @@ def main():
     p.add_argument('--data', required=True)
     p.add_argument('--out', required=True)
     p.add_argument('--train-seconds', type=float, default=400)
-    p.add_argument('--batch', type=int, default=4)
+    p.add_argument('--batch', type=int, default=8)
     p.add_argument('--seq', type=int, default=MAX_POSITIONS)
     p.add_argument('--lr', type=float, default=2e-3)
     p.add_argument('--kl-rows', type=int, default=1024)
@@ -44,12 +45,13 @@ def main():
     tok_dir = os.path.join(args.out, 'checkpoint')
     train_items, held_items = read_items(os.path.join(args.data, 'train.jsonl.gz')), read_items(os.path.join(args.data, 'heldout.jsonl.gz'))
     log(f'{len(train_items)} train items, {len(held_items)} held-out')
-    if os.path.exists(os.path.join(args.data, 'tokenizer', 'tokenizer.json')):
+    given = args.resume if args.resume and os.path.exists(os.path.join(args.resume, 'tokenizer.json')) else os.path.join(args.data, 'tokenizer')
+    if os.path.exists(os.path.join(given, 'tokenizer.json')):
         os.makedirs(tok_dir, exist_ok=True)
         for f in ('tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'):
-            open(os.path.join(tok_dir, f), 'wb').write(open(os.path.join(args.data, 'tokenizer', f), 'rb').read())
+            open(os.path.join(tok_dir, f), 'wb').write(open(os.path.join(given, f), 'rb').read())
         tokenizer = Tokenizer.from_file(os.path.join(tok_dir, 'tokenizer.json'))
-        log('tokenizer reused from the data folder')
+        log(f'tokenizer reused from {given}')
     else:
         texts = (t for i in train_items for t in ((i['user'], i['assistant']) if i['kind'] == 'chat' else (i['text'],)))
         tokenizer = train_tokenizer(texts, tok_dir)
