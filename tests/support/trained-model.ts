@@ -1,12 +1,14 @@
-// The bundled trained model (public/models/deepseek-v32-dictionary-chat, made by train/) and the references that
-// its training run wrote with PyTorch (train/references/greedy_refs.json): held-out chat prompts as token ids, and
-// transformers' greedy answers with the top-1/top-2 logit margin of every step.
+// The bundled trained model (public/models/deepseek-v32-dictionary-chat, made by train/) and its PyTorch references
+// (train/references/greedy_refs_q8.json, by train/q8_references.py): held-out chat prompts as token ids, and
+// transformers' greedy answers on the package's own q8 weights (dequantised to float32, as the engine's kernels see
+// them) with the top-1/top-2 logit margin of every step. (greedy_refs.json holds the bf16 model's answers, before
+// quantisation: 38 of 50 are the same.)
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ChatTokenizer } from '../../engine/tokenizer/chat-tokenizer';
 
 export const TRAINED_MODEL_DIR = resolve(__dirname, '../../public/models/deepseek-v32-dictionary-chat');
-export const REFERENCES_FILE = resolve(__dirname, '../../train/references/greedy_refs.json');
+export const REFERENCES_FILE = resolve(__dirname, '../../train/references/greedy_refs_q8.json');
 
 export interface GreedyReference {
   user: string;
