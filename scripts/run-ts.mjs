@@ -21,7 +21,7 @@ await build({
   format: 'esm',
   target: 'node20',
   outfile,
-  external: ['webgpu'],
+  external: ['webgpu', '@huggingface/transformers'], // transformers.js loads native helpers with require()
   loader: { '.wgsl': 'text' },
   logLevel: 'warning',
 });

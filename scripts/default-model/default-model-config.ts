@@ -11,6 +11,9 @@ export const DEFAULT_MODEL_SEED = 0x5eed_d5;
 export const DEFAULT_MODEL_DIR = 'deepseek-v32-tiny-random';
 export const DEFAULT_MODEL_NAME = 'DeepSeek-V3.2-shaped tiny model (random weights)';
 export const DEFAULT_MODEL_LABEL = 'random weights';
+/** The trained chat model (train/, committed under public/models/), listed first in index.json as the default. */
+export const TRAINED_MODEL_DIR = 'deepseek-v32-dictionary-chat';
+export const TRAINED_MODEL_LABEL = 'trained: dictionary chat';
 /** q4 keeps the model at ~75 MiB: the embedding and lm_head (the bulk, [V, 256] each) stay q8 under q4's plan. */
 export const DEFAULT_MODEL_WEIGHTS = 'q4' as const;
 /** Recorded as the package's source; the generator version in it is what marks a package as current. */

@@ -1,7 +1,8 @@
-// Builds the bundled default model into a models folder (public/models/ for the app): writes the random-weight
+// Builds the bundled random-weight model into a models folder (public/models/ for the app): writes the random-weight
 // checkpoint and the DeepSeek-V3 tokenizer files into a temp folder, converts them with the project's converter
-// into `<models>/<DEFAULT_MODEL_DIR>/`, and writes `<models>/index.json`, the list of bundled models the app offers.
-// Idempotent: a package whose manifest records this generator version is kept as is (unless `force`).
+// into `<models>/<DEFAULT_MODEL_DIR>/`, and writes `<models>/index.json`, the list of bundled models the app offers:
+// the trained model committed under `<models>/<TRAINED_MODEL_DIR>/` first, as the default, when it is there, then
+// the random one. Idempotent: a package whose manifest records this generator version is kept (unless `force`).
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,13 +13,13 @@ import { weightPlan } from '../../engine/weights/weight-plan';
 import { deepseekV3TokenizerPath } from './deepseek-v3-tokenizer';
 import {
   DEFAULT_MODEL_DIR, DEFAULT_MODEL_LABEL, DEFAULT_MODEL_NAME, DEFAULT_MODEL_SEED, DEFAULT_MODEL_SOURCE,
-  DEFAULT_MODEL_WEIGHTS, GENERATOR_VERSION, defaultModelConfig, tokenizerVocabSize,
+  DEFAULT_MODEL_WEIGHTS, GENERATOR_VERSION, TRAINED_MODEL_DIR, TRAINED_MODEL_LABEL, defaultModelConfig, tokenizerVocabSize,
 } from './default-model-config';
 import { writeRandomCheckpoint } from './random-checkpoint';
 
 export const MODELS_INDEX_FILE = 'index.json';
 
-/** One entry of index.json; `path` is relative to the folder index.json is in. */
+/** One entry of index.json; `path` is relative to the folder index.json is in. The first entry is the default. */
 export interface BundledModel {
   name: string;
   path: string;
@@ -26,7 +27,10 @@ export interface BundledModel {
   family: string;
   quantisation: string;
   bytes: number;
-  generatorVersion: number;
+  /** The generator version of a generated package; absent for the committed trained model. */
+  generatorVersion?: number;
+  /** True on the one entry the app opens by default (always the first). */
+  default?: boolean;
 }
 
 /** Writes the random-weight checkpoint plus tokenizer files into `dir` (which must exist). */
@@ -40,16 +44,25 @@ async function readManifestIfAny(packageDir: string): Promise<PackageManifest | 
   return readFile(join(packageDir, MANIFEST_FILE), 'utf8').then((text) => JSON.parse(text) as PackageManifest, () => null);
 }
 
-function bundledEntry(manifest: PackageManifest): BundledModel {
+function bundledEntry(manifest: PackageManifest, path: string, label: string): BundledModel {
   return {
     name: manifest.name,
-    path: DEFAULT_MODEL_DIR,
-    label: DEFAULT_MODEL_LABEL,
+    path,
+    label,
     family: manifest.source.family,
     quantisation: manifest.quantisation.description,
     bytes: manifest.shards.reduce((sum, shard) => sum + shard.nbytes, 0),
-    generatorVersion: GENERATOR_VERSION,
   };
+}
+
+/** index.json's entries: the trained model (when its package is in `modelsDir`) first, then the random one. */
+export async function bundledModels(modelsDir: string, randomManifest: PackageManifest): Promise<BundledModel[]> {
+  const entries: BundledModel[] = [];
+  const trained = await readManifestIfAny(join(modelsDir, TRAINED_MODEL_DIR));
+  if (trained) entries.push(bundledEntry(trained, TRAINED_MODEL_DIR, TRAINED_MODEL_LABEL));
+  entries.push({ ...bundledEntry(randomManifest, DEFAULT_MODEL_DIR, DEFAULT_MODEL_LABEL), generatorVersion: GENERATOR_VERSION });
+  entries[0].default = true;
+  return entries;
 }
 
 export interface GenerateResult {
@@ -80,6 +93,6 @@ export async function generateDefaultModel(modelsDir: string, options: { force?:
       await rm(work, { recursive: true, force: true });
     }
   }
-  await writeFile(join(modelsDir, MODELS_INDEX_FILE), `${JSON.stringify([bundledEntry(manifest!)], null, 2)}\n`);
+  await writeFile(join(modelsDir, MODELS_INDEX_FILE), `${JSON.stringify(await bundledModels(modelsDir, manifest!), null, 2)}\n`);
   return { packageDir, generated: !current || (options.force ?? false), manifest: manifest! };
 }
