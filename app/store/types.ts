@@ -30,8 +30,9 @@ export interface Settings {
   attention: AttentionChoice;
 }
 
+/** No system prompt by default: the bundled trained model never saw one in training (its answers degrade with one). */
 export const DEFAULT_SETTINGS: Settings = {
-  systemPrompt: 'You are a helpful assistant.',
+  systemPrompt: '',
   temperature: 0.7,
   topP: 0.95,
   topK: 40,
