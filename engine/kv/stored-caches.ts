@@ -184,7 +184,8 @@ export class StoredCaches {
   }
 
   private serially<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.ready.then(() => this.writes.catch(() => {})).then(work);
+    const previous = this.writes.catch(() => {});
+    const next = this.ready.then(() => previous).then(work);
     this.writes = next;
     return next;
   }
