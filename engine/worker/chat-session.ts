@@ -77,8 +77,7 @@ export class ChatSession {
   forget(conversationId?: string): void {
     const id = conversationId ?? this.caches.active?.conversationId;
     if (id === undefined) return;
-    this.caches.forget(id);
-    this.loaded.model.reset();
+    this.caches.forget(id); // the active one's leaves the model at position 0
     if (conversationId !== undefined) this.report(this.options.stored?.forget(conversationId));
   }
 
