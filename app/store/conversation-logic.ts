@@ -13,9 +13,10 @@ export function createConversation(now: number, id = newId()): Conversation {
   return { id, title: 'New conversation', messages: [], createdAt: now, updatedAt: now };
 }
 
-/** A title from the first user message: its first line, whitespace collapsed, cut at a word near 48 chars. */
+/** A title from the first user message: its first line without Markdown marks, whitespace collapsed, cut at a word near 48 chars. */
 export function titleFromText(text: string): string {
-  const line = text.trim().split('\n')[0]!.replace(/\s+/g, ' ').trim();
+  // Markdown marks (emphasis, code ticks, heading and quote marks) would show as clutter in the list.
+  const line = text.trim().split('\n')[0]!.replace(/[*`~]+|\b_+|_+\b|^[#>\s]+/g, '').replace(/\s+/g, ' ').trim();
   if (line.length === 0) return 'New conversation';
   if (line.length <= TITLE_LENGTH) return line;
   const cut = line.slice(0, TITLE_LENGTH);

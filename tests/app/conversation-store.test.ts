@@ -25,6 +25,7 @@ describe('conversation rules', () => {
     expect(titleFromText('  How do   latent caches work?\nsecond line')).toBe('How do latent caches work?');
     expect(titleFromText('word '.repeat(30))).toBe('word word word word word word word word word…');
     expect(titleFromText('   ')).toBe('New conversation');
+    expect(titleFromText('## What is **MLA** in `deepseek_v2`? __it__')).toBe('What is MLA in deepseek_v2? it');
     expect(conversationWith(['Hello there', 'Hi'], ['Second', '']).title).toBe('Hello there');
   });
 
