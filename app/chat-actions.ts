@@ -5,6 +5,7 @@ import { toErrorInfo } from '../engine/worker/error-transfer';
 import type { ChatRequest } from '../engine/worker/protocol';
 import { engineClient, reportEngineError } from './engine-actions';
 import { useAppStore } from './store';
+import type { Conversation } from './store/types';
 import { appendAssistantMessage, appendUserMessage, chatTurns, dropLastAnswer, editUserMessage } from './store/conversation-logic';
 
 const store = () => useAppStore.getState();
@@ -33,6 +34,13 @@ function requestFor(conversationId: string): ChatRequest | null {
   };
 }
 
+/** Marks the last (new) answer as one that used the stored cache. */
+function markRestored(conversation: Conversation, restoredTokens: number): Conversation {
+  if (restoredTokens <= 0) return conversation;
+  const messages = conversation.messages.map((m, i) => (i === conversation.messages.length - 1 ? { ...m, restoredTokens } : m));
+  return { ...conversation, messages };
+}
+
 async function generateAnswer(conversationId: string): Promise<void> {
   const request = requestFor(conversationId);
   if (!request) return;
@@ -40,7 +48,8 @@ async function generateAnswer(conversationId: string): Promise<void> {
   try {
     const result = await engineClient().chat(request, (text) => store().appendStreaming(text));
     const finish = result.finishReason === 'stop' ? undefined : result.finishReason;
-    store().updateConversation(conversationId, (c) => appendAssistantMessage(c, result.text, finish, Date.now()));
+    const restored = result.stats.restoredTokens ?? 0;
+    store().updateConversation(conversationId, (c) => markRestored(appendAssistantMessage(c, result.text, finish, Date.now()), restored));
     store().recordStats(conversationId, result.stats);
     if (result.finishReason === 'context') {
       const limit = store().loadedModel?.maxContext;

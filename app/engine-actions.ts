@@ -20,7 +20,10 @@ let restarting: Promise<void> | null = null;
 let autoRestartAllowed = true;
 
 export function engineClient(): EngineClient {
-  client ??= new EngineClient((info) => void handleEngineError(info));
+  if (!client) {
+    client = new EngineClient((info) => void handleEngineError(info));
+    client.onCacheError = (info) => store().showError(info.code, info.message);
+  }
   return client;
 }
 

@@ -21,6 +21,8 @@ interface WorkerGeneration {
 
 export class EngineClient {
   private current: WorkerGeneration;
+  /** A failed save of a conversation's latent cache (non-fatal; the UI shows it). */
+  onCacheError: ((info: EngineErrorInfo) => void) | null = null;
 
   constructor(private readonly onDeviceLost: (info: EngineErrorInfo) => void) {
     installErrorTransfer();
@@ -42,6 +44,9 @@ export class EngineClient {
     });
     void remote.onDeviceLost(Comlink.proxy((info: EngineErrorInfo) => {
       if (this.current === generation) this.onDeviceLost(info);
+    })).catch(() => {});
+    void remote.onCacheError(Comlink.proxy((info: EngineErrorInfo) => {
+      if (this.current === generation) this.onCacheError?.(info);
     })).catch(() => {});
     return generation;
   }
@@ -84,6 +89,11 @@ export class EngineClient {
 
   stop(): void {
     void this.call((remote) => remote.stop()).catch(() => {});
+  }
+
+  /** Stored latent cache bytes per conversation id ({} when the engine cannot say). */
+  cacheSizes(): Promise<Record<string, number>> {
+    return this.call((remote) => remote.cacheSizes()).catch(() => ({}));
   }
 
   forgetConversation(conversationId: string): void {

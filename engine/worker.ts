@@ -3,13 +3,17 @@
 // Comlink.proxy callback; errors cross as EngineErrorInfo (engine/worker/error-transfer.ts). The state and the
 // logic live in engine/worker/engine-host.ts (no Comlink there, so Node tests drive it directly).
 import * as Comlink from 'comlink';
+import { idbKvStore } from './kv/idb-kv-store';
 import { EngineHost } from './worker/engine-host';
 import { installErrorTransfer } from './worker/error-transfer';
 import type {
-  AdapterReport, ChatRequest, ChatResult, EngineErrorInfo, LoadedModelInfo, LoadProgress, ModelEntry, TokenEvent,
+  AdapterReport, ChatRequest, ChatResult, EngineErrorInfo, KvCacheOptions, LoadedModelInfo, LoadProgress, ModelEntry, TokenEvent,
 } from './worker/protocol';
 
-const host = new EngineHost({ gpu: () => (typeof navigator !== 'undefined' ? navigator.gpu : undefined) });
+const host = new EngineHost({
+  gpu: () => (typeof navigator !== 'undefined' ? navigator.gpu : undefined),
+  kvStore: typeof indexedDB !== 'undefined' ? idbKvStore : undefined,
+});
 /** The bundled models' index under the app's base path (vite's BASE_URL, '/' unless the app is served elsewhere). */
 const MODEL_INDEX = `${import.meta.env.BASE_URL}models/index.json`;
 
@@ -30,6 +34,12 @@ export const engineApi = {
   stop(): void { host.stop(); },
   /** Drops a conversation's latent cache (deleted conversation). */
   async forgetConversation(conversationId: string): Promise<void> { host.forgetConversation(conversationId); },
+  /** Stored cache format (f16 | int8) and the byte cap on all stored caches (least recently used dropped first). */
+  configureKvCache(options: KvCacheOptions): void { host.configureKvCache(options); },
+  /** Bytes of each conversation's stored latent cache, by conversation id. */
+  async cacheSizes(): Promise<Record<string, number>> { return host.cacheSizes(); },
+  /** Registers a callback for a failed cache save (non-fatal: the answer is kept). */
+  onCacheError(callback: (error: EngineErrorInfo) => void): void { host.onCacheError(callback); },
   /** Registers a callback for a lost GPU device; the UI then calls loadModel again (conversations are kept). */
   onDeviceLost(callback: (error: EngineErrorInfo) => void): void { host.onDeviceLost(callback); },
 };

@@ -52,6 +52,11 @@ export const MessageView = memo(function MessageView({ conversationId, message, 
     <div className="message message-assistant" data-testid="message-assistant">
       <Markdown source={message.content} />
       {note && <p className="message-note">{note}</p>}
+      {message.restoredTokens !== undefined && (
+        <p className="message-note restored-mark" data-testid="restored-mark">
+          Restored from cache: {message.restoredTokens} tokens not prefilled again
+        </p>
+      )}
       {isLast && (
         <div className="message-actions">
           <button type="button" className="quiet" disabled={!canAct} data-testid="regenerate-button" onClick={() => void regenerateLastAnswer(conversationId)}>

@@ -1,7 +1,10 @@
 // Performance of the last answer in this conversation: prefill and decode tokens/s, time to first token, tokens
 // in context (and how many came from the latent cache), the latent KV cache's bytes next to what full per-head K/V
-// would take for the same tokens, and the decode-time chart over the whole conversation.
+// would take for the same tokens, the conversation's latent cache as stored in the browser (asked of the engine
+// after each answer), and the decode-time chart over the whole conversation.
+import { useEffect, useState } from 'react';
 import type { ChatStats } from '../../engine/worker/protocol';
+import { engineClient } from '../engine-actions';
 import { useAppStore } from '../store';
 import type { DecodeSeries } from '../store/generation-slice';
 import { DecodeChart } from './decode-chart';
@@ -43,6 +46,14 @@ export function PerfPanel() {
   const series = useAppStore((s) => (s.currentConversationId ? s.decodeSeries[s.currentConversationId] : undefined)) ?? EMPTY_SERIES;
   const adapter = useAppStore((s) => s.loadedModel?.adapter ?? s.adapter);
   const v = statValues(stats);
+  const conversationId = useAppStore((s) => s.currentConversationId);
+  const [storedSizes, setStoredSizes] = useState<Record<string, number>>({});
+  useEffect(() => { // after each answer the worker appends that answer's rows; ask once the save had a moment
+    let live = true;
+    const timer = setTimeout(() => void engineClient().cacheSizes().then((sizes) => { if (live) setStoredSizes(sizes); }), 500);
+    return () => { live = false; clearTimeout(timer); };
+  }, [stats, conversationId]);
+  const storedBytes = conversationId ? storedSizes[conversationId] : undefined;
   const ratio = stats && stats.latentKvBytes > 0 ? stats.fullKvBytes / stats.latentKvBytes : 0;
   return (
     <section className="panel perf-panel" aria-label="Performance">
@@ -54,7 +65,9 @@ export function PerfPanel() {
         <Stat label="Tokens in context" testId="stat-context-tokens" value={v.context} />
         <Stat label="Prefilled this answer" testId="stat-prefill-tokens" value={v.prefilled} />
         <Stat label="From latent cache" value={v.reused} />
+        <Stat label="Restored from stored cache" testId="stat-restored-tokens" value={stats ? String(stats.restoredTokens ?? 0) : '—'} />
         <Stat label="Generated" value={v.generated} />
+        <Stat label="Stored cache (this conversation)" testId="stat-stored-cache" value={storedBytes ? formatBytes(storedBytes) : '—'} />
         {stats && <Stat label="Dispatches / token" value={stats.dispatchesPerToken.toFixed(0)} />}
       </dl>
       {stats && (

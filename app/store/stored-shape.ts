@@ -18,6 +18,8 @@ function storedMessage(value: unknown): ChatMessage | null {
   if (typeof id !== 'string' || (role !== 'user' && role !== 'assistant') || typeof content !== 'string') return null;
   const message: ChatMessage = { id, role, content };
   if (typeof finish === 'string' && FINISHES.has(finish)) message.finish = finish as ChatMessage['finish'];
+  const restored = (value as Record<string, unknown>).restoredTokens;
+  if (typeof restored === 'number' && restored > 0) message.restoredTokens = restored;
   return message;
 }
 

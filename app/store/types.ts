@@ -10,6 +10,8 @@ export interface ChatMessage {
   content: string;
   /** Set on an assistant answer cut short (stopped, context full, engine failure). */
   finish?: 'stop' | 'length' | 'context' | 'abort' | 'error';
+  /** Set on an assistant answer whose prompt was partly restored from the stored latent cache: the rows restored. */
+  restoredTokens?: number;
 }
 
 export interface Conversation {

@@ -2,22 +2,27 @@
 // session, and the device-lost listeners. Each model gets a device of its own: loading another model destroys the
 // previous device, which frees every buffer the old model had (weights, latent cache, sampler) at once, and a lost
 // device is replaced by the next loadModel. A lost device (not one destroyed here) drops the model and reports
-// DEVICE_LOST to the listeners; conversations live in the UI, so none is lost. No Comlink here: Node tests drive
+// DEVICE_LOST to the listeners; conversations live in the UI, so none is lost. Conversations' latent caches are
+// saved to and restored from the KvStore the worker passes (IndexedDB; engine/kv/stored-caches.ts); a failed save
+// is reported to the cache-error listeners, never to the answer. No Comlink here: Node tests drive
 // this class directly with Dawn's GPU object.
 import { EngineError } from '../errors';
 import { createEngineDevice, type EngineDevice } from '../gpu/device';
+import type { KvStore } from '../kv/kv-store';
+import { DEFAULT_STORED_BUDGET_BYTES, StoredCaches } from '../kv/stored-caches';
 import { openHttpPackage } from '../package/package-http';
 import { ChatSession } from './chat-session';
 import { toErrorInfo } from './error-transfer';
 import { listModels } from './model-index';
 import { loadModelPackage, type LoadedModel, type ModelPackage } from './model-loader';
 import type {
-  AdapterReport, ChatRequest, ChatResult, EngineErrorInfo, LoadedModelInfo, LoadProgress, ModelEntry, TokenEvent,
+  AdapterReport, ChatRequest, ChatResult, EngineErrorInfo, KvCacheOptions, LoadedModelInfo, LoadProgress, ModelEntry, TokenEvent,
 } from './protocol';
 
 export interface EngineHostOptions {
   gpu: () => GPU | undefined; // navigator.gpu in the worker, Dawn's GPU in Node
   openPackage?: (entry: ModelEntry) => Promise<ModelPackage>; // default: over HTTP from entry.url
+  kvStore?: () => KvStore; // where conversations' caches are saved (none: kept on the GPU only)
 }
 
 interface ActiveModel {
@@ -41,8 +46,34 @@ export class EngineHost {
   private active: ActiveModel | null = null;
   private loading: Promise<unknown> = Promise.resolve();
   private readonly lostListeners: ((error: EngineErrorInfo) => void)[] = [];
+  private readonly cacheErrorListeners: ((error: EngineErrorInfo) => void)[] = [];
+  private storedCaches: StoredCaches | null = null;
+  private readonly kvOptions = { encoding: 'f16' as 'f16' | 'int8', budgetBytes: DEFAULT_STORED_BUDGET_BYTES };
 
   constructor(private readonly options: EngineHostOptions) {}
+
+  /** The stored caches (created on first use, so a host without a kvStore never opens one). */
+  get stored(): StoredCaches | null {
+    if (!this.storedCaches && this.options.kvStore) this.storedCaches = new StoredCaches(this.options.kvStore(), this.kvOptions);
+    return this.storedCaches;
+  }
+
+  configureKvCache(options: KvCacheOptions): void {
+    if (options.encoding !== undefined) this.kvOptions.encoding = options.encoding;
+    if (options.storedBudgetBytes !== undefined) this.kvOptions.budgetBytes = options.storedBudgetBytes;
+  }
+
+  /** Stored cache bytes per conversation id. */
+  async cacheSizes(): Promise<Record<string, number>> {
+    const stored = this.stored;
+    if (!stored) return {};
+    await stored.ready;
+    return stored.sizes();
+  }
+
+  onCacheError(callback: (error: EngineErrorInfo) => void): void {
+    this.cacheErrorListeners.push(callback);
+  }
 
   async probe(): Promise<AdapterReport> {
     return adapterReport(this.engine ?? await this.newDevice());
@@ -79,7 +110,8 @@ export class EngineHost {
   }
 
   forgetConversation(conversationId: string): void {
-    if (!this.active?.session.busy) this.active?.session.forget(conversationId);
+    if (this.active && !this.active.session.busy) this.active.session.forget(conversationId);
+    else void this.stored?.forget(conversationId).catch(() => {});
   }
 
   onDeviceLost(callback: (error: EngineErrorInfo) => void): void {
@@ -125,7 +157,14 @@ export class EngineHost {
       fullKvBytesPerToken: loaded.fullKvBytesPerToken,
       adapter: adapterReport(engine),
     };
-    this.active = { info, loaded, session: new ChatSession(loaded) };
+    this.active = { info, loaded, session: new ChatSession(loaded, {
+      stored: this.stored ?? undefined,
+      onStoreError: (error) => {
+        for (const listener of this.cacheErrorListeners) {
+          try { void Promise.resolve(listener(toErrorInfo(error))).catch(() => {}); } catch { /* next listener */ }
+        }
+      },
+    }) };
     return info;
   }
 

@@ -9,6 +9,7 @@
 // cost so much that a 16-token chunk took about 4x longer than 16 single-row (matrix-vector) steps on SwiftShader.
 import { EngineError, badManifest } from '../errors';
 import type { EngineDevice } from '../gpu/device';
+import type { ModelIdentity } from '../kv/conversation-caches';
 import { kvBytesPerToken } from '../kv/kv-bytes';
 import { DeepseekForward } from '../model/forward';
 import type { PackageManifest } from '../package/manifest';
@@ -35,6 +36,13 @@ export interface LoadedModel {
   hasIndexer: boolean;
   latentBytesPerToken: number;
   fullKvBytesPerToken: number;
+  identity: ModelIdentity; // name + SHA-256 of the manifest (its JSON as parsed): stored caches match on it
+}
+
+/** The model identity stored caches are tied to: the manifest's name and the SHA-256 of its JSON. */
+export async function modelIdentity(manifest: PackageManifest): Promise<ModelIdentity> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(manifest)));
+  return { name: manifest.name, manifestHash: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('') };
 }
 
 export function maxContextFor(manifest: PackageManifest, cpu: boolean): number {
@@ -140,5 +148,6 @@ export async function loadModelPackage(engine: EngineDevice, pkg: ModelPackage, 
     hasIndexer: manifest.config.indexer !== null,
     latentBytesPerToken: kvBytesPerToken(manifest.config).latentF32,
     fullKvBytesPerToken: kvBytesPerToken(manifest.config).expandedKvF16,
+    identity: await modelIdentity(manifest),
   };
 }

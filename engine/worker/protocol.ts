@@ -86,6 +86,7 @@ export interface DecodeTiming {
 export interface ChatStats {
   prefillTokens: number; // tokens actually run through prefill for this answer (cached prefix excluded)
   reusedTokens: number; // prompt tokens served from the conversation's latent cache
+  restoredTokens?: number; // of those, rows restored from the stored (IndexedDB) cache for this answer
   prefillTokensPerSecond: number;
   decodeTokensPerSecond: number;
   timeToFirstTokenMs: number;
@@ -97,6 +98,12 @@ export interface ChatStats {
   decodeSeries: DecodeTiming[];
   dispatchesPerToken: number;
   submitsPerToken: number;
+}
+
+/** Stored latent cache settings (engine/kv/stored-caches.ts); absent fields keep their value. */
+export interface KvCacheOptions {
+  encoding?: 'f16' | 'int8'; // storage format of saved rows (default f16)
+  storedBudgetBytes?: number; // cap on all conversations' stored rows (default 512 MiB)
 }
 
 export type FinishReason = 'stop' | 'length' | 'context' | 'abort';
