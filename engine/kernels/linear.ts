@@ -2,7 +2,8 @@
 // gate + up + SiLU of a SwiGLU FFN, W [2N, K] with gate rows first). Weights f32 or packed f16/q8/q4 (GpuWeight). A
 // step of one token row runs the matrix-vector kernel (memory-bound decode; threads per row by adapter kind,
 // matvec-shape.ts); more rows run the tiled matmul (32 tokens x 64 outputs per 16x16 workgroup). Both
-// pipelines and bind groups are built here once; `encode` only picks one from `rows` and dispatches.
+// pipelines and bind groups are built here once; `encode` only picks one from `rows` and dispatches. `lastRow`
+// computes only the step's last row (matrix-vector at t = rows - 1): the lm_head when only the next token matters.
 // Also exports the buffer validation and grid folding that the expert kernels (experts.ts) share; weight checks
 // and storage-format defines live in weight-args.ts.
 import source from '../../shaders/linear.wgsl';
@@ -22,6 +23,8 @@ export interface LinearArgs {
   input: GPUBuffer; // [T, K] f32
   weight: GpuWeight; // [N, K] (linear) or [2N, K] gate rows then up rows (linearSwiGLU)
   output: GPUBuffer; // [T, N] f32
+  /** Only output row rows - 1 (from input row rows - 1), whatever the step's rows; the other rows are untouched. */
+  lastRow?: boolean;
 }
 
 export function linear(ctx: GpuContext, args: LinearArgs): KernelCall {
@@ -43,12 +46,27 @@ function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bo
   const [tileGridX, tileGridY] = foldGrid(name, Math.ceil(n / MATMUL_TILE.TILE_N));
   const defines: Defines = {
     K: k, N: n, ...weightDefines(args.weight), ...matvecShape, ...MATMUL_TILE,
-    ROW_GRID_X: rowGridX, TILE_GRID_X: tileGridX, SWIGLU: swiglu,
+    ROW_GRID_X: rowGridX, TILE_GRID_X: tileGridX, SWIGLU: swiglu, LAST_ROW: !!args.lastRow,
   };
   const bindings = [ctx.step, args.input, args.weight.buffer, args.output];
   const matvec = ctx.pipeline('linear', source, defines, 'matvec');
-  const matmul = ctx.pipeline('linear', source, defines, 'matmul');
   const matvecGroup = ctx.bindGroup(matvec, bindings, `${name}.matvec`);
+  const oneRow = (pass: GPUComputePassEncoder) => {
+    pass.setPipeline(matvec);
+    pass.setBindGroup(0, matvecGroup);
+    pass.dispatchWorkgroups(rowGridX, rowGridY, 1);
+  };
+  if (args.lastRow) {
+    return {
+      name: `${name}.last_row`,
+      encode(pass, rows) {
+        if (rows === 0) return;
+        checkRows(name, rows, maxRows);
+        oneRow(pass);
+      },
+    };
+  }
+  const matmul = ctx.pipeline('linear', source, defines, 'matmul');
   const matmulGroup = ctx.bindGroup(matmul, bindings, `${name}.matmul`);
 
   return {
@@ -57,9 +75,7 @@ function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bo
       if (rows === 0) return;
       checkRows(name, rows, maxRows);
       if (rows === 1) {
-        pass.setPipeline(matvec);
-        pass.setBindGroup(0, matvecGroup);
-        pass.dispatchWorkgroups(rowGridX, rowGridY, 1);
+        oneRow(pass);
       } else {
         pass.setPipeline(matmul);
         pass.setBindGroup(0, matmulGroup);

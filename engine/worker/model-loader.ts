@@ -128,7 +128,7 @@ export async function loadModelPackage(engine: EngineDevice, pkg: ModelPackage, 
     const built = await DeepseekForward.create(engine.device, source, {
       weights: manifest.quantisation.plan, maxContext, maxRows: engine.cpu ? CPU_PREFILL_ROWS : undefined,
     });
-    await built.prefill([tokenizer.tokenizer.bos_token_id ?? 0]); // compiles and runs every kernel once
+    await built.prefillLast([tokenizer.tokenizer.bos_token_id ?? 0]); // compiles and runs generation's kernels once
     built.reset();
     return built;
   });

@@ -108,6 +108,30 @@ describe('linear kernel', () => {
     });
   }
 
+  for (const storage of [PLAIN[0], QUANTISED[0]]) {
+    for (const kind of ['gpu', 'cpu'] as const) {
+      it(`lastRow computes only output row rows - 1 (${storageName(storage)}, ${kind} matvec layout), T in {1, 3, 5}`, async () => {
+        const { device } = await testDevice();
+        const ctx = new GpuContext(device, { matvec: MATVEC_SHAPES[kind] });
+        const n = 65, k = 257, capacity = 5;
+        const x = randomArray(capacity * k, 21, 2);
+        const w = randomArray(n * k, 22);
+        const input = uploadArray(device, x, 'x');
+        const weight = uploadWeight(device, w, [n, k], asUpload(storage), 'w');
+        for (const rows of [1, 3, 5]) {
+          const output = uploadArray(device, new Float32Array(capacity * n).fill(-7), 'y');
+          ctx.writeStep(rows, 0, false);
+          runCalls(device, [linear(ctx, { input, weight, output, lastRow: true })], rows);
+          const y = await readF32(device, output, capacity * n);
+          const expected = linearRef(x.subarray((rows - 1) * k, rows * k), storedValues(w, k, storage), 1, n, k);
+          expectClose(y.subarray((rows - 1) * n, rows * n), expected, tolerance(expected), `linear lastRow T=${rows}`);
+          const others = [...y.subarray(0, (rows - 1) * n), ...y.subarray(rows * n)];
+          expect(others).toEqual(Array(others.length).fill(-7));
+        }
+      });
+    }
+  }
+
   it('writes only the step rows, leaving the rest of a larger output buffer untouched', async () => {
     const { device } = await testDevice();
     const ctx = new GpuContext(device);
