@@ -5,7 +5,8 @@
 //   matvec: decode path. A workgroup of WG threads owns ROWS_PER_WG output rows, THREADS_PER_ROW threads per row
 //           striding over K in element pairs (coalesced reads of each weight row), then a shared-memory tree
 //           reduction. Token t = workgroup_id.z (normally one token). Output-row groups are folded onto a 2D grid
-//           of ROW_GRID_X columns so vocab-sized N stays under 65535 workgroups per dimension.
+//           of ROW_GRID_X columns so vocab-sized N stays under 65535 workgroups per dimension. LAST_ROW: the one
+//           token is the step's last row (t = rows - 1; the logits of the row the sampler reads), not wid.z.
 //   matmul: prefill path. A 16x16 workgroup computes a TILE_T x TILE_N output tile; each thread owns a
 //           (TILE_T/16) x (TILE_N/16) block strided by 16 (conflict-free shared reads), K is walked in TILE_K slices
 //           staged k-major in shared memory. Output tiles are folded onto (TILE_GRID_X, y); token tiles on z.
@@ -31,7 +32,11 @@ var<workgroup> up_partial: array<f32, WG>;
 
 @compute @workgroup_size(WG)
 fn matvec(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+#ifdef LAST_ROW
+  let t = step.rows - 1u; // rows == 0 wraps to 0xffffffff and returns below
+#else
   let t = wid.z;
+#endif
   if (t >= step.rows) { return; }
   let lane = lid % THREADS_PER_ROW;
   let slot = lid / THREADS_PER_ROW;

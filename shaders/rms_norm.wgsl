@@ -3,6 +3,7 @@
 //   otherwise: out[t] = weight * x[t] / sqrt(mean(x[t]^2) + EPS)
 // Bindings carry logical shapes; one workgroup of WG threads per row, ROW_STRIDE elements between input rows
 // (lets the kv_a output [T, rKV + dR] be normalised over its first rKV columns only when used via mla_kv).
+// LAST_ROW: one workgroup normalises only the step's last row (t = rows - 1; the final norm before last-row logits).
 #include "step"
 #include "workgroup_sum"
 
@@ -16,7 +17,11 @@
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+#ifdef LAST_ROW
+  let t = step.rows - 1u; // rows == 0 wraps to 0xffffffff and returns below
+#else
   let t = wid.x;
+#endif
   if (t >= step.rows) { return; }
   let base = t * ROW_STRIDE;
   var sum = 0.0;

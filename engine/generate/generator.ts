@@ -1,5 +1,5 @@
 // The generation loop: prefill the new prompt tokens from the model's current cache position (in chunks of
-// scratch.maxRows), then decode one token per submit with the sampler (engine/kernels/sample.ts) in the same compute
+// scratch.maxRows; lm_head only for the last row of the last chunk), then decode one token per submit with the sampler (engine/kernels/sample.ts) in the same compute
 // pass as the forward step. The sampler writes its pick into scratch.tokenIds, so step n+1 is encoded and submitted
 // before step n's id is read; ids come back one step behind through a small ring of 4-byte staging buffers — the only
 // readback. Stops at a stop id, maxNewTokens, a full context or an abort; the one extra step in flight at a stop or
@@ -97,7 +97,7 @@ function submitPrompt(model: DeepseekForward, sampler: Sampler, readback: GPUBuf
     const encoder = device.createCommandEncoder({ label: 'prefill' });
     if (start === 0 && newConversation) sampler.clearSeen(encoder);
     if (last) sampler.writeSettings(settings, model.position + chunk.length);
-    model.encodeForward(encoder, chunk.length, attention, last ? sampler.sample : sampler.mark);
+    model.encodeForward(encoder, chunk.length, attention, last ? sampler.sample : sampler.mark, last ? 'last' : 'none');
     if (last) encoder.copyBufferToBuffer(sampler.sampled, 0, readback, 0, 4);
     device.queue.submit([encoder.finish()]);
   }
@@ -141,7 +141,7 @@ export async function generate(model: DeepseekForward, promptIds: number[], sett
       const dispatchesBefore = model.dispatches;
       sampler.writeSettings(settings, model.position + 1);
       const encoder = device.createCommandEncoder({ label: 'decode' });
-      model.encodeForward(encoder, 1, attention, sampler.sample);
+      model.encodeForward(encoder, 1, attention, sampler.sample, 'last');
       encoder.copyBufferToBuffer(sampler.sampled, 0, ring[(i + 1) % RING], 0, 4);
       device.queue.submit([encoder.finish()]);
       decodeSteps++;

@@ -1,8 +1,10 @@
 // Dense projection drivers (shaders/linear.wgsl): `linear` (y = x·Wᵀ, W [N, K]) and `linearSwiGLU` (the fused
 // gate + up + SiLU of a SwiGLU FFN, W [2N, K] with gate rows first). Weights f32 or packed f16/q8/q4 (GpuWeight). A
 // step of one token row runs the matrix-vector kernel (memory-bound decode; threads per row by adapter kind,
-// matvec-shape.ts); more rows run the tiled matmul (32 tokens x 64 outputs per 16x16 workgroup). Both
-// pipelines and bind groups are built here once; `encode` only picks one from `rows` and dispatches.
+// matvec-shape.ts); more rows run the tiled matmul (32 tokens x 64 outputs per 16x16 workgroup) on GPUs, and the
+// matrix-vector kernel once per row (workgroup_id.z) on CPU adapters (ctx.rowsKernel, matvec-shape.ts). Both
+// pipelines and bind groups are built here once; `encode` only picks one from `rows` and dispatches. `lastRow`
+// computes only the step's last row (matrix-vector at t = rows - 1): the lm_head when only the next token matters.
 // Also exports the buffer validation and grid folding that the expert kernels (experts.ts) share; weight checks
 // and storage-format defines live in weight-args.ts.
 import source from '../../shaders/linear.wgsl';
@@ -22,6 +24,8 @@ export interface LinearArgs {
   input: GPUBuffer; // [T, K] f32
   weight: GpuWeight; // [N, K] (linear) or [2N, K] gate rows then up rows (linearSwiGLU)
   output: GPUBuffer; // [T, N] f32
+  /** Only output row rows - 1 (from input row rows - 1), whatever the step's rows; the other rows are untouched. */
+  lastRow?: boolean;
 }
 
 export function linear(ctx: GpuContext, args: LinearArgs): KernelCall {
@@ -43,23 +47,37 @@ function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bo
   const [tileGridX, tileGridY] = foldGrid(name, Math.ceil(n / MATMUL_TILE.TILE_N));
   const defines: Defines = {
     K: k, N: n, ...weightDefines(args.weight), ...matvecShape, ...MATMUL_TILE,
-    ROW_GRID_X: rowGridX, TILE_GRID_X: tileGridX, SWIGLU: swiglu,
+    ROW_GRID_X: rowGridX, TILE_GRID_X: tileGridX, SWIGLU: swiglu, LAST_ROW: !!args.lastRow,
   };
   const bindings = [ctx.step, args.input, args.weight.buffer, args.output];
   const matvec = ctx.pipeline('linear', source, defines, 'matvec');
-  const matmul = ctx.pipeline('linear', source, defines, 'matmul');
   const matvecGroup = ctx.bindGroup(matvec, bindings, `${name}.matvec`);
-  const matmulGroup = ctx.bindGroup(matmul, bindings, `${name}.matmul`);
+  const perRow = (pass: GPUComputePassEncoder, rows: number) => {
+    pass.setPipeline(matvec);
+    pass.setBindGroup(0, matvecGroup);
+    pass.dispatchWorkgroups(rowGridX, rowGridY, rows);
+  };
+  if (args.lastRow) {
+    return {
+      name: `${name}.last_row`,
+      encode(pass, rows) {
+        if (rows === 0) return;
+        checkRows(name, rows, maxRows);
+        perRow(pass, 1);
+      },
+    };
+  }
+  const tiled = ctx.rowsKernel === 'matmul';
+  const matmul = tiled ? ctx.pipeline('linear', source, defines, 'matmul') : null;
+  const matmulGroup = matmul ? ctx.bindGroup(matmul, bindings, `${name}.matmul`) : null;
 
   return {
     name,
     encode(pass, rows) {
       if (rows === 0) return;
       checkRows(name, rows, maxRows);
-      if (rows === 1) {
-        pass.setPipeline(matvec);
-        pass.setBindGroup(0, matvecGroup);
-        pass.dispatchWorkgroups(rowGridX, rowGridY, 1);
+      if (rows === 1 || !matmul || !matmulGroup) {
+        perRow(pass, rows);
       } else {
         pass.setPipeline(matmul);
         pass.setBindGroup(0, matmulGroup);

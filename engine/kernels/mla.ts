@@ -67,8 +67,10 @@ export interface MlaValueUpArgs {
 const CACHE_WG = 64;
 const ABSORB_WG = 128;
 const ATTENTION_WG = 128;
-const VALUE_UP_WG = 256;
-const VALUE_UP_ROWS = 8; // output rows per workgroup: 32 threads each
+// Value up-projection layout, as the matrix-vector kernels' (matvec-shape.ts): on GPUs 8 output rows per workgroup
+// of 256, 32 threads each, then a reduction; on CPU adapters one invocation per output row and no reduction (its
+// barriers made this kernel cost as much as the rest of a layer on SwiftShader).
+const VALUE_UP = { gpu: { WG: 256, ROWS: 8 }, cpu: { WG: 64, ROWS: 64 } } as const;
 const TOKEN_TILE = 4; // token rows sharing one pass over the weights
 const WORKGROUP_BYTES = 16384;
 
@@ -160,11 +162,12 @@ export function mlaValueUp(ctx: GpuContext, args: MlaValueUpArgs): KernelCall {
   const { nH, dN, dV, rKV, kvB } = args;
   for (const [name, value] of Object.entries({ nH, dN, dV, rKV })) requireCount(kernel, name, value);
   requireKvB(kernel, kvB, nH, dN, dV, rKV);
+  const { WG, ROWS } = VALUE_UP[ctx.matvec.THREADS_PER_ROW === 1 ? 'cpu' : 'gpu'];
   const pipeline = ctx.pipeline('mla_absorb', absorbSource, {
-    WG: VALUE_UP_WG, ROWS: VALUE_UP_ROWS, TT: TOKEN_TILE, NH: nH, DN: dN, DV: dV, RKV: rKV,
+    WG, ROWS, TT: TOKEN_TILE, NH: nH, DN: dN, DV: dV, RKV: rKV,
     ROW_STRIDE: kvB.rowStride, WEIGHT_F16: kvB.dtype === 'f16', VALUE_UP: true,
   });
   const bindings = [ctx.step, args.attnLatent, kvB.buffer, args.output];
   return simpleCall('mla_value_up', pipeline, ctx.bindGroup(pipeline, bindings, 'mla_value_up'),
-    (rows) => [Math.ceil((nH * dV) / VALUE_UP_ROWS), Math.ceil(rows / TOKEN_TILE)]);
+    (rows) => [Math.ceil((nH * dV) / ROWS), Math.ceil(rows / TOKEN_TILE)]);
 }

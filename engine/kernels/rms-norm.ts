@@ -1,5 +1,6 @@
 // RMSNorm kernel driver (shaders/rms_norm.wgsl): out = weight ⊙ x / rms(x), per row of `dim`, optionally
-// fused with the residual add before it (hidden += delta, written back into the residual stream).
+// fused with the residual add before it (hidden += delta, written back into the residual stream); `lastRow` does
+// only the step's last row (the final norm when only the last row's logits are wanted).
 import source from '../../shaders/rms_norm.wgsl';
 import { f32 } from '../gpu/preprocess';
 import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
@@ -14,6 +15,8 @@ export interface RmsNormArgs {
   out: GPUBuffer; // [T, dim]
   /** [T, dim]: added into `hidden` first. */
   delta?: GPUBuffer;
+  /** Only the step's last row (t = rows - 1), in one workgroup; the other rows are left as they are. */
+  lastRow?: boolean;
 }
 
 const WG = 64;
@@ -22,8 +25,8 @@ export function rmsNorm(ctx: GpuContext, args: RmsNormArgs): KernelCall {
   const rowStride = args.rowStride ?? args.dim;
   if (args.delta && rowStride !== args.dim) throw new Error('rmsNorm: a fused residual needs rowStride == dim');
   const pipeline = ctx.pipeline('rms_norm', source, {
-    WG, DIM: args.dim, ROW_STRIDE: rowStride, EPS: f32(args.eps), RESIDUAL: !!args.delta,
+    WG, DIM: args.dim, ROW_STRIDE: rowStride, EPS: f32(args.eps), RESIDUAL: !!args.delta, LAST_ROW: !!args.lastRow,
   });
   const bindings = [ctx.step, args.hidden, args.weight, args.out, ...(args.delta ? [args.delta] : [])];
-  return simpleCall('rms_norm', pipeline, ctx.bindGroup(pipeline, bindings, 'rms_norm'), (rows) => [rows]);
+  return simpleCall('rms_norm', pipeline, ctx.bindGroup(pipeline, bindings, 'rms_norm'), (rows) => [args.lastRow ? Math.min(rows, 1) : rows]);
 }

@@ -2,7 +2,9 @@
 // latent caches allocated, every kernel's pipeline and bind group created, and the per-step call lists fixed
 // (one for dense attention, one with the DSA selection). A step — a prefill chunk of up to `maxRows` tokens or
 // one decode token — is one compute pass in one command encoder and one submit; the only readback is the
-// logits (or the next token id) the caller asked for.
+// logits (or the next token id) the caller asked for. The head (final norm + lm_head, a [V, H] product that costs
+// more than the rest of a small model) runs for every row, for the last row only, or not at all (LogitRows):
+// generation needs only the last row of the last prompt chunk; golden tests and verify compare every row.
 import type { ModelConfig } from '../config';
 import { EngineError } from '../errors';
 import { uploadArray } from '../gpu/buffers';
@@ -21,6 +23,9 @@ import { createScratch, type Scratch } from './scratch';
 import { loadModelWeights, type ModelWeights } from './weights';
 
 export type AttentionMode = 'sparse' | 'dense';
+
+/** Rows of a step whose logits are computed: every row, only the last (rows - 1, where the sampler reads), none. */
+export type LogitRows = 'all' | 'last' | 'none';
 
 export interface ForwardOptions {
   weights?: WeightPlan | StorageDtype; // a plan, or a format's default plan (weight-plan.ts); default 'f32'
@@ -42,6 +47,7 @@ export class DeepseekForward {
   position = 0;
   private readonly denseCalls: KernelCall[];
   private readonly sparseCalls: KernelCall[];
+  private readonly heads: Record<LogitRows, KernelCall[]>;
   private readonly argmaxCall: KernelCall;
   private readonly counter = new DispatchCounter();
   private readonly logitsStaging: GPUBuffer;
@@ -52,6 +58,7 @@ export class DeepseekForward {
     this.weights = weights;
     this.scratch = scratch;
     [this.denseCalls, this.sparseCalls] = buildStepCalls(ctx, config, weights, scratch, ropeTable);
+    this.heads = buildHeads(ctx, config, weights, scratch);
     this.argmaxCall = argmax(ctx, { logits: scratch.logits, vocab: config.vocabSize, output: scratch.nextToken });
     this.logitsStaging = ctx.device.createBuffer({
       label: 'logits_staging', size: scratch.maxRows * config.vocabSize * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
@@ -76,7 +83,7 @@ export class DeepseekForward {
 
   /** Dispatch-level kernel calls per step (the figure to keep low). */
   callsPerStep(mode: AttentionMode = 'dense'): number {
-    return (mode === 'sparse' ? this.sparseCalls : this.denseCalls).length + 1;
+    return (mode === 'sparse' ? this.sparseCalls : this.denseCalls).length + this.heads.last.length + 1;
   }
 
   /** Compute dispatches recorded by encodeForward so far (the generation loop reports them per token). */
@@ -95,25 +102,48 @@ export class DeepseekForward {
     for (let start = 0; start < ids.length; start += this.scratch.maxRows) {
       const rows = Math.min(this.scratch.maxRows, ids.length - start);
       const chunk = Array.from({ length: rows }, (_, i) => ids[start + i]);
-      logits.set(await this.step(chunk, options), start * vocab);
+      logits.set(await this.step(chunk, options, 'all'), start * vocab);
     }
     return logits;
   }
 
-  /** Feeds one token; returns the logits for the next position, [V]. */
-  async decode(id: number, options: StepOptions = {}): Promise<Float32Array> {
-    return this.step([id], options);
+  /**
+   * Runs the prompt through the model like prefill but computes logits only where generation needs them: none
+   * for the earlier chunks, the last row of the last chunk. Returns the last prompt row's logits, [V].
+   */
+  async prefillLast(ids: ArrayLike<number>, options: StepOptions = {}): Promise<Float32Array> {
+    if (ids.length === 0) throw new RangeError('prefillLast needs at least one token');
+    const { maxRows } = this.scratch;
+    const { device } = this.ctx;
+    let start = 0;
+    for (; ids.length - start > maxRows; start += maxRows) {
+      const chunk = Array.from({ length: maxRows }, (_, i) => ids[start + i]);
+      this.checkStep(chunk);
+      device.queue.writeBuffer(this.scratch.tokenIds, 0, Uint32Array.from(chunk));
+      const encoder = device.createCommandEncoder({ label: 'prefill' });
+      this.encodeForward(encoder, chunk.length, options.attention, undefined, 'none');
+      device.queue.submit([encoder.finish()]);
+    }
+    return this.step(Array.from({ length: ids.length - start }, (_, i) => ids[start + i]), options, 'last');
   }
 
-  private async step(ids: number[], options: StepOptions): Promise<Float32Array> {
+  /** Feeds one token; returns the logits for the next position, [V]. */
+  async decode(id: number, options: StepOptions = {}): Promise<Float32Array> {
+    return this.step([id], options, 'last');
+  }
+
+  /** One step; returns the logits of every row ('all', [T, V]) or of the last row ('last', [V]). */
+  private async step(ids: number[], options: StepOptions, logitRows: 'all' | 'last'): Promise<Float32Array> {
     const rows = ids.length;
     this.checkStep(ids);
     const { device } = this.ctx;
     device.queue.writeBuffer(this.scratch.tokenIds, 0, Uint32Array.from(ids));
     const encoder = device.createCommandEncoder({ label: 'step' });
-    this.encodeForward(encoder, rows, options.attention);
-    const bytes = rows * this.config.vocabSize * 4;
-    encoder.copyBufferToBuffer(this.scratch.logits, 0, this.logitsStaging, 0, bytes);
+    this.encodeForward(encoder, rows, options.attention, undefined, logitRows);
+    const rowBytes = this.config.vocabSize * 4;
+    const bytes = logitRows === 'all' ? rows * rowBytes : rowBytes;
+    const from = logitRows === 'all' ? 0 : (rows - 1) * rowBytes;
+    encoder.copyBufferToBuffer(this.scratch.logits, from, this.logitsStaging, 0, bytes);
     device.queue.submit([encoder.finish()]);
     await this.logitsStaging.mapAsync(GPUMapMode.READ, 0, bytes);
     const logits = new Float32Array(this.logitsStaging.getMappedRange(0, bytes).slice(0));
@@ -123,17 +153,21 @@ export class DeepseekForward {
 
   /**
    * Writes the step uniform and records one forward pass over `rows` token rows whose ids are already in
-   * scratch.tokenIds, at the current position; advances the position. Leaves the logits in scratch.logits and the
-   * last row's argmax in scratch.nextToken — or, when `tail` is given, runs that call (e.g. the sampler) in the
-   * same pass instead of the argmax. Callers submit.
+   * scratch.tokenIds, at the current position; advances the position. Leaves the logits of `logitRows` in
+   * scratch.logits (row t at row t; 'last': only row rows - 1 is written) and the last row's argmax in
+   * scratch.nextToken — or, when `tail` is given, runs that call (e.g. the sampler) in the same pass instead of the
+   * argmax. Both read row rows - 1, so with 'none' their result is meaningless (a `mark`-only tail is fine).
+   * Callers submit.
    */
-  encodeForward(encoder: GPUCommandEncoder, rows: number, attention?: AttentionMode, tail?: KernelCall): void {
+  encodeForward(encoder: GPUCommandEncoder, rows: number, attention?: AttentionMode, tail?: KernelCall,
+    logitRows: LogitRows = 'all'): void {
     if (this.position + rows > this.scratch.maxContext) throw this.contextFull(rows);
     const sparse = this.sparseActive(this.position + rows, attention);
     this.ctx.writeStep(rows, this.position, sparse);
     const pass = encoder.beginComputePass({ label: 'forward' });
     const counted = this.counter.wrap(pass);
     for (const call of sparse ? this.sparseCalls : this.denseCalls) call.encode(counted, rows);
+    for (const call of this.heads[logitRows]) call.encode(counted, rows);
     (tail ?? this.argmaxCall).encode(counted, rows);
     pass.end();
     this.position += rows;
@@ -180,11 +214,19 @@ function buildStepCalls(ctx: GpuContext, config: ModelConfig, weights: ModelWeig
     both(rmsNorm(ctx, { dim: h, eps, hidden: scratch.hidden, weight: layer.postAttentionNorm, out: scratch.normed, delta: scratch.delta }));
     both(...feedForwardCalls(ctx, config, layer, scratch));
   });
-  both(
-    rmsNorm(ctx, { dim: h, eps, hidden: scratch.hidden, weight: weights.finalNorm, out: scratch.normed, delta: scratch.delta }),
-    linear(ctx, { input: scratch.normed, weight: weights.lmHead, output: scratch.logits }),
-  );
   return [dense, sparse];
+}
+
+/** The final norm (with the last layer's residual add) and lm_head, per LogitRows. */
+function buildHeads(ctx: GpuContext, config: ModelConfig, weights: ModelWeights, scratch: Scratch): Record<LogitRows, KernelCall[]> {
+  const head = (lastRow: boolean) => [
+    rmsNorm(ctx, {
+      dim: config.hiddenSize, eps: config.rmsNormEps, hidden: scratch.hidden, weight: weights.finalNorm,
+      out: scratch.normed, delta: scratch.delta, lastRow,
+    }),
+    linear(ctx, { input: scratch.normed, weight: weights.lmHead, output: scratch.logits, lastRow }),
+  ];
+  return { all: head(false), last: head(true), none: [] };
 }
 
 /** The pass as kernel calls use it (setPipeline, setBindGroup, dispatchWorkgroups), counting dispatches; reused. */

@@ -23,13 +23,14 @@ export async function generateGreedy(model: DeepseekForward, prompt: number[], o
   }));
   const generated: number[] = [];
   try {
-    // Prompt: chunks of maxRows; only the last chunk's argmax matters.
+    // Prompt: chunks of maxRows; only the last chunk's argmax matters, so only its last row gets logits.
     for (let start = 0; start < prompt.length; start += scratch.maxRows) {
       const chunk = prompt.slice(start, start + scratch.maxRows);
+      const last = start + chunk.length >= prompt.length;
       device.queue.writeBuffer(scratch.tokenIds, 0, Uint32Array.from(chunk));
       const encoder = device.createCommandEncoder({ label: 'prefill' });
-      model.encodeForward(encoder, chunk.length, options.attention);
-      if (start + chunk.length >= prompt.length) encoder.copyBufferToBuffer(scratch.nextToken, 0, ring[0], 0, 4);
+      model.encodeForward(encoder, chunk.length, options.attention, undefined, last ? 'last' : 'none');
+      if (last) encoder.copyBufferToBuffer(scratch.nextToken, 0, ring[0], 0, 4);
       device.queue.submit([encoder.finish()]);
     }
     // Token i (generated[i]) is read from ring[i % RING]; step i feeds it and writes token i+1 to ring[(i+1) % RING].
@@ -38,7 +39,7 @@ export async function generateGreedy(model: DeepseekForward, prompt: number[], o
       if (willFeed) {
         const encoder = device.createCommandEncoder({ label: 'decode' });
         encoder.copyBufferToBuffer(scratch.nextToken, 0, scratch.tokenIds, 0, 4);
-        model.encodeForward(encoder, 1, options.attention);
+        model.encodeForward(encoder, 1, options.attention, undefined, 'last');
         encoder.copyBufferToBuffer(scratch.nextToken, 0, ring[(i + 1) % RING], 0, 4);
         device.queue.submit([encoder.finish()]);
       }

@@ -5,8 +5,10 @@
 // validation or out-of-memory error while building is reported as ADAPTER_LIMITS too, not as a broken model.
 // maxContext: min(max_position_embeddings, 4096) on GPUs, min(.., 2048) on CPU adapters (SwiftShader keeps the
 // latent cache in system memory, and prefilling thousands of tokens on a CPU takes minutes anyway). Prefill runs
-// in chunks of 64 rows on GPUs but one row at a time on CPU adapters: there the tiled matmul's workgroup barriers
-// cost so much that a 16-token chunk took about 4x longer than 16 single-row (matrix-vector) steps on SwiftShader.
+// in chunks of 64 rows on GPUs and 16 on CPU adapters, where the projections run matrix-vector per row (no tiled
+// matmul barriers) and lm_head only for the last row: bench/prefill-cpu.ts on SwiftShader (interleaved runs), a
+// 64-token prompt reached its first token in 2.4-2.6 s in chunks of 16 against 3.3-4.1 s one row per step; a
+// 16-token prompt in 0.8-1.3 s either way (18.7 s one row per step before lm_head ran for the last row only).
 import { EngineError, badManifest } from '../errors';
 import type { EngineDevice } from '../gpu/device';
 import type { ModelIdentity } from '../kv/conversation-caches';
@@ -20,7 +22,7 @@ import type { LoadProgress, ModelEntry } from './protocol';
 
 export const GPU_MAX_CONTEXT = 4096;
 export const CPU_MAX_CONTEXT = 2048;
-export const CPU_PREFILL_ROWS = 1;
+export const CPU_PREFILL_ROWS = 16;
 
 /** What a loader needs of a package, wherever it is stored (HTTP here; IndexedDB or a Node folder elsewhere). */
 export interface ModelPackage {
@@ -136,7 +138,7 @@ export async function loadModelPackage(engine: EngineDevice, pkg: ModelPackage, 
     const built = await DeepseekForward.create(engine.device, source, {
       weights: manifest.quantisation.plan, maxContext, maxRows: engine.cpu ? CPU_PREFILL_ROWS : undefined,
     });
-    await built.prefill([tokenizer.tokenizer.bos_token_id ?? 0]); // compiles and runs every kernel once
+    await built.prefillLast([tokenizer.tokenizer.bos_token_id ?? 0]); // compiles and runs generation's kernels once
     built.reset();
     return built;
   });

@@ -1,7 +1,8 @@
 // The generation loop on tiny-v32 (f32): greedy settings reproduce engine/model/greedy.ts; one submit and a 4-byte
 // map per decode token; stop ids and aborts stop within one token and leave every returned id but the last in the
 // cache; a seed fixes the ids; and over two turns (the second prefilling only its new tokens) the sampled ids equal
-// the CPU reference sampler fed with the model's own logits, run step by step.
+// the CPU reference sampler fed with the model's own logits, run step by step. prefillLast (the last-row head that
+// generation uses) gives prefill's last row and the same cache.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../../engine/generate/generator';
 import { GREEDY, type SamplingSettings } from '../../engine/kernels/sample';
@@ -117,6 +118,30 @@ describe('generate', () => {
       turnPrompt = [picks[N - 1], ...turns[1]];
     }
     expect(a).toEqual(want);
+  });
+
+  it('prefillLast returns the last row of prefill\'s [T, V] over several chunks and leaves the same cache', async () => {
+    const ids = prompt(19, 2); // chunks of 8, 8, 3: two chunks without logits, then the last row only
+    const vocab = model.config.vocabSize;
+    model.reset();
+    const all = await model.prefill(ids, { attention: 'dense' });
+    const next = await model.decode(5, { attention: 'dense' });
+    model.reset();
+    const last = await model.prefillLast(ids, { attention: 'dense' });
+    expect(last.length).toBe(vocab);
+    expect(model.position).toBe(ids.length);
+    const want = all.subarray((ids.length - 1) * vocab);
+    let worst = 0, scale = 0;
+    for (let i = 0; i < vocab; i++) {
+      worst = Math.max(worst, Math.abs(last[i] - want[i]));
+      scale = Math.max(scale, Math.abs(want[i]));
+    }
+    expect(worst, 'matrix-vector vs tiled lm_head: f32 summation order only').toBeLessThan(1e-5 * scale + 1e-6);
+    const again = await model.decode(5, { attention: 'dense' });
+    let cacheWorst = 0;
+    for (let i = 0; i < vocab; i++) cacheWorst = Math.max(cacheWorst, Math.abs(again[i] - next[i]));
+    expect(cacheWorst, 'the decode after it reads the same cache').toBeLessThan(1e-5 * scale + 1e-6);
+    await expect(model.prefillLast([])).rejects.toThrow(/at least one token/);
   });
 
   it('rejects a prompt that does not fit and an empty prompt', async () => {

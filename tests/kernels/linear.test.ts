@@ -1,5 +1,5 @@
 // linear / linearSwiGLU against the float64 reference, on odd shapes that exercise both paths (T = 1 matrix-vector,
-// T > 1 tiled matmul), odd K (the unpaired last element; for f16 the row's padding half), N not a multiple of the
+// T > 1 tiled matmul; and the CPU adapters' shapes: one invocation per output row, matrix-vector per token row), odd K (the unpaired last element; for f16 the row's padding half), N not a multiple of the
 // 4-row group or the 64-wide tile, and f32, f16, q8 and q4 weights (groups 16/32/64, K not a multiple of the
 // group). The reference uses the STORED weights (f16-rounded; q8/q4 unpacked from the very words uploaded), so
 // every format differs from it only by f32 accumulation order: tolerance atol = 1e-5·max|ref|, rtol = 1e-4
@@ -13,7 +13,7 @@ import { linear as linearRef, swiglu } from '../reference/ops';
 import { expectClose, randomArray, type Tolerance } from '../support/compare';
 import { testDevice } from '../support/gpu';
 import { asUpload, PLAIN, QUANTISED, storageName, storedValues, type Storage } from '../support/stored-weights';
-import { MATVEC_SHAPES } from '../../engine/kernels/matvec-shape';
+import { MATVEC_SHAPES, ROWS_KERNELS } from '../../engine/kernels/matvec-shape';
 
 const STORAGES: Storage[] = [...PLAIN, ...QUANTISED];
 
@@ -47,11 +47,13 @@ async function runSteps(kernel: typeof linear, { n, k }: Shape, weightRows: numb
     return readF32(device, output, rows * n);
   };
   const outputs: Float32Array[] = [];
-  const gpuShaped = new GpuContext(device, { matvec: MATVEC_SHAPES.gpu });
+  const gpuShaped = new GpuContext(device, { matvec: MATVEC_SHAPES.gpu, rowsKernel: ROWS_KERNELS.gpu });
   for (const rows of ROWS) outputs.push(await run(gpuShaped, rows));
-  // The CPU adapters' matrix-vector layout (one invocation per row) must give the same T = 1 result.
-  const cpuMatvec = await run(new GpuContext(device, { matvec: MATVEC_SHAPES.cpu }), 1);
-  return { x, w: storedValues(w, k, storage), outputs, cpuMatvec };
+  // The CPU adapters' shapes: matrix-vector with one invocation per output row, run once per token row for T > 1.
+  const cpuOutputs: Float32Array[] = [];
+  const cpuShaped = new GpuContext(device, { matvec: MATVEC_SHAPES.cpu, rowsKernel: ROWS_KERNELS.cpu });
+  for (const rows of ROWS) cpuOutputs.push(await run(cpuShaped, rows));
+  return { x, w: storedValues(w, k, storage), outputs, cpuMatvec: cpuOutputs[0], cpuOutputs };
 }
 
 const LINEAR_SHAPES: Shape[] = [
@@ -64,10 +66,11 @@ describe('linear kernel', () => {
     for (const shape of LINEAR_SHAPES) {
       const { n, k } = shape;
       it(`y = x·Wᵀ matches the reference for N=${n}, K=${k}, ${dtype} weights, T in {${ROWS}}`, async () => {
-        const { x, w, outputs, cpuMatvec } = await runSteps(linear, shape, n, storage, n * 10 + k);
+        const { x, w, outputs, cpuMatvec, cpuOutputs } = await runSteps(linear, shape, n, storage, n * 10 + k);
         ROWS.forEach((rows, i) => {
           const expected = linearRef(x, w, rows, n, k);
           expectClose(outputs[i], expected, tolerance(expected), `linear ${dtype} T=${rows}`);
+          expectClose(cpuOutputs[i], expected, tolerance(expected), `linear ${dtype} T=${rows}, CPU shapes`);
         });
         expectClose(cpuMatvec, outputs[0], tolerance(linearRef(x, w, 1, n, k)), `linear ${dtype} T=1, CPU matvec layout`);
       });
@@ -106,6 +109,30 @@ describe('linear kernel', () => {
       for (let i = 0; i < unrounded.length; i++) worst = Math.max(worst, Math.abs(outputs[0][i] - unrounded[i]));
       expect(worst).toBeGreaterThan(1e-4);
     });
+  }
+
+  for (const storage of [PLAIN[0], QUANTISED[0]]) {
+    for (const kind of ['gpu', 'cpu'] as const) {
+      it(`lastRow computes only output row rows - 1 (${storageName(storage)}, ${kind} matvec layout), T in {1, 3, 5}`, async () => {
+        const { device } = await testDevice();
+        const ctx = new GpuContext(device, { matvec: MATVEC_SHAPES[kind] });
+        const n = 65, k = 257, capacity = 5;
+        const x = randomArray(capacity * k, 21, 2);
+        const w = randomArray(n * k, 22);
+        const input = uploadArray(device, x, 'x');
+        const weight = uploadWeight(device, w, [n, k], asUpload(storage), 'w');
+        for (const rows of [1, 3, 5]) {
+          const output = uploadArray(device, new Float32Array(capacity * n).fill(-7), 'y');
+          ctx.writeStep(rows, 0, false);
+          runCalls(device, [linear(ctx, { input, weight, output, lastRow: true })], rows);
+          const y = await readF32(device, output, capacity * n);
+          const expected = linearRef(x.subarray((rows - 1) * k, rows * k), storedValues(w, k, storage), 1, n, k);
+          expectClose(y.subarray((rows - 1) * n, rows * n), expected, tolerance(expected), `linear lastRow T=${rows}`);
+          const others = [...y.subarray(0, (rows - 1) * n), ...y.subarray(rows * n)];
+          expect(others).toEqual(Array(others.length).fill(-7));
+        }
+      });
+    }
   }
 
   it('writes only the step rows, leaving the rest of a larger output buffer untouched', async () => {
@@ -153,7 +180,7 @@ describe('linearSwiGLU kernel', () => {
     for (const shape of SWIGLU_SHAPES) {
       const { n, k } = shape;
       it(`silu(gate)·up matches the reference for N=${n}, K=${k}, ${dtype} weights, T in {${ROWS}}`, async () => {
-        const { x, w, outputs, cpuMatvec } = await runSteps(linearSwiGLU, shape, 2 * n, storage, n * 10 + k + 5);
+        const { x, w, outputs, cpuMatvec, cpuOutputs } = await runSteps(linearSwiGLU, shape, 2 * n, storage, n * 10 + k + 5);
         expectClose(cpuMatvec, outputs[0], { atol: 1e-5, rtol: 1e-4 }, `linear_swiglu ${dtype} T=1, CPU matvec layout`);
         ROWS.forEach((rows, i) => {
           const gateUp = linearRef(x, w, rows, 2 * n, k);
@@ -164,6 +191,7 @@ describe('linearSwiGLU kernel', () => {
           }
           const expected = swiglu(gate, up);
           expectClose(outputs[i], expected, tolerance(expected), `linear_swiglu ${dtype} T=${rows}`);
+          expectClose(cpuOutputs[i], expected, tolerance(expected), `linear_swiglu ${dtype} T=${rows}, CPU shapes`);
         });
       });
     }

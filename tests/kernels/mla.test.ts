@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { GpuContext, type KernelCall } from '../../engine/gpu/context';
 import { createStorage, readF32, runCalls, uploadArray } from '../../engine/gpu/buffers';
 import { mlaAttention, mlaKvAppend, mlaQueryAbsorb, mlaValueUp } from '../../engine/kernels/mla';
+import { MATVEC_SHAPES } from '../../engine/kernels/matvec-shape';
 import { buildRopeTable } from '../../engine/model/rope';
 import type { ModelConfig } from '../../engine/config';
 import { roundToDtype, uploadWeight, type WeightDtype } from '../../engine/weights/gpu-weight';
@@ -189,11 +190,11 @@ describe('mla kernels', () => {
     });
   }
 
-  it('value up-projection matches W_UV_h · ô per head for odd shapes', async () => {
+  it('value up-projection matches W_UV_h · ô per head for odd shapes (GPU and CPU layouts)', async () => {
     const { device } = await testDevice();
-    const ctx = new GpuContext(device);
     const nH = 3, dN = 5, dV = 7, rKV = 9, T = 7;
-    for (const dtype of ['f32', 'f16'] as const) {
+    for (const [dtype, layout] of [['f32', 'gpu'], ['f16', 'gpu'], ['f32', 'cpu'], ['f16', 'cpu']] as const) {
+      const ctx = new GpuContext(device, { matvec: MATVEC_SHAPES[layout] });
       const kvBValues = randomArray(nH * (dN + dV) * rKV, 5);
       const kvB = uploadWeight(device, kvBValues, [nH * (dN + dV), rKV], dtype, 'kv_b_proj');
       const latent = randomArray(T * nH * rKV, 6);
@@ -209,7 +210,7 @@ describe('mla kernels', () => {
         const o = linear(oHat, wUV, T, dV, rKV);
         for (let t = 0; t < T; t++) for (let i = 0; i < dV; i++) expected[t * nH * dV + h * dV + i] = o[t * dV + i];
       }
-      expectClose(await readF32(device, output, T * nH * dV), expected, TOLERANCE[dtype], `value up ${dtype}`);
+      expectClose(await readF32(device, output, T * nH * dV), expected, TOLERANCE[dtype], `value up ${dtype} ${layout}`);
     }
   });
 
