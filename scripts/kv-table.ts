@@ -1,5 +1,6 @@
 // `npm run kv-table`: prints a Markdown table of cache bytes per token (engine/kv/kv-bytes.ts) for DeepSeek-V2-Lite,
-// DeepSeek-V3 (their published config.json values, scripts/kv-table-configs.ts) and the bundled default model
+// DeepSeek-V3 (their published config.json values, scripts/kv-table-configs.ts), the bundled trained default model
+// (the config in its committed package manifest) and the generated random-weight model
 // (scripts/default-model/default-model-config.ts, with its tokenizer's vocabulary): the latent cache in f32 (what
 // the GPU holds), f16 and int8 (stored), against the expanded per-head K/V in f16.
 import { readFileSync } from 'node:fs';
@@ -12,6 +13,12 @@ import { DEEPSEEK_V2_LITE_CONFIG, DEEPSEEK_V3_CONFIG } from './kv-table-configs'
 function bundledModelConfig(): ModelConfig {
   const tokenizerJson = JSON.parse(readFileSync(deepseekV3TokenizerPath('tokenizer.json'), 'utf8'));
   return parseModelConfig(defaultModelConfig(tokenizerVocabSize(tokenizerJson)));
+}
+
+/** The package manifest already holds the normalised config. */
+function trainedModelConfig(): ModelConfig {
+  const manifest = JSON.parse(readFileSync('public/models/deepseek-v32-dictionary-chat/manifest.json', 'utf8'));
+  return manifest.config as ModelConfig;
 }
 
 function bytes(value: number): string {
@@ -28,7 +35,8 @@ function shape(config: ModelConfig): string {
 const models: [string, ModelConfig][] = [
   ['DeepSeek-V2-Lite', parseModelConfig(DEEPSEEK_V2_LITE_CONFIG)],
   ['DeepSeek-V3', parseModelConfig(DEEPSEEK_V3_CONFIG)],
-  ['bundled default model (V3.2-shaped)', bundledModelConfig()],
+  ['bundled trained default model (V3.2)', trainedModelConfig()],
+  ['generated random-weight model (V3.2-shaped)', bundledModelConfig()],
 ];
 
 const lines = [
