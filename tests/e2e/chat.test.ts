@@ -45,18 +45,21 @@ describe('chat app end to end', () => {
     await waitForAnswerDone(page);
     const [answer] = await assistantTexts(page);
     expect(answer!.length).toBeGreaterThanOrEqual(lengths[1]!);
-    // Random weights almost never emit the end token: the answer ends at the max-new-tokens setting it was sent.
-    expect(await byTestId(page, 'message-assistant').first().innerText()).toMatch(/max new tokens/i);
+    const shown = await byTestId(page, 'message-assistant').first().innerText();
     expect(await userTexts(page)).toEqual([firstQuestion]);
     console.log(`first answer (sparse): ${await perfSummary(page)}`);
     expect(await statValue(page, 'stat-decode-tps')).toBeGreaterThan(0);
     expect(await statValue(page, 'stat-prefill-tps')).toBeGreaterThan(0);
     const prefillTokens = await statValue(page, 'stat-prefill-tokens');
     expect(prefillTokens).toBeGreaterThan(0);
-    // The cache holds the prompt and the answer (its last token may not have been run through the model yet).
-    const contextTokens = await statValue(page, 'stat-context-tokens');
-    expect(contextTokens).toBeGreaterThanOrEqual(prefillTokens + SHORT_ANSWER_TOKENS - 1);
-    expect(contextTokens).toBeLessThanOrEqual(prefillTokens + SHORT_ANSWER_TOKENS);
+    // The cache holds the prompt and the answer (its last token may not have been run through the model yet). The
+    // trained default model may end an answer itself (end-of-sentence token, no note) within the max-new-tokens
+    // setting; otherwise the answer ends at that setting and says so.
+    const answerTokens = (await statValue(page, 'stat-context-tokens')) - prefillTokens;
+    expect(answerTokens).toBeGreaterThanOrEqual(1);
+    expect(answerTokens).toBeLessThanOrEqual(SHORT_ANSWER_TOKENS);
+    if (/max new tokens/i.test(shown)) expect(answerTokens).toBeGreaterThanOrEqual(SHORT_ANSWER_TOKENS - 1);
+    else expect(shown).not.toMatch(/stopped/i);
   });
 
   it('switches attention mode and answers again in the new mode', async () => {

@@ -12,15 +12,18 @@ import { chatTurns } from '../../app/store/conversation-logic';
 import { DEFAULT_SETTINGS, type ChatMessage } from '../../app/store/types';
 import { commonPrefixLength } from '../../engine/kv/prefix-match';
 import { ChatTokenizer } from '../../engine/tokenizer/chat-tokenizer';
-import { bundledModel } from '../support/bundled-model';
+import { bundledModel, PUBLIC_MODELS_DIR } from '../support/bundled-model';
 import {
   assistantTexts, byTestId, MODEL_TIMEOUT_MS, perfSummary, sendMessage, setMaxNewTokens, statValue, userTexts,
   waitForAnswerDone, waitForModelReady, waitForSaved,
 } from './support/chat-page';
 import { useAppSession } from './support/use-app-session';
 
+/** The tokenizer of the model the app loads on first open: index.json's first entry (the trained default). */
 async function bundledTokenizer(): Promise<ChatTokenizer> {
-  const { packageDir } = await bundledModel();
+  await bundledModel(); // makes sure index.json exists
+  const [first] = JSON.parse(await readFile(join(PUBLIC_MODELS_DIR, 'index.json'), 'utf8')) as { path: string }[];
+  const packageDir = join(PUBLIC_MODELS_DIR, first.path);
   const readJson = async (file: string) => JSON.parse(await readFile(join(packageDir, file), 'utf8')) as Record<string, unknown>;
   return new ChatTokenizer({ tokenizerJson: await readJson('tokenizer.json'), tokenizerConfig: await readJson('tokenizer_config.json') });
 }

@@ -84,7 +84,8 @@ describe('package over HTTP', () => {
 
   it('lists the bundled models from index.json with absolute package URLs that open', async () => {
     const entries = await listModels(`${withRange.url}index.json`);
-    expect(entries).toEqual([expect.objectContaining({ id: DEFAULT_MODEL_DIR, url: `${withRange.url}${DEFAULT_MODEL_DIR}/`, label: 'random weights', family: 'deepseek_v32', bundled: true })]);
+    expect(entries).toContainEqual(expect.objectContaining({ id: DEFAULT_MODEL_DIR, url: `${withRange.url}${DEFAULT_MODEL_DIR}/`, label: 'random weights', family: 'deepseek_v32', bundled: true }));
+    expect(entries[0]).toEqual(expect.objectContaining({ id: 'deepseek-v32-dictionary-chat', url: `${withRange.url}deepseek-v32-dictionary-chat/`, bundled: true }));
     const relative = await listModels('/index.json', { base: `${withRange.url}some/page.html` });
     expect(relative).toEqual(entries);
     expect((await openHttpPackage(entries[0].url)).manifest.name).toBe(entries[0].name);
