@@ -127,6 +127,15 @@ function checkPlacement(check: Check, at: string, t: { shard: number; offset: nu
 }
 
 /** Validates a parsed manifest.json; `where` names it in errors (a path or URL). */
+/** Parses a package's JSON file (manifest, tokenizer files, models index); unparsable text is BAD_MANIFEST naming `where`. */
+export function parsePackageJson(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw badManifest(where, '(file)', 'JSON', `unparsable text (${(cause as Error).message})`);
+  }
+}
+
 export function parseManifest(json: unknown, where: string): PackageManifest {
   const check: Check = {
     fail: (field, expected, found) => {

@@ -7,7 +7,7 @@
 import { EngineError, badManifest, integrityError } from '../errors';
 import type { TokenizerFiles } from '../tokenizer/chat-tokenizer';
 import type { TensorSource } from '../weights/tensor-source';
-import { MANIFEST_FILE, parseManifest, type PackageManifest } from './manifest';
+import { MANIFEST_FILE, parseManifest, parsePackageJson, type PackageManifest } from './manifest';
 import { createPackageSource } from './package-source';
 
 export type FetchFunction = (input: string, init?: RequestInit) => Promise<Response>;
@@ -59,12 +59,7 @@ export async function fetchOk(fetchFn: FetchFunction, url: string, init?: Reques
 
 /** A JSON file of the package, parsed; unparsable text is BAD_MANIFEST naming the URL. */
 async function fetchJson(fetchFn: FetchFunction, url: string): Promise<unknown> {
-  const text = await (await fetchOk(fetchFn, url)).text();
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw badManifest(url, '(file)', 'JSON', `unparsable text (${(cause as Error).message})`);
-  }
+  return parsePackageJson(await (await fetchOk(fetchFn, url)).text(), url);
 }
 
 /** Serves (file, offset, length) reads with Range requests, or from the one whole shard held when Range is ignored. */

@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badManifest, integrityError } from '../errors';
 import type { TensorSource } from '../weights/tensor-source';
-import { MANIFEST_FILE, parseManifest, type PackageManifest } from './manifest';
+import { MANIFEST_FILE, parseManifest, parsePackageJson, type PackageManifest } from './manifest';
 import { createPackageSource } from './package-source';
 import { readFileRange } from '../weights/read-range-node';
 
@@ -24,13 +24,7 @@ async function readManifest(dir: string): Promise<PackageManifest> {
   } catch {
     throw badManifest(path, '(file)', 'a package manifest', 'no such file');
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw badManifest(path, '(file)', 'JSON', `unparsable text (${(cause as Error).message})`);
-  }
-  return parseManifest(json, path);
+  return parseManifest(parsePackageJson(text, path), path);
 }
 
 /** Lowercase hex SHA-256 of a file, read in 4 MiB chunks. */

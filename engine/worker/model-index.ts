@@ -3,6 +3,7 @@
 // `path` relative to the index). Each entry becomes a ModelEntry whose `url` is absolute, so the worker can open
 // the package wherever the index was served from. A missing or malformed index is NETWORK / BAD_MANIFEST.
 import { badManifest } from '../errors';
+import { parsePackageJson } from '../package/manifest';
 import { fetchOk, type FetchFunction } from '../package/package-http';
 import type { ModelEntry } from './protocol';
 
@@ -51,12 +52,5 @@ export function parseModelIndex(json: unknown, url: string): ModelEntry[] {
 export async function listModels(indexUrl?: string, options: { fetch?: FetchFunction; base?: string } = {}): Promise<ModelEntry[]> {
   const url = modelIndexUrl(indexUrl, options.base);
   const fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-  const body = await (await fetchOk(fetchFn, url)).text();
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch (cause) {
-    throw badManifest(url, '(file)', 'JSON', `unparsable text (${(cause as Error).message})`);
-  }
-  return parseModelIndex(json, url);
+  return parseModelIndex(parsePackageJson(await (await fetchOk(fetchFn, url)).text(), url), url);
 }
