@@ -1,7 +1,9 @@
 // Start-up order: WebGPU present with an adapter (else the no-WebGPU page), stored conversations and settings read back
 // (the stored model choice decides what to load), the worker's WebGPU probe, then the start model loads in the
-// background. Also runs the error banner's buttons, which need the engine and the persistence handles.
+// background (the KV cache settings are applied before it and on every change). Also runs the error banner's
+// buttons, which need the engine and the persistence handles.
 import { loadStartModel, probeEngine, restartEngine } from './engine-actions';
+import { watchKvSettings } from './kv-cache-actions';
 import { useAppStore } from './store';
 import type { StepAction } from './store/next-steps';
 import type { Persistence } from './store/persistence';
@@ -23,6 +25,7 @@ export function boot(): Promise<AppPhase> {
     if (!(await navigator.gpu.requestAdapter().catch(() => null))) return 'no-webgpu-adapter';
     persistence = await startPersistence(useAppStore);
     if ((await probeEngine()) === 'no-webgpu') return 'no-webgpu-engine';
+    watchKvSettings();
     void loadStartModel();
     return 'running';
   })();

@@ -4,6 +4,7 @@
 import { toErrorInfo } from '../engine/worker/error-transfer';
 import type { ChatRequest } from '../engine/worker/protocol';
 import { engineClient, reportEngineError } from './engine-actions';
+import { refreshStoredCaches } from './kv-cache-actions';
 import { useAppStore } from './store';
 import type { Conversation } from './store/types';
 import { appendAssistantMessage, appendUserMessage, chatTurns, dropLastAnswer, editUserMessage } from './store/conversation-logic';
@@ -62,6 +63,7 @@ async function generateAnswer(conversationId: string): Promise<void> {
     reportEngineError(error);
   } finally {
     store().endStreaming();
+    void refreshStoredCaches(); // the answer's rows were queued for saving (a budget may have evicted others)
   }
 }
 
@@ -92,4 +94,5 @@ export function deleteConversation(conversationId: string): void {
   if (store().generatingIn === conversationId) return;
   store().deleteConversation(conversationId);
   engineClient().forgetConversation(conversationId);
+  void refreshStoredCaches();
 }

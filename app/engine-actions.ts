@@ -1,9 +1,11 @@
 // Engine lifecycle for the app: start (probe, list models, load the start model), load a chosen model, and
 // restart after DEVICE_LOST (terminate the worker, start a fresh one, load the same model again; conversations
-// stay in the store). Engine errors go to the banner with their next step.
+// stay in the store). Engine errors go to the banner with their next step. Every load first applies the KV cache
+// settings (app/kv-cache-actions.ts).
 import { toErrorInfo } from '../engine/worker/error-transfer';
 import type { EngineErrorInfo, ModelEntry } from '../engine/worker/protocol';
 import { EngineClient } from './engine-client';
+import { applyKvSettings } from './kv-cache-actions';
 import { useAppStore } from './store';
 import { modelToLoadOnStart } from './store/model-choice';
 import type { BannerCode } from './store/next-steps';
@@ -62,6 +64,7 @@ export async function loadModel(entry: ModelEntry, chosen: boolean): Promise<voi
   s.setModelStatus('loading');
   s.setLoadProgress(null);
   try {
+    await applyKvSettings(); // a fresh worker starts with the engine's defaults
     const loaded = await engineClient().loadModel(entry, (progress) => store().setLoadProgress(progress));
     if (lastEntry !== entry) return; // another model was picked meanwhile
     store().setLoadedModel(loaded);

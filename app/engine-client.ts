@@ -7,7 +7,8 @@ import { EngineError } from '../engine/errors';
 import type { EngineApi } from '../engine/worker';
 import { installErrorTransfer } from '../engine/worker/error-transfer';
 import type {
-  AdapterReport, ChatRequest, ChatResult, EngineErrorInfo, LoadedModelInfo, LoadProgress, ModelEntry, TokenEvent,
+  AdapterReport, ChatRequest, ChatResult, EngineErrorInfo, KvCacheOptions, LoadedModelInfo, LoadProgress, ModelEntry, StoredCacheInfo,
+  TokenEvent,
 } from '../engine/worker/protocol';
 import { createFrameBatcher } from './frame-batcher';
 
@@ -94,6 +95,16 @@ export class EngineClient {
   /** Stored latent cache bytes per conversation id ({} when the engine cannot say). */
   cacheSizes(): Promise<Record<string, number>> {
     return this.call((remote) => remote.cacheSizes()).catch(() => ({}));
+  }
+
+  /** Each conversation's stored latent cache (bytes, tokens, formats), after the engine's queued saves and evictions. */
+  cacheDetails(): Promise<Record<string, StoredCacheInfo>> {
+    return this.call((remote) => remote.cacheDetails());
+  }
+
+  /** Sets the stored format and the cache budgets; a lowered budget evicts at once. */
+  configureKvCache(options: KvCacheOptions): Promise<void> {
+    return this.call((remote) => remote.configureKvCache(options));
   }
 
   forgetConversation(conversationId: string): void {

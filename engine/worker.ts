@@ -7,7 +7,8 @@ import { idbKvStore } from './kv/idb-kv-store';
 import { EngineHost } from './worker/engine-host';
 import { installErrorTransfer } from './worker/error-transfer';
 import type {
-  AdapterReport, ChatRequest, ChatResult, EngineErrorInfo, KvCacheOptions, LoadedModelInfo, LoadProgress, ModelEntry, TokenEvent,
+  AdapterReport, ChatRequest, ChatResult, EngineErrorInfo, KvCacheOptions, LoadedModelInfo, LoadProgress, ModelEntry, StoredCacheInfo,
+  TokenEvent,
 } from './worker/protocol';
 
 const host = new EngineHost({
@@ -34,10 +35,12 @@ export const engineApi = {
   stop(): void { host.stop(); },
   /** Drops a conversation's latent cache (deleted conversation). */
   async forgetConversation(conversationId: string): Promise<void> { host.forgetConversation(conversationId); },
-  /** Stored cache format (f16 | int8) and the byte cap on all stored caches (least recently used dropped first). */
+  /** Stored cache format (f16 | int8), the byte cap on all stored caches and on inactive GPU copies (least recently used dropped first, at once). */
   configureKvCache(options: KvCacheOptions): void { host.configureKvCache(options); },
   /** Bytes of each conversation's stored latent cache, by conversation id. */
   async cacheSizes(): Promise<Record<string, number>> { return host.cacheSizes(); },
+  /** Each conversation's stored latent cache (bytes, tokens, formats), after queued saves and evictions. */
+  async cacheDetails(): Promise<Record<string, StoredCacheInfo>> { return host.cacheDetails(); },
   /** Registers a callback for a failed cache save (non-fatal: the answer is kept). */
   onCacheError(callback: (error: EngineErrorInfo) => void): void { host.onCacheError(callback); },
   /** Registers a callback for a lost GPU device; the UI then calls loadModel again (conversations are kept). */

@@ -1,10 +1,9 @@
 // Performance of the last answer in this conversation: prefill and decode tokens/s, time to first token, tokens
 // in context (and how many came from the latent cache), the latent KV cache's bytes next to what full per-head K/V
-// would take for the same tokens, the conversation's latent cache as stored in the browser (asked of the engine
-// after each answer), and the decode-time chart over the whole conversation.
-import { useEffect, useState } from 'react';
+// would take for the same tokens, the conversation's latent cache as stored in the browser (the engine's figures
+// the store holds, read after each answer: app/kv-cache-actions.ts), and the decode-time chart over the whole
+// conversation.
 import type { ChatStats } from '../../engine/worker/protocol';
-import { engineClient } from '../engine-actions';
 import { useAppStore } from '../store';
 import type { DecodeSeries } from '../store/generation-slice';
 import { DecodeChart } from './decode-chart';
@@ -46,14 +45,7 @@ export function PerfPanel() {
   const series = useAppStore((s) => (s.currentConversationId ? s.decodeSeries[s.currentConversationId] : undefined)) ?? EMPTY_SERIES;
   const adapter = useAppStore((s) => s.loadedModel?.adapter ?? s.adapter);
   const v = statValues(stats);
-  const conversationId = useAppStore((s) => s.currentConversationId);
-  const [storedSizes, setStoredSizes] = useState<Record<string, number>>({});
-  useEffect(() => { // after each answer the worker appends that answer's rows; ask once the save had a moment
-    let live = true;
-    const timer = setTimeout(() => void engineClient().cacheSizes().then((sizes) => { if (live) setStoredSizes(sizes); }), 500);
-    return () => { live = false; clearTimeout(timer); };
-  }, [stats, conversationId]);
-  const storedBytes = conversationId ? storedSizes[conversationId] : undefined;
+  const storedBytes = useAppStore((s) => (s.currentConversationId ? s.storedCaches[s.currentConversationId]?.bytes : undefined));
   const ratio = stats && stats.latentKvBytes > 0 ? stats.fullKvBytes / stats.latentKvBytes : 0;
   return (
     <section className="panel perf-panel" aria-label="Performance">

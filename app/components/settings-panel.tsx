@@ -1,8 +1,10 @@
 // Generation settings: system prompt and sampling (temperature, top-p, top-k, repetition penalty, max new tokens),
-// each applied to the next request. Numbers are clamped to the ranges in store/types.ts.
+// each applied to the next request. Numbers are clamped to the ranges in store/types.ts. Then the latent KV cache
+// settings (kv-cache-settings.tsx).
 import { useAppStore } from '../store';
 import type { NumericSetting } from '../store/types';
 import { SETTING_RANGES } from '../store/types';
+import { KvCacheSettings } from './kv-cache-settings';
 
 const LABELS: Record<NumericSetting, string> = {
   temperature: 'Temperature (0 = greedy)',
@@ -36,6 +38,7 @@ export function SettingsPanel() {
         <textarea data-testid="setting-system-prompt" rows={3} value={systemPrompt} onChange={(e) => setSystemPrompt(e.target.value)} />
       </label>
       {(Object.keys(LABELS) as NumericSetting[]).map((name) => <NumberSetting key={name} name={name} />)}
+      <KvCacheSettings />
     </section>
   );
 }

@@ -7,12 +7,14 @@ import type { ErrorsSlice } from './errors-slice';
 import { createErrorsSlice } from './errors-slice';
 import type { GenerationSlice } from './generation-slice';
 import { createGenerationSlice } from './generation-slice';
+import type { KvCacheSlice } from './kv-cache-slice';
+import { createKvCacheSlice } from './kv-cache-slice';
 import type { ModelsSlice } from './models-slice';
 import { createModelsSlice } from './models-slice';
 import type { SettingsSlice } from './settings-slice';
 import { createSettingsSlice } from './settings-slice';
 
-export type AppStore = ConversationsSlice & SettingsSlice & ModelsSlice & GenerationSlice & ErrorsSlice;
+export type AppStore = ConversationsSlice & SettingsSlice & ModelsSlice & GenerationSlice & ErrorsSlice & KvCacheSlice;
 
 export const createAppStore = () => create<AppStore>()((...args) => ({
   ...createConversationsSlice(...args),
@@ -20,6 +22,7 @@ export const createAppStore = () => create<AppStore>()((...args) => ({
   ...createModelsSlice(...args),
   ...createGenerationSlice(...args),
   ...createErrorsSlice(...args),
+  ...createKvCacheSlice(...args),
 }));
 
 export const useAppStore = createAppStore();

@@ -3,6 +3,7 @@
 // with numbers clamped to their ranges.
 import type { ChatStats, DecodeTiming } from '../../engine/worker/protocol';
 import type { DecodeSeries } from './generation-slice';
+import { readStoredKvSettings } from './kv-settings';
 import type { ChatMessage, Conversation, NumericSetting, Settings } from './types';
 import { DEFAULT_SETTINGS, SETTING_RANGES } from './types';
 
@@ -57,6 +58,7 @@ export function clampSetting(name: NumericSetting, value: number): number {
 export function readStoredSettings(value: unknown): Settings {
   const settings: Settings = { ...DEFAULT_SETTINGS };
   if (!isRecord(value)) return settings;
+  Object.assign(settings, readStoredKvSettings(value));
   if (typeof value.systemPrompt === 'string') settings.systemPrompt = value.systemPrompt;
   if (value.attention === 'sparse' || value.attention === 'dense') settings.attention = value.attention;
   for (const name of Object.keys(SETTING_RANGES) as NumericSetting[]) {

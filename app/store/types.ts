@@ -1,6 +1,7 @@
 // Plain data the UI keeps: conversations, their messages and the generation settings. Everything here is
 // structured-clone friendly because conversations and settings are stored in IndexedDB as they are.
 import type { AttentionChoice } from '../../engine/worker/protocol';
+import { DEFAULT_KV_SETTINGS, type KvSettings } from './kv-settings';
 
 export type MessageRole = 'user' | 'assistant';
 
@@ -22,7 +23,7 @@ export interface Conversation {
   updatedAt: number;
 }
 
-export interface Settings {
+export interface Settings extends KvSettings {
   systemPrompt: string;
   temperature: number; // 0 = greedy
   topP: number; // (0, 1]
@@ -41,6 +42,7 @@ export const DEFAULT_SETTINGS: Settings = {
   repetitionPenalty: 1.1,
   maxNewTokens: 256,
   attention: 'sparse',
+  ...DEFAULT_KV_SETTINGS,
 };
 
 /** Each setting's allowed range: the settings panel's inputs and the loader of stored settings both use it. */

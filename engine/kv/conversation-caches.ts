@@ -50,6 +50,12 @@ export class ConversationCaches {
     return bytes;
   }
 
+  /** Sets the budget of inactive conversations' GPU copies and frees the least recently used over it at once. */
+  setBudget(bytes: number): void {
+    this.budgetBytes = bytes;
+    this.evictOverBudget();
+  }
+
   /** Makes `conversationId` the one in the model's caches; model.position becomes its cached token count. */
   activate(conversationId: string): Activation {
     const incoming = this.caches.get(conversationId);

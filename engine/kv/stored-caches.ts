@@ -7,6 +7,7 @@
 // prompt the chunks encode, and stops at a missing, damaged or mismatching chunk (dropping it and the rest). The
 // total stored bytes stay under a budget: least recently used conversations lose their cache first. All writes
 // run one after another; the records are loaded once into memory so the session can plan a save synchronously.
+// Lowering the budget applies at once (enforceBudgetNow); summaries() reports what is stored after queued writes.
 import type { DeepseekForward } from '../model/forward';
 import type { ModelIdentity } from './conversation-caches';
 import type { KvStore } from './kv-store';
@@ -22,6 +23,14 @@ export interface StoredChunkRef {
   from: number;
   tokens: number;
   bytes: number;
+  encoding?: KvEncoding; // absent in records saved before it was kept
+}
+
+/** What the UI shows of one conversation's stored cache: bytes, tokens and the formats its chunks use. */
+export interface StoredCacheSummary {
+  bytes: number;
+  tokens: number;
+  encodings: KvEncoding[];
 }
 
 export interface StoredConversation {
@@ -69,6 +78,30 @@ export class StoredCaches {
     return Object.fromEntries([...this.records].map(([id, record]) => [id, record.bytes]));
   }
 
+  /** Per conversation, its stored bytes, tokens and chunk formats, once every queued write has finished. */
+  async summaries(): Promise<Record<string, StoredCacheSummary>> {
+    await this.settled();
+    return Object.fromEntries([...this.records].map(([id, record]) => {
+      const encodings = [...new Set(record.chunks.flatMap((chunk) => (chunk.encoding ? [chunk.encoding] : [])))];
+      return [id, { bytes: record.bytes, tokens: record.tokenIds.length, encodings }];
+    }));
+  }
+
+  /** Applies options.budgetBytes now: least recently used conversations lose their cache until the rest fits. */
+  enforceBudgetNow(): Promise<void> {
+    return this.serially(() => this.enforceBudget(null));
+  }
+
+  /** Resolves once the records are loaded and no write is queued (writes queued meanwhile are waited for too). */
+  async settled(): Promise<void> {
+    await this.ready;
+    let writes: Promise<unknown>;
+    do {
+      writes = this.writes;
+      await writes.catch(() => {});
+    } while (writes !== this.writes);
+  }
+
   get totalBytes(): number {
     let bytes = 0;
     for (const record of this.records.values()) bytes += record.bytes;
@@ -109,7 +142,7 @@ export class StoredCaches {
         const chunk: StoredChunk = { ...snapshot, from, tokenIds: tokenIds.slice(from, to), model };
         await this.store.set(key, chunk);
         const bytes = encodedBytes(snapshot);
-        record.chunks.push({ key, from, tokens: snapshot.tokens, bytes });
+        record.chunks.push({ key, from, tokens: snapshot.tokens, bytes, encoding: snapshot.encoding });
         record.tokenIds = tokenIds.slice(0, to);
         record.bytes += bytes;
       }
@@ -213,8 +246,8 @@ export class StoredCaches {
     await this.store.del(META + conversationId);
   }
 
-  /** Least recently used conversations lose their cache until the total fits (the one just saved goes last). */
-  private async enforceBudget(saved: string): Promise<void> {
+  /** Least recently used conversations lose their cache until the total fits (the one just saved, if any, goes last). */
+  private async enforceBudget(saved: string | null): Promise<void> {
     const order = [...this.records].sort(([a, x], [b, y]) => (a === saved ? 1 : b === saved ? -1 : x.lastUsed - y.lastUsed));
     for (const [id] of order) {
       if (this.totalBytes <= this.options.budgetBytes) break;

@@ -8,15 +8,17 @@
 // this class directly with Dawn's GPU object.
 import { EngineError } from '../errors';
 import { createEngineDevice, type EngineDevice } from '../gpu/device';
+import { kvBytesPerToken } from '../kv/kv-bytes';
 import type { KvStore } from '../kv/kv-store';
 import { DEFAULT_STORED_BUDGET_BYTES, StoredCaches } from '../kv/stored-caches';
 import { openHttpPackage } from '../package/package-http';
-import { ChatSession } from './chat-session';
+import { ChatSession, DEFAULT_GPU_BUDGET_BYTES } from './chat-session';
 import { toErrorInfo } from './error-transfer';
 import { listModels } from './model-index';
 import { loadModelPackage, type LoadedModel, type ModelPackage } from './model-loader';
 import type {
-  AdapterReport, ChatRequest, ChatResult, EngineErrorInfo, KvCacheOptions, LoadedModelInfo, LoadProgress, ModelEntry, TokenEvent,
+  AdapterReport, ChatRequest, ChatResult, EngineErrorInfo, KvCacheOptions, LoadedModelInfo, LoadProgress, ModelEntry, StoredCacheInfo,
+  TokenEvent,
 } from './protocol';
 
 export interface EngineHostOptions {
@@ -49,6 +51,7 @@ export class EngineHost {
   private readonly cacheErrorListeners: ((error: EngineErrorInfo) => void)[] = [];
   private storedCaches: StoredCaches | null = null;
   private readonly kvOptions = { encoding: 'f16' as 'f16' | 'int8', budgetBytes: DEFAULT_STORED_BUDGET_BYTES };
+  private gpuBudgetBytes = DEFAULT_GPU_BUDGET_BYTES;
 
   constructor(private readonly options: EngineHostOptions) {}
 
@@ -58,9 +61,27 @@ export class EngineHost {
     return this.storedCaches;
   }
 
+  /**
+   * Sets the stored format and the two budgets. A lowered budget applies at once: inactive GPU copies over it are
+   * freed, and least recently used stored caches are dropped (queued behind any save; cacheDetails waits for it).
+   */
   configureKvCache(options: KvCacheOptions): void {
+    checkKvCacheOptions(options);
     if (options.encoding !== undefined) this.kvOptions.encoding = options.encoding;
-    if (options.storedBudgetBytes !== undefined) this.kvOptions.budgetBytes = options.storedBudgetBytes;
+    if (options.gpuBudgetBytes !== undefined) {
+      this.gpuBudgetBytes = options.gpuBudgetBytes;
+      this.active?.session.caches.setBudget(options.gpuBudgetBytes);
+    }
+    if (options.storedBudgetBytes !== undefined) {
+      this.kvOptions.budgetBytes = options.storedBudgetBytes;
+      const stored = this.stored;
+      if (stored) this.reportCacheError(stored.enforceBudgetNow());
+    }
+  }
+
+  /** Per conversation id, its stored cache (bytes, tokens, formats), after every queued save and eviction. */
+  async cacheDetails(): Promise<Record<string, StoredCacheInfo>> {
+    return (await this.stored?.summaries()) ?? {};
   }
 
   /** Stored cache bytes per conversation id. */
@@ -146,6 +167,7 @@ export class EngineHost {
     };
     const loaded = await loadModelPackage(engine, pkg, entry, report);
     if (this.engine !== engine) throw this.lostError('the GPU device was lost while loading');
+    const kvBytes = kvBytesPerToken(pkg.manifest.config);
     const info: LoadedModelInfo = {
       id: entry.id,
       name: pkg.manifest.name,
@@ -155,17 +177,31 @@ export class EngineHost {
       maxContext: loaded.maxContext,
       latentBytesPerToken: loaded.latentBytesPerToken,
       fullKvBytesPerToken: loaded.fullKvBytesPerToken,
+      storedBytesPerToken: { f16: kvBytes.latentF16, int8: kvBytes.latentInt8 },
       adapter: adapterReport(engine),
     };
     this.active = { info, loaded, session: new ChatSession(loaded, {
       stored: this.stored ?? undefined,
-      onStoreError: (error) => {
-        for (const listener of this.cacheErrorListeners) {
-          try { void Promise.resolve(listener(toErrorInfo(error))).catch(() => {}); } catch { /* next listener */ }
-        }
-      },
+      gpuBudgetBytes: this.gpuBudgetBytes,
+      onStoreError: (error) => this.tellCacheError(error),
     }) };
     return info;
+  }
+
+  private tellCacheError(error: EngineError): void {
+    for (const listener of this.cacheErrorListeners) {
+      try { void Promise.resolve(listener(toErrorInfo(error))).catch(() => {}); } catch { /* next listener */ }
+    }
+  }
+
+  /** A failed eviction (IndexedDB refused a delete) reaches the cache-error listeners. */
+  private reportCacheError(work: Promise<unknown>): void {
+    void work.catch((error: unknown) => {
+      const why = error instanceof Error ? error.message : String(error);
+      this.tellCacheError(error instanceof EngineError ? error : new EngineError('QUOTA',
+        `Dropping conversations' caches from browser storage to fit the budget failed (${why}). Free storage or reload the page.`,
+        { reason: why }));
+    });
   }
 
   private async newDevice(): Promise<EngineDevice> {
@@ -197,5 +233,20 @@ export class EngineHost {
   private lostError(why: string): EngineError {
     return new EngineError('DEVICE_LOST',
       `The GPU device was lost (${why}). Load the model again to continue; your conversations are kept.`, { reason: why });
+  }
+}
+
+/** The largest budget configureKvCache takes (1 TiB): anything larger is a typo, not a budget. */
+export const MAX_KV_BUDGET_BYTES = 2 ** 40;
+
+function checkKvCacheOptions(options: KvCacheOptions): void {
+  if (options.encoding !== undefined && options.encoding !== 'f16' && options.encoding !== 'int8') {
+    throw new RangeError(`The stored cache format must be 'f16' or 'int8', got ${JSON.stringify(options.encoding)}.`);
+  }
+  for (const name of ['storedBudgetBytes', 'gpuBudgetBytes'] as const) {
+    const bytes = options[name];
+    if (bytes !== undefined && !(Number.isInteger(bytes) && bytes >= 0 && bytes <= MAX_KV_BUDGET_BYTES)) {
+      throw new RangeError(`${name} must be a whole number of bytes from 0 to ${MAX_KV_BUDGET_BYTES}, got ${bytes}. Nothing was changed.`);
+    }
   }
 }

@@ -46,6 +46,8 @@ export interface LoadedModelInfo {
   maxContext: number;
   latentBytesPerToken: number; // f32 latent cache row per token, all layers (what the GPU holds)
   fullKvBytesPerToken: number; // per-head K and V for all layers at f16, for comparison
+  /** Bytes per token of a saved latent cache in each storage format (engine/kv/kv-bytes.ts). */
+  storedBytesPerToken?: Record<KvStorageFormat, number>;
   adapter: AdapterReport;
 }
 
@@ -100,10 +102,21 @@ export interface ChatStats {
   submitsPerToken: number;
 }
 
+/** Storage format of saved latent cache rows: f16, or int8 codes with one f32 scale per row part (compressed). */
+export type KvStorageFormat = 'f16' | 'int8';
+
 /** Stored latent cache settings (engine/kv/stored-caches.ts); absent fields keep their value. */
 export interface KvCacheOptions {
-  encoding?: 'f16' | 'int8'; // storage format of saved rows (default f16)
-  storedBudgetBytes?: number; // cap on all conversations' stored rows (default 512 MiB)
+  encoding?: KvStorageFormat; // storage format of saved rows (default f16)
+  storedBudgetBytes?: number; // cap on all conversations' stored rows (default 512 MiB); lowering it evicts at once
+  gpuBudgetBytes?: number; // cap on inactive conversations' GPU copies (default 256 MiB); lowering it frees at once
+}
+
+/** One conversation's stored latent cache: its bytes, the tokens it encodes and the formats its chunks use. */
+export interface StoredCacheInfo {
+  bytes: number;
+  tokens: number;
+  encodings: KvStorageFormat[];
 }
 
 export type FinishReason = 'stop' | 'length' | 'context' | 'abort';
