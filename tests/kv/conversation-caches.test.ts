@@ -1,7 +1,8 @@
 // GPU residency of conversations' caches (engine/kv/conversation-caches.ts) on tiny-v32 with sparse attention:
 // two conversations interleaved through swaps give exactly the logits each gives alone (the swap copies f32 rows,
 // so nothing may change); a third conversation over the byte budget frees the least recently used copy, which
-// then comes back empty and continues from a stored snapshot; a regenerate rolls back to the kept prefix.
+// then comes back empty and continues from a stored snapshot; lowering the budget frees copies at once; a
+// regenerate rolls back to the kept prefix.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConversationCaches } from '../../engine/kv/conversation-caches';
 import { readLatentRows, writeLatentRows } from '../../engine/kv/latent-rows';
@@ -97,6 +98,28 @@ describe('conversation caches on the GPU', () => {
     model.reset();
     writeLatentRows(model, storedX); // the same snapshot restored outside the manager (its f16 error: latent-rows.test.ts)
     expect(restored).toEqual(await lastLogits(next));
+  });
+
+  it('lowering the budget frees inactive copies at once, least recently used first; the active rows stay', async () => {
+    const caches = new ConversationCaches(model, IDENTITY, 1 << 20);
+    model.reset();
+    for (const [id, salt] of [['p', 12], ['q', 13], ['s', 14]] as const) {
+      caches.activate(id);
+      await model.prefill(tokens(6, salt));
+      caches.commit(tokens(6, salt));
+    }
+    const oneCopy = caches.gpuBytes / 2;
+    expect(caches.get('p')!.gpuCopy).not.toBeNull();
+    caches.setBudget(oneCopy); // p was used least recently
+    expect(caches.get('p')!.gpuCopy).toBeNull();
+    expect(caches.get('q')!.gpuCopy).not.toBeNull();
+    expect(caches.gpuBytes).toBe(oneCopy);
+    caches.setBudget(0);
+    expect(caches.gpuBytes).toBe(0);
+    expect(caches.activate('s'), 'the active conversation is not budgeted').toBe('active');
+    expect(model.position).toBe(6);
+    expect(caches.activate('q')).toBe('empty');
+    caches.dispose();
   });
 
   it('regenerate: the kept prefix is rolled back to and only the rest is prefilled, as if never generated', async () => {

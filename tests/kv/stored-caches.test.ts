@@ -5,10 +5,13 @@
 // ids and within the encoding's tolerance of its logits (f16 / int8: bounds measured and documented in the README,
 // derivation in tests/kv/latent-rows.test.ts); a diverging prompt keeps only the matching prefix; a damaged or
 // missing chunk keeps the chunks before it and drops the rest; another model's cache is dropped; the byte budget
-// drops the least recently used conversation first; forget deletes every record.
+// drops the least recently used conversation first, and a lowered budget does so at once; summaries report each
+// conversation's bytes, tokens and chunk formats (f16 rows then int8 rows after a format change); forget deletes
+// every record.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MemoryKvStore } from '../../engine/kv/kv-store';
 import { readLatentRows, writeLatentRows } from '../../engine/kv/latent-rows';
+import { kvBytesPerToken } from '../../engine/kv/kv-bytes';
 import { KV_ENCODINGS, type KvEncoding } from '../../engine/kv/row-encoding';
 import { StoredCaches, type StoredChunk } from '../../engine/kv/stored-caches';
 import { DeepseekForward } from '../../engine/model/forward';
@@ -152,5 +155,35 @@ describe('stored latent caches', () => {
     expect(Object.keys(w.sizes()).sort(), 'z was used least recently').toEqual(['w', 'y']);
     await w.forget('y');
     expect([...store.entries.keys()].sort()).toEqual(['chunk:w:0', 'conversation:w']);
+  });
+
+  it('summaries give bytes, tokens and formats per conversation; lowering the budget evicts at once, LRU first', async () => {
+    const store = new MemoryKvStore();
+    const stored = new StoredCaches(store, { encoding: 'f16', budgetBytes: 1 << 30 });
+    const perToken = kvBytesPerToken(model.config);
+    const save = async (id: string, ids: number[], turn: number[]) => {
+      await model.prefill(turn, { attention });
+      const from = stored.appendFrom(id, IDENTITY, ids);
+      await stored.append(id, IDENTITY, ids, readLatentRows(model, from, ids.length, stored.options.encoding));
+    };
+    model.reset();
+    await save('u', first, first);
+    stored.options.encoding = 'int8'; // the format setting changed: the next rows are saved as int8
+    await save('u', [...first, ...second], second);
+    model.reset();
+    await save('v', next, next);
+    expect(await stored.summaries()).toEqual({
+      u: { bytes: first.length * perToken.latentF16 + second.length * perToken.latentInt8, tokens: first.length + second.length, encodings: ['f16', 'int8'] },
+      v: { bytes: next.length * perToken.latentInt8, tokens: next.length, encodings: ['int8'] },
+    });
+    stored.options.budgetBytes = next.length * perToken.latentInt8; // room for v alone; u was used least recently
+    const evicted = stored.enforceBudgetNow();
+    expect(Object.keys(await stored.summaries()), 'summaries wait for the eviction').toEqual(['v']);
+    await evicted;
+    expect([...store.entries.keys()].sort()).toEqual(['chunk:v:0', 'conversation:v']);
+    stored.options.budgetBytes = 0;
+    await stored.enforceBudgetNow();
+    expect(await stored.summaries()).toEqual({});
+    expect(store.entries.size).toBe(0);
   });
 });

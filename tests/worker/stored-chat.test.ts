@@ -2,9 +2,12 @@
 // IndexedDB is checked in tests/e2e/kv-restore.test.ts) on the small V3.2-shaped chat model on SwiftShader:
 // switching conversations swaps GPU caches (the one switched back to prefills only its new message, nothing is
 // restored); a second host on the same store (a reload) restores the conversation, prefills only what the store
-// does not hold, and answers as the first host, which never lost its cache, does (greedy).
+// does not hold, and answers as the first host, which never lost its cache, does (greedy). configureKvCache: the
+// format applies to the next saved rows (bytes per token as the loaded model reports), a lowered budget evicts at
+// once on the GPU and in the store, and invalid values are refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installNodeWebGpu } from '../../engine/gpu/node-gpu';
+import { kvBytesPerToken } from '../../engine/kv/kv-bytes';
 import { MemoryKvStore } from '../../engine/kv/kv-store';
 import { EngineHost } from '../../engine/worker/engine-host';
 import type { ChatRequest, ChatTurn, ModelEntry } from '../../engine/worker/protocol';
@@ -16,11 +19,12 @@ let models: SmallChatModels;
 let hosted: HostedModels;
 let first: EngineHost;
 let entry: ModelEntry;
+let gpu: GPU;
 beforeAll(async () => {
   models = await writeSmallChatModels();
   hosted = await hostServing(models.modelsDir);
   entry = hosted.entries[0];
-  const gpu = await installNodeWebGpu();
+  gpu = await installNodeWebGpu();
   first = new EngineHost({ gpu: () => gpu, kvStore: () => store });
   await first.loadModel(entry);
 });
@@ -50,6 +54,9 @@ describe('chat with stored caches', () => {
     expect(a2.stats.restoredTokens, 'swapped in on the GPU, not restored').toBeUndefined();
     await saved(first, 'a', a2.stats.contextTokens);
     expect(Object.keys(await first.cacheSizes()).sort()).toEqual(['a', 'b']);
+    const f16PerToken = kvBytesPerToken(first.loadedModel!.model.config).latentF16;
+    const details = await first.cacheDetails();
+    expect(details.a).toEqual({ bytes: a2.stats.contextTokens * f16PerToken, tokens: a2.stats.contextTokens, encodings: ['f16'] });
 
     const gpu = await installNodeWebGpu();
     const reloaded = new EngineHost({ gpu: () => gpu, kvStore: () => store });
@@ -65,5 +72,26 @@ describe('chat with stored caches', () => {
     reloaded.forgetConversation('a');
     await reloaded.stored!.forget('b');
     expect(await reloaded.cacheSizes()).toEqual({});
+  });
+
+  it('configureKvCache: int8 rows next, a lowered budget evicts at once (least recently used first), bad values refused', async () => {
+    const host = new EngineHost({ gpu: () => gpu, kvStore: () => new MemoryKvStore() });
+    const perToken = (await host.loadModel(entry)).storedBytesPerToken!;
+    expect(perToken.int8).toBeLessThan(perToken.f16);
+    const x = await host.chat(request('x', [{ role: 'user', content: 'Name a colour.' }]), () => {});
+    host.configureKvCache({ encoding: 'int8' });
+    const y = await host.chat(request('y', [{ role: 'user', content: 'Name a fruit.' }]), () => {});
+    expect(await host.cacheDetails()).toEqual({
+      x: { bytes: x.stats.contextTokens * perToken.f16, tokens: x.stats.contextTokens, encodings: ['f16'] },
+      y: { bytes: y.stats.contextTokens * perToken.int8, tokens: y.stats.contextTokens, encodings: ['int8'] },
+    });
+    for (const bad of [{ storedBudgetBytes: -1 }, { gpuBudgetBytes: Number.NaN }, { storedBudgetBytes: 2 ** 60 }, { encoding: 'q4' as 'int8' }]) {
+      expect(() => host.configureKvCache(bad), JSON.stringify(bad)).toThrow(RangeError);
+    }
+    host.configureKvCache({ storedBudgetBytes: y.stats.contextTokens * perToken.int8, gpuBudgetBytes: 0 });
+    expect(Object.keys(await host.cacheDetails())).toEqual(['y']);
+    expect(host.session!.caches.get('x')!.gpuCopy, 'x is gone from the GPU too').toBeNull();
+    const again = await host.chat(request('x', [{ role: 'user', content: 'Name a colour.' }]), () => {});
+    expect(again.stats.reusedTokens, 'nothing of x was kept').toBe(0);
   });
 });
