@@ -39,7 +39,7 @@ export function ConversationItem({ conversation, selected }: { conversation: Con
       </button>
       {cacheLabel && storedCache && (
         <span className="conversation-cache-size" data-testid="conversation-cache-size" title={cacheLabel.tooltip}
-          data-bytes={storedCache.bytes} data-tokens={storedCache.tokens} data-formats={storedCache.encodings.join(' ')}>
+          data-conversation-id={conversation.id} data-bytes={storedCache.bytes} data-tokens={storedCache.tokens} data-formats={storedCache.encodings.join(' ')}>
           {cacheLabel.text}
         </span>
       )}

@@ -4,29 +4,16 @@
 // expected count is exact: the new prompt's length, tokenized in Node with the bundled package's own tokenizer from
 // the conversation the page shows, minus the restored rows; the restored rows are all the reused ones and cover at
 // least the first prompt, and the answer carries the "restored from cache" mark.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { chatTurns } from '../../app/store/conversation-logic';
-import { DEFAULT_SETTINGS, type ChatMessage } from '../../app/store/types';
+import { DEFAULT_SETTINGS } from '../../app/store/types';
 import { commonPrefixLength } from '../../engine/kv/prefix-match';
-import { ChatTokenizer } from '../../engine/tokenizer/chat-tokenizer';
-import { bundledModel, PUBLIC_MODELS_DIR } from '../support/bundled-model';
 import {
-  assistantTexts, byTestId, MODEL_TIMEOUT_MS, perfSummary, sendMessage, setMaxNewTokens, statValue, userTexts,
-  waitForAnswerDone, waitForModelReady, waitForSaved,
+  byTestId, MODEL_TIMEOUT_MS, perfSummary, sendMessage, setMaxNewTokens, statValue, waitForAnswerDone, waitForModelReady, waitForSaved,
 } from './support/chat-page';
+import { bundledTokenizer, messagesShown } from './support/conversation-tokens';
 import { useAppSession } from './support/use-app-session';
-
-/** The tokenizer of the model the app loads on first open: index.json's first entry (the trained default). */
-async function bundledTokenizer(): Promise<ChatTokenizer> {
-  await bundledModel(); // makes sure index.json exists
-  const [first] = JSON.parse(await readFile(join(PUBLIC_MODELS_DIR, 'index.json'), 'utf8')) as { path: string }[];
-  const packageDir = join(PUBLIC_MODELS_DIR, first.path);
-  const readJson = async (file: string) => JSON.parse(await readFile(join(packageDir, file), 'utf8')) as Record<string, unknown>;
-  return new ChatTokenizer({ tokenizerJson: await readJson('tokenizer.json'), tokenizerConfig: await readJson('tokenizer_config.json') });
-}
 
 /** Token counts of the conversations stored in the page's `deepseek-webgpu-kv` IndexedDB database. */
 async function storedTokenCounts(page: Page): Promise<number[]> {
@@ -44,14 +31,6 @@ async function storedTokenCounts(page: Page): Promise<number[]> {
       all.onerror = () => reject(all.error);
     };
   }));
-}
-
-async function messagesShown(page: Page): Promise<ChatMessage[]> {
-  const [users, assistants] = [await userTexts(page), await assistantTexts(page)];
-  return users.flatMap((content, i) => [
-    { id: `u${i}`, role: 'user' as const, content },
-    ...(i < assistants.length ? [{ id: `a${i}`, role: 'assistant' as const, content: assistants[i]! }] : []),
-  ]);
 }
 
 describe('stored latent cache across a reload', () => {
