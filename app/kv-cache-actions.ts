@@ -3,6 +3,7 @@
 // person changes them; a lowered budget evicts at once in the engine, and the stored caches shown in the sidebar
 // are then read back. Also refreshes those figures after each answer and delete. Replies that arrive out of order
 // never overwrite a newer one.
+import { toErrorInfo } from '../engine/worker/error-transfer';
 import { engineClient } from './engine-actions';
 import { useAppStore } from './store';
 import { kvCacheOptions, type KvSettings } from './store/kv-settings';
@@ -29,8 +30,9 @@ export async function applyKvSettings(): Promise<void> {
   try {
     await engineClient().configureKvCache(kvCacheOptions(store().settings));
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    store().showError('QUOTA', `The cache settings were not applied (${why}).`);
+    const info = toErrorInfo(error);
+    if (info.code === 'DEVICE_LOST') return; // the worker is being replaced: the next load applies them
+    store().showError(info.code, `The cache settings were not applied: ${info.message}`);
   }
   await refreshStoredCaches();
 }

@@ -4,13 +4,15 @@
 // `deepseek-webgpu-kv` database: that chunk's bytes = its tokens × the int8 figure, the earlier one's f16); an
 // invalid budget is refused with a message and not applied; lowering the GPU budget to 0 and the stored budget to
 // what the newer conversation holds drops the older one's cache at once: its label goes, its messages stay, and
-// its next message prefills the whole prompt (exact length from the bundled tokenizer).
+// its next message prefills the whole prompt (exact length from the bundled tokenizer). After a reload the settings
+// are back and the sidebar shows the same sizes.
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { chatTurns } from '../../app/store/conversation-logic';
 import { DEFAULT_SETTINGS } from '../../app/store/types';
 import {
   byTestId, MODEL_TIMEOUT_MS, perfSummary, sendMessage, setMaxNewTokens, statValue, waitForAnswerDone, waitForModelReady,
+  waitForSaved,
 } from './support/chat-page';
 import { bundledTokenizer, messagesShown } from './support/conversation-tokens';
 import { useAppSession } from './support/use-app-session';
@@ -129,5 +131,14 @@ describe('KV cache settings and sizes in the sidebar', () => {
     expect(await statValue(page, 'stat-prefill-tokens'), 'the whole history is prefilled').toBe(prompt.length);
     expect(await statValue(page, 'stat-restored-tokens')).toBe(0);
     expect(await byTestId(page, 'error-banner').count()).toBe(0);
+
+    const shownBefore = (await sizeLabels(page)).map((l) => [l.id, l.bytes]).sort();
+    await waitForSaved(page);
+    await session().reload(); // the settings come back from storage; the sizes from the engine before the model loads
+    await byTestId(page, 'setting-kv-encoding').waitFor();
+    expect(await byTestId(page, 'setting-kv-encoding').inputValue()).toBe('int8');
+    expect(await byTestId(page, 'setting-kv-gpu-budget').getAttribute('data-applied')).toBe('0');
+    await waitForLabels(page, shownBefore.length);
+    expect((await sizeLabels(page)).map((l) => [l.id, l.bytes]).sort()).toEqual(shownBefore);
   });
 });
