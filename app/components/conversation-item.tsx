@@ -34,15 +34,17 @@ export function ConversationItem({ conversation, selected }: { conversation: Con
   }
   return (
     <li className={`conversation-item${selected ? ' selected' : ''}`} data-testid="conversation-item" aria-current={selected ? 'true' : undefined}>
-      <button type="button" className="conversation-title" onClick={() => selectConversation(conversation.id)} title={conversation.title}>
-        {conversation.title}
-      </button>
-      {cacheLabel && storedCache && (
-        <span className="conversation-cache-size" data-testid="conversation-cache-size" title={cacheLabel.tooltip}
-          data-conversation-id={conversation.id} data-bytes={storedCache.bytes} data-tokens={storedCache.tokens} data-formats={storedCache.encodings.join(' ')}>
-          {cacheLabel.text}
-        </span>
-      )}
+      <div className="conversation-main">
+        <button type="button" className="conversation-title" onClick={() => selectConversation(conversation.id)} title={conversation.title}>
+          {conversation.title}
+        </button>
+        {cacheLabel && storedCache && (
+          <span className="conversation-cache-size" data-testid="conversation-cache-size" title={cacheLabel.tooltip}
+            data-conversation-id={conversation.id} data-bytes={storedCache.bytes} data-tokens={storedCache.tokens} data-formats={storedCache.encodings.join(' ')}>
+            {cacheLabel.text}
+          </span>
+        )}
+      </div>
       <span className="conversation-actions">
         <button type="button" className="quiet" title="Rename" aria-label="Rename" onClick={() => setDraft(conversation.title)}>✎</button>
         <button type="button" className="quiet" title="Delete" aria-label="Delete" disabled={busy} onClick={() => deleteConversation(conversation.id)}>✕</button>

@@ -48,7 +48,7 @@ export function KvCacheSettings() {
   return (
     <fieldset className="kv-cache-settings">
       <legend>Latent KV cache</legend>
-      <label className="setting">
+      <label className="setting setting-wide">
         <span>Stored format</span>
         <select data-testid="setting-kv-encoding" value={encoding} onChange={(e) => setKvEncoding(e.target.value === 'int8' ? 'int8' : 'f16')}>
           <option value="f16">f16{bytesNote('f16')}</option>
