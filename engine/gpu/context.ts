@@ -3,7 +3,7 @@
 // kernels read at binding 0. Pipelines use layout 'auto'; a kernel's bind group is made once and reused each token.
 // Pipelines are cached per device, not per context: a model rebuilt on the same device (another conversation's
 // model of the same shape, a reload after changing settings, each test) compiles nothing again.
-import { MATVEC_SHAPES, ROWS_KERNELS, type MatvecShape, type RowsKernel } from '../kernels/matvec-shape';
+import { checkPackedShape, MATVEC_SHAPES, PACKED_MATVEC_SHAPES, ROWS_KERNELS, type MatvecShape, type PackedMatvecShape, type RowsKernel } from '../kernels/matvec-shape';
 import { isCpuDevice } from './device';
 import { preprocessWgsl, type Defines } from './preprocess';
 import { WGSL_INCLUDES } from './wgsl-includes';
@@ -23,16 +23,20 @@ export class GpuContext {
   readonly step: GPUBuffer;
   /** Matrix-vector thread layout: by adapter kind unless the caller (a test) picks one. */
   readonly matvec: MatvecShape;
+  /** Packed-chunk matrix-vector thread layout (f16/q8/q4 decode): by adapter kind unless the caller picks one. */
+  readonly packedMatvec: PackedMatvecShape;
   /** The projections' kernel for steps of several rows: by adapter kind unless the caller (a test) picks one. */
   readonly rowsKernel: RowsKernel;
   private readonly pipelines: Map<string, GPUComputePipeline>;
   private readonly stepData = new Uint32Array(4);
 
-  constructor(device: GPUDevice, options: { matvec?: MatvecShape; rowsKernel?: RowsKernel } = {}) {
+  constructor(device: GPUDevice, options: { matvec?: MatvecShape; packedMatvec?: PackedMatvecShape; rowsKernel?: RowsKernel } = {}) {
     this.device = device;
     const kind = isCpuDevice(device) ? 'cpu' : 'gpu';
     this.matvec = options.matvec ?? MATVEC_SHAPES[kind];
     this.rowsKernel = options.rowsKernel ?? ROWS_KERNELS[kind];
+    this.packedMatvec = options.packedMatvec ?? PACKED_MATVEC_SHAPES[kind];
+    checkPackedShape(this.packedMatvec);
     this.pipelines = devicePipelines(device);
     this.step = device.createBuffer({ label: 'step', size: STEP_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   }

@@ -8,10 +8,12 @@
 // Also exports the buffer validation and grid folding that the expert kernels (experts.ts) share; weight checks
 // and storage-format defines live in weight-args.ts.
 import source from '../../shaders/linear.wgsl';
+import packedSource from '../../shaders/linear_packed.wgsl';
 import type { GpuContext, KernelCall } from '../gpu/context';
 import type { Defines } from '../gpu/preprocess';
 import type { GpuWeight } from '../weights/gpu-weight';
-import { checkWeight, weightDefines } from './weight-args';
+import { packedRowsPerWorkgroup } from './matvec-shape';
+import { checkWeight, packedChunkFits, weightDefines } from './weight-args';
 
 export { checkWeight };
 
@@ -42,16 +44,21 @@ function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bo
   const n = swiglu ? weightRows / 2 : weightRows;
   const maxRows = Math.min(rowsFitting(name, 'input', args.input, k), rowsFitting(name, 'output', args.output, n));
 
-  const matvecShape = ctx.matvec;
-  const [rowGridX, rowGridY] = foldGrid(name, Math.ceil(n / matvecShape.ROWS_PER_WG));
+  const packed = packedChunkFits(args.weight);
+  const rowsPerGroup = packed ? packedRowsPerWorkgroup(ctx.packedMatvec) : ctx.matvec.ROWS_PER_WG;
+  const [rowGridX, rowGridY] = foldGrid(name, Math.ceil(n / rowsPerGroup));
   const [tileGridX, tileGridY] = foldGrid(name, Math.ceil(n / MATMUL_TILE.TILE_N));
   const defines: Defines = {
-    K: k, N: n, ...weightDefines(args.weight), ...matvecShape, ...MATMUL_TILE,
+    K: k, N: n, ...weightDefines(args.weight), ...ctx.matvec, ...MATMUL_TILE,
     ROW_GRID_X: rowGridX, TILE_GRID_X: tileGridX, SWIGLU: swiglu, LAST_ROW: !!args.lastRow,
   };
   const bindings = [ctx.step, args.input, args.weight.buffer, args.output];
-  const matvec = ctx.pipeline('linear', source, defines, 'matvec');
-  const matvecGroup = ctx.bindGroup(matvec, bindings, `${name}.matvec`);
+  const matvec = packed
+    ? ctx.pipeline('linear_packed', packedSource, packedDefines(ctx, k, n, args.weight, rowGridX, swiglu, !!args.lastRow))
+    : ctx.pipeline('linear', source, defines, 'matvec');
+  // The packed kernel reads q8/q4 scales through a second, u32-typed binding of the same buffer.
+  const packedBindings = args.weight.dtype === 'f16' ? bindings : [...bindings, args.weight.buffer];
+  const matvecGroup = ctx.bindGroup(matvec, packed ? packedBindings : bindings, `${name}.matvec`);
   const perRow = (pass: GPUComputePassEncoder, rows: number) => {
     pass.setPipeline(matvec);
     pass.setBindGroup(0, matvecGroup);
@@ -84,6 +91,16 @@ function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bo
         pass.dispatchWorkgroups(tileGridX, tileGridY, Math.ceil(rows / MATMUL_TILE.TILE_T));
       }
     },
+  };
+}
+
+/** Defines of linear_packed.wgsl for a [N or 2N, K] weight under the context's packed layout. */
+export function packedDefines(ctx: GpuContext, k: number, n: number, weight: GpuWeight, rowGridX: number,
+  swiglu: boolean, lastRow: boolean): Defines {
+  const shape = ctx.packedMatvec;
+  return {
+    K: k, N: n, ...weightDefines(weight), ...shape, ROW_GRID_X: rowGridX, SWIGLU: swiglu, LAST_ROW: lastRow,
+    SUMS: swiglu ? 2 : 1, SHARED_REDUCE: shape.LANES > 1,
   };
 }
 
