@@ -23,20 +23,23 @@ export class GpuContext {
   readonly step: GPUBuffer;
   /** Matrix-vector thread layout: by adapter kind unless the caller (a test) picks one. */
   readonly matvec: MatvecShape;
-  /** Packed-chunk matrix-vector thread layout (f16/q8/q4 decode): by adapter kind unless the caller picks one. */
-  readonly packedMatvec: PackedMatvecShape;
+  /**
+   * Packed-chunk matrix-vector thread layout (f16/q8/q4 decode): by adapter kind unless the caller picks one;
+   * null turns the packed kernels off (element-pair kernels everywhere: the benchmark's baseline).
+   */
+  readonly packedMatvec: PackedMatvecShape | null;
   /** The projections' kernel for steps of several rows: by adapter kind unless the caller (a test) picks one. */
   readonly rowsKernel: RowsKernel;
   private readonly pipelines: Map<string, GPUComputePipeline>;
   private readonly stepData = new Uint32Array(4);
 
-  constructor(device: GPUDevice, options: { matvec?: MatvecShape; packedMatvec?: PackedMatvecShape; rowsKernel?: RowsKernel } = {}) {
+  constructor(device: GPUDevice, options: { matvec?: MatvecShape; packedMatvec?: PackedMatvecShape | null; rowsKernel?: RowsKernel } = {}) {
     this.device = device;
     const kind = isCpuDevice(device) ? 'cpu' : 'gpu';
     this.matvec = options.matvec ?? MATVEC_SHAPES[kind];
     this.rowsKernel = options.rowsKernel ?? ROWS_KERNELS[kind];
-    this.packedMatvec = options.packedMatvec ?? PACKED_MATVEC_SHAPES[kind];
-    checkPackedShape(this.packedMatvec);
+    this.packedMatvec = options.packedMatvec === undefined ? PACKED_MATVEC_SHAPES[kind] : options.packedMatvec;
+    if (this.packedMatvec) checkPackedShape(this.packedMatvec);
     this.pipelines = devicePipelines(device);
     this.step = device.createBuffer({ label: 'step', size: STEP_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   }

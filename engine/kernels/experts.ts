@@ -3,14 +3,17 @@
 //   expertsSwiGLU: x [T, H], W [E, 2I, H] (per expert I gate rows then I up rows) -> act [T, k, I]
 //   expertsDown:   act [T, k, I], W [E, H, I], weights [T, k] -> output [T, H] += Σ_j w[t,j]·(W[id_j]·act[t,j])
 //                  (adds onto the shared expert's output already there; `accumulate: false` overwrites instead)
-// Both are matrix-vector kernels per (token, slot) with linear.ts's decode layout (4 rows per 256-thread
-// workgroup; weights f32/f16/q8/q4); a prefill step re-reads an expert's rows once per token that picked it.
+// Both are matrix-vector kernels per (token, slot): f16/q8/q4 rows whose K is a multiple of a 16-byte chunk take
+// the packed-chunk kernels (experts_packed.wgsl, ctx.packedMatvec layout), anything else linear_experts.wgsl with
+// linear.ts's element-pair layout; a prefill step re-reads an expert's rows once per token that picked it.
 import source from '../../shaders/linear_experts.wgsl';
+import packedSource from '../../shaders/experts_packed.wgsl';
 import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
+import type { Defines } from '../gpu/preprocess';
 import type { GpuWeight } from '../weights/gpu-weight';
 import { checkRows, rowsFitting } from './linear';
-import type { MatvecShape } from './matvec-shape';
-import { checkWeight, weightDefines } from './weight-args';
+import { packedRowsPerWorkgroup } from './matvec-shape';
+import { checkWeight, packedChunkFits, weightDefines } from './weight-args';
 
 const MAX_GRID = 65535;
 
@@ -44,9 +47,8 @@ export function expertsSwiGLU(ctx: GpuContext, args: ExpertsSwiGLUArgs): KernelC
     rowsFitting(name, 'expertIds', args.expertIds, args.topK),
     rowsFitting(name, 'output', args.output, args.topK * inter),
   );
-  const rowGroups = checkRowGroups(name, inter, ctx.matvec);
-  const pipeline = ctx.pipeline('linear_experts', source, defines(args.weight, experts, inter, hidden, args.topK, ctx.matvec), 'swiglu');
-  const group = ctx.bindGroup(pipeline, [ctx.step, args.input, args.weight.buffer, args.expertIds, args.output], name);
+  const { pipeline, rowGroups, scales } = expertsPipeline(ctx, name, args.weight, { E: experts, N: inter, K: hidden, TOP_K: args.topK }, 'swiglu');
+  const group = ctx.bindGroup(pipeline, [ctx.step, args.input, args.weight.buffer, args.expertIds, args.output, ...scales], name);
   return simpleCall(name, pipeline, group, (rows) => {
     checkRows(name, rows, maxRows);
     return [rowGroups, ...slotGrid(rows * args.topK)];
@@ -63,19 +65,33 @@ export function expertsDown(ctx: GpuContext, args: ExpertsDownArgs): KernelCall 
     rowsFitting(name, 'expertWeights', args.expertWeights, args.topK),
     rowsFitting(name, 'output', args.output, hidden),
   );
-  const rowGroups = checkRowGroups(name, hidden, ctx.matvec);
-  const pipeline = ctx.pipeline('linear_experts', source,
-    { ...defines(args.weight, experts, hidden, inter, args.topK, ctx.matvec), ACCUMULATE: args.accumulate ?? true }, 'down');
+  const { pipeline, rowGroups, scales } = expertsPipeline(ctx, name, args.weight,
+    { E: experts, N: hidden, K: inter, TOP_K: args.topK, ACCUMULATE: args.accumulate ?? true }, 'down');
   const group = ctx.bindGroup(pipeline,
-    [ctx.step, args.input, args.weight.buffer, args.expertIds, args.output, args.expertWeights], name);
+    [ctx.step, args.input, args.weight.buffer, args.expertIds, args.output, args.expertWeights, ...scales], name);
   return simpleCall(name, pipeline, group, (rows) => {
     checkRows(name, rows, maxRows);
     return [rowGroups, ...slotGrid(rows)];
   });
 }
 
-function defines(weight: GpuWeight, experts: number, n: number, k: number, topK: number, matvec: MatvecShape) {
-  return { E: experts, N: n, K: k, TOP_K: topK, ...weightDefines(weight), ...matvec };
+/**
+ * The packed-chunk pipeline when the weight fits it (plus the scales' second binding for q8/q4), else the
+ * element-pair one; and the row groups (workgroup_id.x) covering N.
+ */
+function expertsPipeline(ctx: GpuContext, kernel: string, weight: GpuWeight, shape: Defines & { N: number },
+  entry: 'swiglu' | 'down'): { pipeline: GPUComputePipeline; rowGroups: number; scales: GPUBuffer[] } {
+  const down = entry === 'down';
+  const layout = ctx.packedMatvec;
+  if (layout && packedChunkFits(weight)) {
+    const pipeline = ctx.pipeline('experts_packed', packedSource, {
+      ...shape, ...weightDefines(weight), ...layout, DOWN: down, SUMS: down ? 1 : 2, SHARED_REDUCE: layout.LANES > 1,
+    });
+    const scales = weight.dtype === 'f16' ? [] : [weight.buffer];
+    return { pipeline, rowGroups: checkRowGroups(kernel, shape.N, packedRowsPerWorkgroup(layout)), scales };
+  }
+  const pipeline = ctx.pipeline('linear_experts', source, { ...shape, ...weightDefines(weight), ...ctx.matvec }, entry);
+  return { pipeline, rowGroups: checkRowGroups(kernel, shape.N, ctx.matvec.ROWS_PER_WG), scales: [] };
 }
 
 function checkTopK(kernel: string, topK: number, experts: number): void {
@@ -84,8 +100,8 @@ function checkTopK(kernel: string, topK: number, experts: number): void {
   }
 }
 
-function checkRowGroups(kernel: string, outputs: number, matvec: MatvecShape): number {
-  const groups = Math.ceil(outputs / matvec.ROWS_PER_WG);
+function checkRowGroups(kernel: string, outputs: number, rowsPerGroup: number): number {
+  const groups = Math.ceil(outputs / rowsPerGroup);
   if (groups > MAX_GRID) throw new Error(`${kernel}: ${outputs} output rows need more than 65535 workgroups`);
   return groups;
 }

@@ -12,7 +12,7 @@ import packedSource from '../../shaders/linear_packed.wgsl';
 import type { GpuContext, KernelCall } from '../gpu/context';
 import type { Defines } from '../gpu/preprocess';
 import type { GpuWeight } from '../weights/gpu-weight';
-import { packedRowsPerWorkgroup } from './matvec-shape';
+import { packedRowsPerWorkgroup, type PackedMatvecShape } from './matvec-shape';
 import { checkWeight, packedChunkFits, weightDefines } from './weight-args';
 
 export { checkWeight };
@@ -44,8 +44,9 @@ function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bo
   const n = swiglu ? weightRows / 2 : weightRows;
   const maxRows = Math.min(rowsFitting(name, 'input', args.input, k), rowsFitting(name, 'output', args.output, n));
 
-  const packed = packedChunkFits(args.weight);
-  const rowsPerGroup = packed ? packedRowsPerWorkgroup(ctx.packedMatvec) : ctx.matvec.ROWS_PER_WG;
+  const packedShape = packedChunkFits(args.weight) ? ctx.packedMatvec : null;
+  const packed = packedShape !== null;
+  const rowsPerGroup = packedShape ? packedRowsPerWorkgroup(packedShape) : ctx.matvec.ROWS_PER_WG;
   const [rowGridX, rowGridY] = foldGrid(name, Math.ceil(n / rowsPerGroup));
   const [tileGridX, tileGridY] = foldGrid(name, Math.ceil(n / MATMUL_TILE.TILE_N));
   const defines: Defines = {
@@ -53,8 +54,8 @@ function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bo
     ROW_GRID_X: rowGridX, TILE_GRID_X: tileGridX, SWIGLU: swiglu, LAST_ROW: !!args.lastRow,
   };
   const bindings = [ctx.step, args.input, args.weight.buffer, args.output];
-  const matvec = packed
-    ? ctx.pipeline('linear_packed', packedSource, packedDefines(ctx, k, n, args.weight, rowGridX, swiglu, !!args.lastRow))
+  const matvec = packedShape
+    ? ctx.pipeline('linear_packed', packedSource, packedDefines(packedShape, k, n, args.weight, rowGridX, swiglu, !!args.lastRow))
     : ctx.pipeline('linear', source, defines, 'matvec');
   // The packed kernel reads q8/q4 scales through a second, u32-typed binding of the same buffer.
   const packedBindings = args.weight.dtype === 'f16' ? bindings : [...bindings, args.weight.buffer];
@@ -94,10 +95,9 @@ function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bo
   };
 }
 
-/** Defines of linear_packed.wgsl for a [N or 2N, K] weight under the context's packed layout. */
-export function packedDefines(ctx: GpuContext, k: number, n: number, weight: GpuWeight, rowGridX: number,
+/** Defines of linear_packed.wgsl for a [N or 2N, K] weight under the packed layout `shape`. */
+function packedDefines(shape: PackedMatvecShape, k: number, n: number, weight: GpuWeight, rowGridX: number,
   swiglu: boolean, lastRow: boolean): Defines {
-  const shape = ctx.packedMatvec;
   return {
     K: k, N: n, ...weightDefines(weight), ...shape, ROW_GRID_X: rowGridX, SWIGLU: swiglu, LAST_ROW: lastRow,
     SUMS: swiglu ? 2 : 1, SHARED_REDUCE: shape.LANES > 1,

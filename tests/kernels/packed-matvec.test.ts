@@ -7,7 +7,7 @@
 // summation order separates them: atol = 1e-5·max|ref|, rtol = 1e-4.
 import { describe, expect, it } from 'vitest';
 import { GpuContext } from '../../engine/gpu/context';
-import { createStorage, readF32, runCalls, uploadArray } from '../../engine/gpu/buffers';
+import { readF32, runCalls, uploadArray } from '../../engine/gpu/buffers';
 import { linear, linearSwiGLU } from '../../engine/kernels/linear';
 import { PACKED_MATVEC_SHAPES, type PackedMatvecShape } from '../../engine/kernels/matvec-shape';
 import { packedChunkFits } from '../../engine/kernels/weight-args';
