@@ -23,7 +23,7 @@ export interface Scratch {
   routerLogits: GPUBuffer; // [T, E]
   expertIds: GPUBuffer; // [T, k] u32
   expertWeights: GPUBuffer; // [T, k]
-  expertHidden: GPUBuffer; // [T, k, I]
+  expertHidden: GPUBuffer; // [T, k·I + nShared·I]: routed activations, then the shared ones when fused
   logits: GPUBuffer; // [T, V]
   nextToken: GPUBuffer; // [1] u32 argmax of the last row
   latentCache: GPUBuffer[]; // per layer [maxContext, rKV + dR]
@@ -67,7 +67,7 @@ export function createScratch(device: GPUDevice, config: ModelConfig, maxRows: n
     routerLogits: f32(T * config.nRoutedExperts, 'router_logits'),
     expertIds: f32(T * k, 'expert_ids'),
     expertWeights: f32(T * k, 'expert_weights'),
-    expertHidden: f32(T * k * config.moeIntermediateSize, 'expert_hidden'),
+    expertHidden: f32(T * (k + config.nSharedExperts) * config.moeIntermediateSize, 'expert_hidden'),
     logits: f32(T * config.vocabSize, 'logits'),
     nextToken: f32(1, 'next_token'),
     latentCache: Array.from({ length: config.numLayers }, (_, l) => f32(maxContext * (rKV + dR), `latent_cache.${l}`)),

@@ -62,21 +62,29 @@ fn word_dot(word: u32, lo: vec4<f32>, hi: vec4<f32>) -> f32 {
 }
 #endif
 
-// W[row] chunk c · x chunk (scale applied).
-fn chunk_dot(row: u32, c: u32, xc: XChunk) -> f32 {
-  let words = weight4[row * ROW_CHUNKS + c];
+// One chunk's words · the x chunk, before the scale (q4: with the stored bias taken off).
+fn chunk_words_dot(words: vec4<u32>, xc: XChunk) -> f32 {
 #ifdef WEIGHT_F16
   return dot(vec4<f32>(unpack2x16float(words.x), unpack2x16float(words.y)), xc.v[0])
        + dot(vec4<f32>(unpack2x16float(words.z), unpack2x16float(words.w)), xc.v[1]);
-#else
-#ifdef WEIGHT_Q8
-  let s = dot(q8_codes(words.x), xc.v[0]) + dot(q8_codes(words.y), xc.v[1])
-        + dot(q8_codes(words.z), xc.v[2]) + dot(q8_codes(words.w), xc.v[3]);
-#else
-  let s = word_dot(words.x, xc.v[0], xc.v[1]) + word_dot(words.y, xc.v[2], xc.v[3])
-        + word_dot(words.z, xc.v[4], xc.v[5]) + word_dot(words.w, xc.v[6], xc.v[7]) - 8.0 * xc.sum;
 #endif
+#ifdef WEIGHT_Q8
+  return dot(q8_codes(words.x), xc.v[0]) + dot(q8_codes(words.y), xc.v[1])
+       + dot(q8_codes(words.z), xc.v[2]) + dot(q8_codes(words.w), xc.v[3]);
+#endif
+#ifdef WEIGHT_Q4
+  return word_dot(words.x, xc.v[0], xc.v[1]) + word_dot(words.y, xc.v[2], xc.v[3])
+       + word_dot(words.z, xc.v[4], xc.v[5]) + word_dot(words.w, xc.v[6], xc.v[7]) - 8.0 * xc.sum;
+#endif
+}
+
+// W[row] chunk c · x chunk (scale applied).
+fn chunk_dot(row: u32, c: u32, xc: XChunk) -> f32 {
+  let s = chunk_words_dot(weight4[row * ROW_CHUNKS + c], xc);
+#ifdef WEIGHT_QUANTISED
   let g = c * CHUNK / GROUP;
   return s * unpack2x16float(weight[SCALE_OFFSET + row * SCALE_ROW_STRIDE + g / 2u])[g & 1u];
+#else
+  return s;
 #endif
 }
