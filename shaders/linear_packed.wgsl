@@ -2,6 +2,9 @@
 // time (common/packed_chunk.wgsl; K a multiple of the chunk). The decode fast path of linear.ts; same results as
 // linear.wgsl's matvec up to f32 summation order. Variants:
 //   SWIGLU: W is [2N, K] (gate rows [0, N), up rows [N, 2N)); y[t, n] = silu(W[n]·x[t]) * (W[N + n]·x[t]).
+//   PAIR:   two projections of the same x in one dispatch (q_proj / q_a_proj and kv_a_proj_with_mqa): row groups
+//           [0, GROUPS_1) compute y = W·x, the rest y2 = W2·x (W2 [N2, K], same format; its scales at
+//           SCALE_OFFSET_2). The branch is per workgroup, so control flow stays uniform.
 // Layout (PackedMatvecShape): WG threads = (WG / LANES) slots x LANES lanes. A workgroup owns WG_ROWS consecutive
 // output rows, slot s rows s * ROWS_PER_THREAD + r; lane l walks chunks l, l + LANES, ... loading each x chunk
 // once for all its rows, then the lanes' partials are summed in shared memory (common/lane_reduce.wgsl). Row
@@ -17,6 +20,14 @@
 #ifdef WEIGHT_QUANTISED
 @group(0) @binding(4) var<storage, read> weight: array<u32>;          // the same buffer as words (the scales)
 #endif
+#ifdef PAIR
+// Numbered on after the first projection's: W2 data, y2, W2's scales (q8/q4).
+@group(0) @binding(PAIR_BINDING) var<storage, read> weight2_4: array<vec4<u32>>;     // [N2, ROW_STRIDE / 4]
+@group(0) @binding(PAIR_BINDING + 1) var<storage, read_write> y2: array<f32>;        // [T, N2]
+#ifdef WEIGHT_QUANTISED
+@group(0) @binding(PAIR_BINDING + 2) var<storage, read> weight2: array<u32>;         // W2's buffer as words
+#endif
+#endif
 
 #include "packed_chunk"
 #include "lane_reduce"
@@ -26,6 +37,22 @@ const WG_ROWS: u32 = SLOTS * ROWS_PER_THREAD;
 
 fn silu(z: f32) -> f32 {
   return z / (1.0 + exp(-z));
+}
+
+// Row n of W (second: W2) chunk c · x chunk.
+fn projection_chunk_dot(second: bool, n: u32, c: u32, xc: XChunk) -> f32 {
+#ifdef PAIR
+  if (second) {
+    let s = chunk_words_dot(weight2_4[n * ROW_CHUNKS + c], xc);
+#ifdef WEIGHT_QUANTISED
+    let g = c * CHUNK / GROUP;
+    return s * unpack2x16float(weight2[SCALE_OFFSET_2 + n * SCALE_ROW_STRIDE + g / 2u])[g & 1u];
+#else
+    return s;
+#endif
+  }
+#endif
+  return chunk_dot(n, c, xc);
 }
 
 @compute @workgroup_size(WG)
@@ -38,7 +65,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (t >= step.rows) { return; } // uniform: the same t for the whole workgroup
   let lane = lid % LANES;
   let slot = lid / LANES;
-  let first = (wid.y * ROW_GRID_X + wid.x) * WG_ROWS + slot * ROWS_PER_THREAD;
+  var group = wid.y * ROW_GRID_X + wid.x;
+  var rows_out = N;
+  var second = false;
+#ifdef PAIR
+  if (group >= GROUPS_1) {
+    second = true;
+    group -= GROUPS_1;
+    rows_out = N2;
+  }
+#endif
+  let first = group * WG_ROWS + slot * ROWS_PER_THREAD;
   var gate: array<f32, ROWS_PER_THREAD>;
 #ifdef SWIGLU
   var up: array<f32, ROWS_PER_THREAD>;
@@ -46,8 +83,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var c = lane; c < CHUNKS; c += LANES) {
     let xc = load_x_chunk(t * (K / 4u), c);
     for (var r = 0u; r < ROWS_PER_THREAD; r++) {
-      let n = min(first + r, N - 1u);
-      gate[r] += chunk_dot(n, c, xc);
+      let n = min(first + r, rows_out - 1u);
+      gate[r] += projection_chunk_dot(second, n, c, xc);
 #ifdef SWIGLU
       up[r] += chunk_dot(N + n, c, xc);
 #endif
@@ -71,11 +108,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #endif
   for (var r = 0u; r < ROWS_PER_THREAD; r++) {
     let n = first + r;
-    if (n < N) {
+    if (n < rows_out) {
 #ifdef SWIGLU
       y[t * N + n] = silu(gate[r]) * up[r];
 #else
+#ifdef PAIR
+      if (second) { y2[t * N2 + n] = gate[r]; } else { y[t * N + n] = gate[r]; }
+#else
       y[t * N + n] = gate[r];
+#endif
 #endif
     }
   }

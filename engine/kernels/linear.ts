@@ -96,7 +96,7 @@ function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bo
 }
 
 /** Defines of linear_packed.wgsl for a [N or 2N, K] weight under the packed layout `shape`. */
-function packedDefines(shape: PackedMatvecShape, k: number, n: number, weight: GpuWeight, rowGridX: number,
+export function packedDefines(shape: PackedMatvecShape, k: number, n: number, weight: GpuWeight, rowGridX: number,
   swiglu: boolean, lastRow: boolean): Defines {
   return {
     K: k, N: n, ...weightDefines(weight), ...shape, ROW_GRID_X: rowGridX, SWIGLU: swiglu, LAST_ROW: lastRow,

@@ -7,6 +7,7 @@ import type { ModelConfig } from '../config';
 import type { GpuContext, KernelCall } from '../gpu/context';
 import { indexerKeyAppend, indexerSelect } from '../kernels/indexer';
 import { linear } from '../kernels/linear';
+import { linearPair, projectionsPair } from '../kernels/linear-pair';
 import { mlaAttention, mlaKvAppend, mlaQueryAbsorb, mlaValueUp } from '../kernels/mla';
 import { rmsNorm } from '../kernels/rms-norm';
 import { mlaSoftmaxScale } from './rope';
@@ -14,7 +15,7 @@ import type { Scratch } from './scratch';
 import type { LayerWeights } from './weights';
 
 export interface AttentionCalls {
-  /** Query, latent append (and indexer keys), in that order. */
+  /** Query and latent projections (one pair dispatch in decode where possible), latent append, indexer keys. */
   project: KernelCall[];
   /** DSA top-k selection; encoded only when sparse attention is active for the step. */
   select: KernelCall[];
@@ -26,18 +27,19 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
   scratch: Scratch, ropeTable: GPUBuffer): AttentionCalls {
   const { numHeads: nH, qkNopeHeadDim: dN, qkRopeHeadDim: dR, vHeadDim: dV, kvLoraRank: rKV } = config;
   const eps = config.rmsNormEps;
-  const project: KernelCall[] = [];
-  if (weights.queryProj) {
-    project.push(linear(ctx, { input: scratch.normed, weight: weights.queryProj, output: scratch.query }));
-  } else {
+  // q_proj (or q_a_proj) and kv_a_proj_with_mqa both read x: one pair dispatch in decode where the formats allow.
+  const queryFirst = { weight: weights.queryProj ?? weights.queryDown!, output: weights.queryProj ? scratch.query : scratch.queryLatent };
+  const kvDown = { weight: weights.kvDown, output: scratch.kvLatentRaw };
+  const project: KernelCall[] = projectionsPair(ctx, queryFirst.weight, kvDown.weight)
+    ? [linearPair(ctx, scratch.normed, queryFirst, kvDown)]
+    : [linear(ctx, { input: scratch.normed, ...queryFirst }), linear(ctx, { input: scratch.normed, ...kvDown })];
+  if (!weights.queryProj) {
     project.push(
-      linear(ctx, { input: scratch.normed, weight: weights.queryDown!, output: scratch.queryLatent }),
       rmsNorm(ctx, { dim: config.qLoraRank!, eps, hidden: scratch.queryLatent, weight: weights.queryNorm!, out: scratch.queryLatentNormed }),
       linear(ctx, { input: scratch.queryLatentNormed, weight: weights.queryUp!, output: scratch.query }),
     );
   }
   project.push(
-    linear(ctx, { input: scratch.normed, weight: weights.kvDown, output: scratch.kvLatentRaw }),
     mlaKvAppend(ctx, { kva: scratch.kvLatentRaw, normWeight: weights.kvNorm, eps, rKV, dR, ropeTable, latentCache: scratch.latentCache[layer] }),
   );
 
