@@ -9,14 +9,16 @@
 // output rows, slot s rows s * ROWS_PER_THREAD + r; lane l walks chunks l, l + LANES, ... loading each x chunk
 // once for all its rows, then the lanes' partials are summed in shared memory (common/lane_reduce.wgsl). Row
 // groups are folded onto (ROW_GRID_X, y); token t = workgroup_id.z, or the step's last row with LAST_ROW.
-// Rows past N read row N - 1 (in bounds, uniform control flow) and write nothing.
+// Rows past N read row N - 1 (in bounds, uniform control flow) and write nothing. y rows are OUT_STRIDE wide and
+// this weight's outputs start at column OUT_OFFSET (N and 0 for a whole weight; a part of a row-split weight sets
+// its slice).
 #include "step"
 #include "weights"
 
 @group(0) @binding(0) var<uniform> step: Step;
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;        // [T, K / 4]
 @group(0) @binding(2) var<storage, read> weight4: array<vec4<u32>>;   // [N or 2N, ROW_STRIDE / 4] packed data
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;         // [T, N]
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;         // [T, OUT_STRIDE]
 #ifdef WEIGHT_QUANTISED
 @group(0) @binding(4) var<storage, read> weight: array<u32>;          // the same buffer as words (the scales)
 #endif
@@ -110,12 +112,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let n = first + r;
     if (n < rows_out) {
 #ifdef SWIGLU
-      y[t * N + n] = silu(gate[r]) * up[r];
+      y[t * OUT_STRIDE + OUT_OFFSET + n] = silu(gate[r]) * up[r];
 #else
 #ifdef PAIR
-      if (second) { y2[t * N2 + n] = gate[r]; } else { y[t * N + n] = gate[r]; }
+      if (second) { y2[t * N2 + n] = gate[r]; } else { y[t * OUT_STRIDE + OUT_OFFSET + n] = gate[r]; }
 #else
-      y[t * N + n] = gate[r];
+      y[t * OUT_STRIDE + OUT_OFFSET + n] = gate[r];
 #endif
 #endif
     }

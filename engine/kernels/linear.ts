@@ -95,11 +95,14 @@ function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bo
   };
 }
 
-/** Defines of linear_packed.wgsl for a [N or 2N, K] weight under the packed layout `shape`. */
+/**
+ * Defines of linear_packed.wgsl for a [N or 2N, K] weight under the packed layout `shape`; `out`: its outputs'
+ * place in rows of y (default: the whole row, N wide).
+ */
 export function packedDefines(shape: PackedMatvecShape, k: number, n: number, weight: GpuWeight, rowGridX: number,
-  swiglu: boolean, lastRow: boolean): Defines {
+  swiglu: boolean, lastRow: boolean, out = { stride: n, offset: 0 }): Defines {
   return {
-    K: k, N: n, ...weightDefines(weight), ...shape, ROW_GRID_X: rowGridX, SWIGLU: swiglu, LAST_ROW: lastRow,
+    K: k, N: n, OUT_STRIDE: out.stride, OUT_OFFSET: out.offset, ...weightDefines(weight), ...shape, ROW_GRID_X: rowGridX, SWIGLU: swiglu, LAST_ROW: lastRow,
     SUMS: swiglu ? 2 : 1, SHARED_REDUCE: shape.LANES > 1,
   };
 }
