@@ -8,6 +8,7 @@
 // waits for the one before, as in decode) and `overlap` (each copy its own output: the GPU may overlap them; the
 // kernel's own rate without the per-dispatch gaps). Wall-clock over many dispatches in one submit, after a warm-up.
 // Usage: node scripts/run-ts.mjs bench/matvec-bandwidth.ts [--json] [--quick] [--dtypes q4,q8,f16]
+// (--json: the table rows to stderr as measured, one JSON object on stdout)
 //   [--shapes q_proj,lm_head,...] [--layouts 128x32x2,256x64x1,...] [--iters N]
 // --quick (SwiftShader / smoke): a 16 MiB ceiling, one timed pass per entry, serial only, q4 and two small shapes
 // and two layouts unless --dtypes / --shapes / --layouts say otherwise.
@@ -47,20 +48,25 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 const DEFAULT_LAYOUTS = ['128x32x2', '128x32x1', '256x64x1', '256x32x4', '128x16x2', '64x8x4'];
 const QUICK_SHAPES = ['kv_a_proj_with_mqa', 'experts down'];
 const L2_DEFEAT_BYTES = 256 << 20;
+/** Untimed dispatches before each timed run (--quick: 1). */
+let warmUp = 8;
 
-/** Seconds per dispatch of `encode(pass, i)` for i = 0..iters-1 in one submit, after one untimed round. */
+/**
+ * Seconds per dispatch of `encode(pass, i)` for i = warmUp..warmUp+iters-1 in one submit, after an untimed round
+ * of i = 0..warmUp-1 (so with iters + warmUp weight copies no timed dispatch finds its weights in L2).
+ */
 async function timeDispatches(device: GPUDevice, iters: number, encode: (pass: GPUComputePassEncoder, i: number) => void): Promise<number> {
-  const run = async (n: number) => {
+  const run = async (from: number, n: number) => {
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    for (let i = 0; i < n; i++) encode(pass, i);
+    for (let i = from; i < from + n; i++) encode(pass, i);
     pass.end();
     device.queue.submit([encoder.finish()]);
     await device.queue.onSubmittedWorkDone();
   };
-  await run(Math.min(iters, 8));
+  await run(0, warmUp);
   const t0 = performance.now();
-  await run(iters);
+  await run(warmUp, iters);
   return (performance.now() - t0) / 1000 / iters;
 }
 
@@ -123,6 +129,7 @@ interface Row { dtype: string; shape: string; n: number; k: number; layout: stri
 async function measureShape(device: GPUDevice, dtype: StorageDtype, shape: DecodeShape, layouts: string[], iters: number,
   copiesCap: number, overlapToo: boolean): Promise<Row[]> {
   const probe = randomWeight(device, dtype, shape.weightShape, 0);
+  // Enough copies that the set outgrows L2, at most one per dispatch of a timed run.
   const copies = Math.max(1, Math.min(copiesCap, Math.ceil(L2_DEFEAT_BYTES / probe.buffer.size)));
   const weights = [probe, ...Array.from({ length: copies - 1 }, (_, i) => randomWeight(device, dtype, shape.weightShape, i + 1))];
   const rows: Row[] = [];
@@ -131,11 +138,13 @@ async function measureShape(device: GPUDevice, dtype: StorageDtype, shape: Decod
     // 'pair': packed kernels off, the element-pair kernels with the GPU layout (the baseline).
     const ctx = new GpuContext(device, layout === 'pair' ? { matvec: MATVEC_SHAPES.gpu, packedMatvec: null } : { packedMatvec: parseLayout(layout) });
     const shared = buildShapeCall(ctx, shape);
+    const own = weights.map(() => buildShapeCall(ctx, shape));
     const serialCalls: KernelCall[] = weights.map((w) => shared.withWeight(w));
-    const overlapCalls: KernelCall[] = weights.map((w) => buildShapeCall(ctx, shape).withWeight(w));
+    const overlapCalls: KernelCall[] = weights.map((w, i) => own[i].withWeight(w));
     ctx.writeStep(1, 0, false);
     const serial = await timeDispatches(device, iters, (pass, i) => serialCalls[i % copies].encode(pass, 1));
     const overlap = overlapToo ? await timeDispatches(device, iters, (pass, i) => overlapCalls[i % copies].encode(pass, 1)) : NaN;
+    for (const io of [shared, ...own]) io.destroy();
     const bytes = shape.bytesRead(probe);
     rows.push({
       dtype, shape: shape.name, n: shape.n, k: shape.k, layout, bytes, serialUs: +(serial * 1e6).toFixed(2),
@@ -149,6 +158,7 @@ async function measureShape(device: GPUDevice, dtype: StorageDtype, shape: Decod
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const quick = process.argv.includes('--quick');
+  if (quick) warmUp = 1;
   const { device, adapterInfo } = await createNodeDevice();
   const itersAt = process.argv.indexOf('--iters');
   const iters = itersAt > 0 ? Number(process.argv[itersAt + 1]) : quick ? 1 : 64;
@@ -161,9 +171,9 @@ async function main(): Promise<void> {
     for (const name of shapeNames) {
       const shape = DECODE_SHAPES.find((s) => s.name === name);
       if (!shape) throw new Error(`unknown shape ${name}; one of: ${DECODE_SHAPES.map((s) => s.name).join(', ')}`);
-      const measured = await measureShape(device, dtype, shape, layouts, iters, quick ? 1 : 64, !quick);
+      const measured = await measureShape(device, dtype, shape, layouts, iters, quick ? 1 : iters + warmUp, !quick);
       rows.push(...measured);
-      if (!json) for (const r of measured) printRow(r, ceiling);
+      for (const r of measured) printRow(r, ceiling, json);
     }
   }
   if (json) {
@@ -187,8 +197,9 @@ function pct(gbps: number, ceiling: number): string {
   return `${gbps.toPrecision(3).padStart(6)} GB/s ${(100 * gbps / ceiling).toFixed(0).padStart(3)}%`;
 }
 
-function printRow(r: Row, ceiling: number): void {
-  console.log(`${r.dtype.padEnd(4)} ${r.shape.padEnd(24)} [${r.n}, ${r.k}] ${r.layout.padEnd(9)} ${String(r.serialUs).padStart(8)} us`
+/** One measured entry, as it comes (to stderr under --json, so stdout stays one JSON object). */
+function printRow(r: Row, ceiling: number, json: boolean): void {
+  (json ? console.error : console.log)(`${r.dtype.padEnd(4)} ${r.shape.padEnd(24)} [${r.n}, ${r.k}] ${r.layout.padEnd(9)} ${String(r.serialUs).padStart(8)} us`
     + `  serial ${pct(r.serialGBps, ceiling)}  overlap ${pct(r.overlapGBps, ceiling)}`);
 }
 
