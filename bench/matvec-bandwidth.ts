@@ -45,7 +45,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   words[i] = h & 0x3bff3bffu;
 }`;
 
-const DEFAULT_LAYOUTS = ['128x32x2', '128x32x1', '256x64x1', '256x32x4', '128x16x2', '64x8x4'];
+// WGxLANESxROWS_PER_THREAD. The first is the GPU default (PACKED_MATVEC_SHAPES.gpu); more rows per thread read
+// each x chunk once for more rows (x is 4-8 bytes of L1 traffic per q4 weight byte at 1-2 rows), fewer make
+// more workgroups for the small projections; lanes trade steps per row against reduction depth.
+const DEFAULT_LAYOUTS = ['128x32x2', '128x32x4', '128x32x1', '256x64x1', '256x64x2', '256x32x4', '128x16x2', '64x8x4', '256x32x8'];
 const QUICK_SHAPES = ['kv_a_proj_with_mqa', 'experts down'];
 const L2_DEFEAT_BYTES = 256 << 20;
 /** Untimed dispatches before each timed run (--quick: 1). */

@@ -3,7 +3,10 @@
 // kernels read at binding 0. Pipelines use layout 'auto'; a kernel's bind group is made once and reused each token.
 // Pipelines are cached per device, not per context: a model rebuilt on the same device (another conversation's
 // model of the same shape, a reload after changing settings, each test) compiles nothing again.
-import { checkPackedShape, MATVEC_SHAPES, PACKED_MATVEC_SHAPES, ROWS_KERNELS, type MatvecShape, type PackedMatvecShape, type RowsKernel } from '../kernels/matvec-shape';
+import {
+  checkPackedShape, MATVEC_SHAPES, PACKED_KERNEL_SHAPES, PACKED_MATVEC_SHAPES, ROWS_KERNELS,
+  type MatvecShape, type PackedKernel, type PackedMatvecShape, type RowsKernel,
+} from '../kernels/matvec-shape';
 import { isCpuDevice } from './device';
 import { preprocessWgsl, type Defines } from './preprocess';
 import { WGSL_INCLUDES } from './wgsl-includes';
@@ -30,6 +33,7 @@ export class GpuContext {
   readonly packedMatvec: PackedMatvecShape | null;
   /** The projections' kernel for steps of several rows: by adapter kind unless the caller (a test) picks one. */
   readonly rowsKernel: RowsKernel;
+  private readonly packedByKernel: Partial<Record<PackedKernel, PackedMatvecShape>>;
   private readonly pipelines: Map<string, GPUComputePipeline>;
   private readonly stepData = new Uint32Array(4);
 
@@ -39,9 +43,16 @@ export class GpuContext {
     this.matvec = options.matvec ?? MATVEC_SHAPES[kind];
     this.rowsKernel = options.rowsKernel ?? ROWS_KERNELS[kind];
     this.packedMatvec = options.packedMatvec === undefined ? PACKED_MATVEC_SHAPES[kind] : options.packedMatvec;
-    if (this.packedMatvec) checkPackedShape(this.packedMatvec);
+    // A layout the caller picks applies to every packed kernel; otherwise the adapter kind's per-kernel table.
+    this.packedByKernel = options.packedMatvec === undefined ? PACKED_KERNEL_SHAPES[kind] : {};
+    for (const shape of [this.packedMatvec, ...Object.values(this.packedByKernel)]) if (shape) checkPackedShape(shape);
     this.pipelines = devicePipelines(device);
     this.step = device.createBuffer({ label: 'step', size: STEP_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  }
+
+  /** The packed-chunk layout of `kernel` (null: packed kernels off). */
+  packedShapeFor(kernel: PackedKernel): PackedMatvecShape | null {
+    return this.packedMatvec && (this.packedByKernel[kernel] ?? this.packedMatvec);
   }
 
   /** Sets the step parameters for the next submit (queue-ordered with it). */

@@ -121,7 +121,7 @@ function checkShared(ctx: GpuContext, kernel: string, routed: GpuWeight, shared:
 function expertsPipeline(ctx: GpuContext, kernel: string, weight: GpuWeight, shared: GpuWeight | undefined,
   shape: Defines & { N: number }, entry: 'swiglu' | 'down'): { pipeline: GPUComputePipeline; rowGroups: number; extra: GPUBuffer[] } {
   const down = entry === 'down';
-  const layout = ctx.packedMatvec;
+  const layout = ctx.packedShapeFor(down ? 'experts_down' : 'experts_swiglu');
   if (layout && packedChunkFits(weight)) {
     const quantised = weight.dtype !== 'f16';
     const scalesBinding = down ? 6 : 5;

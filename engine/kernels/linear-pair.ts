@@ -26,7 +26,7 @@ export function linearPair(ctx: GpuContext, input: GPUBuffer, first: Projection,
   const name = 'linear_pair';
   const [n, k] = checkWeight(name, first.weight, 2);
   const [n2] = checkWeight(name, second.weight, 2);
-  const layout = ctx.packedMatvec;
+  const layout = ctx.packedShapeFor('linear');
   if (!layout || !projectionsPair(ctx, first.weight, second.weight)) {
     throw new Error(`${name}: [${first.weight.shape}] ${first.weight.dtype} and [${second.weight.shape}] ${second.weight.dtype} cannot share a dispatch; run two linear calls`);
   }

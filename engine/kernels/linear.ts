@@ -44,7 +44,7 @@ function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bo
   const n = swiglu ? weightRows / 2 : weightRows;
   const maxRows = Math.min(rowsFitting(name, 'input', args.input, k), rowsFitting(name, 'output', args.output, n));
 
-  const packedShape = packedChunkFits(args.weight) ? ctx.packedMatvec : null;
+  const packedShape = packedChunkFits(args.weight) ? ctx.packedShapeFor('linear') : null;
   const packed = packedShape !== null;
   const rowsPerGroup = packedShape ? packedRowsPerWorkgroup(packedShape) : ctx.matvec.ROWS_PER_WG;
   const [rowGridX, rowGridY] = foldGrid(name, Math.ceil(n / rowsPerGroup));

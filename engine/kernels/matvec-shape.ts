@@ -50,6 +50,18 @@ export const PACKED_MATVEC_SHAPES: Readonly<Record<MatvecKind, PackedMatvecShape
   cpu: { WG: 64, LANES: 1, ROWS_PER_THREAD: 1 },
 };
 
+/** The packed-chunk kernels, for per-kernel layouts (a decode projection and the routed experts may differ). */
+export type PackedKernel = 'linear' | 'experts_swiglu' | 'experts_down';
+
+/**
+ * Per-kernel layouts that replace PACKED_MATVEC_SHAPES[kind] for one kernel (none yet: set from the bench's
+ * per-shape best layouts on the H100, e.g. `experts_down: { WG: 256, LANES: 64, ROWS_PER_THREAD: 2 }`).
+ */
+export const PACKED_KERNEL_SHAPES: Readonly<Record<MatvecKind, Partial<Record<PackedKernel, PackedMatvecShape>>>> = {
+  gpu: {},
+  cpu: {},
+};
+
 /** Rows one workgroup of `shape` covers. */
 export function packedRowsPerWorkgroup(shape: PackedMatvecShape): number {
   return (shape.WG / shape.LANES) * shape.ROWS_PER_THREAD;

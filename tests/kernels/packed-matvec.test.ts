@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { GpuContext } from '../../engine/gpu/context';
 import { readF32, runCalls, uploadArray } from '../../engine/gpu/buffers';
 import { linear, linearSwiGLU } from '../../engine/kernels/linear';
-import { PACKED_MATVEC_SHAPES, type PackedMatvecShape } from '../../engine/kernels/matvec-shape';
+import { PACKED_KERNEL_SHAPES, PACKED_MATVEC_SHAPES, type PackedMatvecShape } from '../../engine/kernels/matvec-shape';
 import { packedChunkFits } from '../../engine/kernels/weight-args';
 import { uploadWeight } from '../../engine/weights/gpu-weight';
 import { linear as linearRef, swiglu } from '../reference/ops';
@@ -99,6 +99,18 @@ describe('packed-chunk matrix-vector kernel', () => {
     expect(fits(40, { dtype: 'f16', group: 0 })).toBe(true);
     expect(fits(36, { dtype: 'f16', group: 0 })).toBe(false);
     expect(fits(64, { dtype: 'f32', group: 0 })).toBe(false);
+  });
+
+  it('gives every packed kernel the layout a caller picks, the adapter kind\'s otherwise, none when turned off', async () => {
+    const { device, cpu } = await testDevice();
+    const kind = cpu ? 'cpu' : 'gpu';
+    const byKind = new GpuContext(device);
+    for (const kernel of ['linear', 'experts_swiglu', 'experts_down'] as const) {
+      expect(byKind.packedShapeFor(kernel)).toEqual(PACKED_KERNEL_SHAPES[kind][kernel] ?? PACKED_MATVEC_SHAPES[kind]);
+      const picked = { WG: 64, LANES: 4, ROWS_PER_THREAD: 3 };
+      expect(new GpuContext(device, { packedMatvec: picked }).packedShapeFor(kernel)).toEqual(picked);
+      expect(new GpuContext(device, { packedMatvec: null }).packedShapeFor(kernel)).toBeNull();
+    }
   });
 
   it('rejects a layout whose lanes do not divide the workgroup', async () => {
