@@ -36,11 +36,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // Random words whose f16 halves are finite numbers below 1 (scales stay sane; q4/q8 codes stay random).
 const FILL_KERNEL = /* wgsl */ `
 @group(0) @binding(0) var<storage, read_write> words: array<u32>;
+@group(0) @binding(1) var<uniform> seed: vec4<u32>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let i = gid.x + gid.y * groups.x * 256u;
   if (i >= arrayLength(&words)) { return; }
-  var h = i * 0x9e3779b9u + SEED;
+  var h = i * 0x9e3779b9u + seed.x;
   h ^= h >> 16u; h *= 0x7feb352du; h ^= h >> 15u; h *= 0x846ca68bu; h ^= h >> 16u;
   words[i] = h & 0x3bff3bffu;
 }`;
@@ -104,9 +105,17 @@ async function streamingCeiling(device: GPUDevice, requested: number, iters: num
   return bytes / seconds / 1e9;
 }
 
+const FILL_PIPELINES = new WeakMap<GPUDevice, GPUComputePipeline>();
+
 function fillRandom(device: GPUDevice, buffer: GPUBuffer, seed: number): void {
-  const pipeline = kernel(device, `const SEED: u32 = ${seed >>> 0}u;\n${FILL_KERNEL}`);
-  const group = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer } }] });
+  let pipeline = FILL_PIPELINES.get(device);
+  if (!pipeline) FILL_PIPELINES.set(device, pipeline = kernel(device, FILL_KERNEL));
+  const seedBuffer = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(seedBuffer, 0, Uint32Array.from([seed >>> 0, 0, 0, 0]));
+  const group = device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [{ binding: 0, resource: { buffer } }, { binding: 1, resource: { buffer: seedBuffer } }],
+  });
   const groups = Math.ceil(buffer.size / 4 / 256);
   const x = Math.min(groups, 65535);
   const encoder = device.createCommandEncoder();
@@ -149,23 +158,23 @@ async function measureShape(device: GPUDevice, dtype: StorageDtype, shape: Decod
   const weights = [probe, ...Array.from({ length: copies - 1 }, (_, i) => randomWeight(device, dtype, shape.weightShape, i + 1))];
   const rows: Row[] = [];
   const candidates = packedChunkFits(probe) ? ['pair', ...layouts] : ['pair'];
+  const shared = buildShapeCall(device, shape);
+  const own = overlapToo ? weights.map(() => buildShapeCall(device, shape)) : [];
   for (const layout of candidates) {
     // 'pair': packed kernels off, the element-pair kernels with the GPU layout (the baseline).
     const ctx = new GpuContext(device, layout === 'pair' ? { matvec: MATVEC_SHAPES.gpu, packedMatvec: null } : { packedMatvec: parseLayout(layout) });
-    const shared = buildShapeCall(ctx, shape);
-    const own = weights.map(() => buildShapeCall(ctx, shape));
-    const serialCalls: KernelCall[] = weights.map((w) => shared.withWeight(w));
-    const overlapCalls: KernelCall[] = weights.map((w, i) => own[i].withWeight(w));
+    const serialCalls: KernelCall[] = weights.map((w) => shared.withWeight(ctx, w));
+    const overlapCalls: KernelCall[] = own.map((io, i) => io.withWeight(ctx, weights[i]));
     ctx.writeStep(1, 0, false);
     const serial = await timeDispatches(device, iters, (pass, i) => serialCalls[i % copies].encode(pass, 1));
     const overlap = overlapToo ? await timeDispatches(device, iters, (pass, i) => overlapCalls[i % copies].encode(pass, 1)) : NaN;
-    for (const io of [shared, ...own]) io.destroy();
     const bytes = shape.bytesRead(probe);
     rows.push({
       dtype, shape: shape.name, n: shape.n, k: shape.k, layout, bytes, serialUs: +(serial * 1e6).toFixed(2),
       serialGBps: +(bytes / serial / 1e9).toPrecision(4), overlapGBps: +(bytes / overlap / 1e9).toPrecision(4),
     });
   }
+  for (const io of [shared, ...own]) io.destroy();
   for (const w of weights) w.buffer.destroy();
   return rows;
 }

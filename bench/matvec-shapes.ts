@@ -52,9 +52,8 @@ export const DECODE_SHAPES: DecodeShape[] = [
   dense('lm_head', 102400, 2048),
 ];
 
-/** Input/output buffers for one token of `shape`; `withWeight` builds the engine's call on them for a weight; `destroy` frees them. */
-export function buildShapeCall(ctx: GpuContext, shape: DecodeShape): { withWeight(weight: GpuWeight): KernelCall; destroy(): void } {
-  const { device } = ctx;
+/** Input/output buffers for one token of `shape`; `withWeight` builds the engine's call on them (for a context's layout and a weight); `destroy` frees them. */
+export function buildShapeCall(device: GPUDevice, shape: DecodeShape): { withWeight(ctx: GpuContext, weight: GpuWeight): KernelCall; destroy(): void } {
   const x = new Float32Array(shape.kind === 'experts_down' ? TOP_K * shape.k : shape.k).map((_, i) => Math.sin(i) * 0.5);
   const input = uploadArray(device, x, `${shape.name}.x`);
   const outputs = shape.kind === 'experts_swiglu' ? TOP_K * shape.n : shape.n;
@@ -63,7 +62,7 @@ export function buildShapeCall(ctx: GpuContext, shape: DecodeShape): { withWeigh
   const expertWeights = uploadArray(device, new Float32Array(TOP_K).fill(1 / TOP_K), 'expert_weights');
   return {
     destroy: () => { for (const buffer of [input, output, expertIds, expertWeights]) buffer.destroy(); },
-    withWeight(weight) {
+    withWeight(ctx, weight) {
       switch (shape.kind) {
         case 'linear': return linear(ctx, { input, weight, output });
         case 'swiglu': return linearSwiGLU(ctx, { input, weight, output });
