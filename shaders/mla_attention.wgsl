@@ -6,9 +6,11 @@
 // instead of 0..pos0+t (entries beyond pos0 + t are ignored). With no visible key the output is 0.
 // Layout: one workgroup of WG threads per (head, row). Keys stream in blocks of WG with an online softmax
 // (running max m and sum l, accumulator rescaled by exp(m_old − m_new)), so any context length works without a
-// scores buffer. Per block: thread k scores key k of the block (its dot reads one cache row against the query
-// held in workgroup memory), then every thread folds all the block's probabilities into the ô dims it owns
-// (dims lid, lid + WG, …), so the c(u) reads are coalesced across threads.
+// scores buffer. Per block: groups of SCORE_LANES threads score the block's keys, a key per group at a time, each
+// lane dotting dims lane, lane + SCORE_LANES, … of its cache row against the query held in workgroup memory
+// (consecutive lanes read consecutive floats: coalesced, instead of one thread walking a whole 2.3 KB row); thread
+// k then sums key k's lane partials. Every thread then folds all the block's probabilities into the ô dims it
+// owns (dims lid, lid + WG, …), so the c(u) reads are coalesced there too.
 #include "step"
 
 const WIDTH: u32 = RKV + DR;                 // one cached token / one absorbed query
@@ -28,6 +30,9 @@ const NO_KEY: u32 = 0xffffffffu;
 var<workgroup> query: array<f32, WIDTH>;
 var<workgroup> blockProb: array<f32, WG>;  // the block's logits, then its unnormalised probabilities
 var<workgroup> blockKey: array<u32, WG>;   // the block's key positions (NO_KEY when masked)
+const SCORE_GROUPS: u32 = WG / SCORE_LANES;
+const PARTIAL_STRIDE: u32 = SCORE_LANES + 1u; // padded: thread k's sum over its row hits distinct banks
+var<workgroup> scorePartial: array<f32, WG * PARTIAL_STRIDE>; // [key of the block][lane]
 
 // How many keys row t attends to, and the position of its k-th one.
 fn key_count(t: u32, last: u32) -> u32 {
@@ -44,11 +49,12 @@ fn key_at(t: u32, k: u32) -> u32 {
   return k;
 }
 
-fn score(u: u32) -> f32 {
+// This lane's share of q·[c(u); kR(u)] for cached token u: dims lane, lane + SCORE_LANES, …
+fn score_partial(u: u32, lane: u32) -> f32 {
   let base = u * WIDTH;
   var dot = 0.0;
-  for (var d = 0u; d < WIDTH; d++) { dot += query[d] * latentCache[base + d]; }
-  return SCALE * dot;
+  for (var d = lane; d < WIDTH; d += SCORE_LANES) { dot += query[d] * latentCache[base + d]; }
+  return dot;
 }
 
 @compute @workgroup_size(WG)
@@ -67,17 +73,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var acc: array<f32, DIMS_PER_THREAD>;
   for (var k0 = 0u; k0 < nKeys; k0 += WG) {
     let n = min(WG, nKeys - k0);
-    var s = NEG_BIG;
     var u = NO_KEY;
     if (lid < n) {
       let candidate = key_at(t, k0 + lid);
-      if (candidate <= last && candidate < MAX_CONTEXT) {
-        u = candidate;
-        s = score(u);
-      }
+      if (candidate <= last && candidate < MAX_CONTEXT) { u = candidate; }
+    }
+    blockKey[lid] = u;
+    workgroupBarrier();
+    let lane = lid % SCORE_LANES;
+    for (var k = lid / SCORE_LANES; k < n; k += SCORE_GROUPS) {
+      let key = blockKey[k];
+      if (key != NO_KEY) { scorePartial[k * PARTIAL_STRIDE + lane] = score_partial(key, lane); }
+    }
+    workgroupBarrier();
+    var s = NEG_BIG;
+    if (u != NO_KEY) {
+      var dot = 0.0;
+      for (var j = 0u; j < SCORE_LANES; j++) { dot += scorePartial[lid * PARTIAL_STRIDE + j]; }
+      s = SCALE * dot;
     }
     blockProb[lid] = s;
-    blockKey[lid] = u;
     workgroupBarrier();
 
     var blockMax = NEG_BIG;

@@ -67,6 +67,8 @@ export interface MlaValueUpArgs {
 const CACHE_WG = 64;
 const ABSORB_WG = 128;
 const ATTENTION_WG = 128;
+/** Threads sharing one key's score dot in mla_attention.wgsl (coalesced reads of its cache row). */
+const SCORE_LANES = 16;
 // Value up-projection layout, as the matrix-vector kernels' (matvec-shape.ts): on GPUs 8 output rows per workgroup
 // of 256, 32 threads each, then a reduction; on CPU adapters one invocation per output row and no reduction (its
 // barriers made this kernel cost as much as the rest of a layer on SwiftShader).
@@ -144,11 +146,13 @@ export function mlaAttention(ctx: GpuContext, args: MlaAttentionArgs): KernelCal
   requireRopeDim(kernel, dR);
   if (!Number.isFinite(args.scale) || args.scale <= 0) throw new Error(`${kernel}: scale must be positive, got ${args.scale}`);
   const width = rKV + dR;
-  if ((width + 2 * ATTENTION_WG) * 4 > WORKGROUP_BYTES) throw new Error(`${kernel}: rKV + dR = ${width} too large for workgroup memory`);
+  if ((width + 2 * ATTENTION_WG + ATTENTION_WG * (SCORE_LANES + 1)) * 4 > WORKGROUP_BYTES) {
+    throw new Error(`${kernel}: rKV + dR = ${width} too large for workgroup memory`);
+  }
   requireBytes(kernel, 'latentCache', args.latentCache, maxContext * width * 4);
   if (selected) requireCount(kernel, 'selected.topk', selected.topk);
   const pipeline = ctx.pipeline('mla_attention', attentionSource, {
-    WG: ATTENTION_WG, NH: nH, RKV: rKV, DR: dR, SCALE: f32(args.scale), MAX_CONTEXT: maxContext,
+    WG: ATTENTION_WG, SCORE_LANES, NH: nH, RKV: rKV, DR: dR, SCALE: f32(args.scale), MAX_CONTEXT: maxContext,
     SELECTION: !!selected, ...(selected ? { TOPK: selected.topk } : {}),
   });
   const bindings = [ctx.step, args.qAbs, args.latentCache, args.output,
