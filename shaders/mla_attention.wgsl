@@ -9,7 +9,12 @@
 // scores buffer. Per block: groups of SCORE_LANES threads score the block's keys, a key per group at a time, each
 // lane dotting dims lane, lane + SCORE_LANES, … of its cache row against the query held in workgroup memory
 // (consecutive lanes read consecutive floats: coalesced, instead of one thread walking a whole 2.3 KB row); thread
-// k then sums key k's lane partials. Every thread then folds all the block's probabilities into the ô dims it
+// k then sums key k's lane partials.
+// SPLIT (decode): workgroup (h, t, z) takes only its z-th share of the keys (SPLITS shares), so a one-token step
+// runs NH x SPLITS workgroups instead of NH, and writes its unnormalised accumulator with its running max m and
+// sum l to `partials` [T, NH, SPLITS, RKV + 2]; entry point `combine` (COMBINE) then merges the shares into ô:
+// M = max m_z, ô = Σ_z e^(m_z − M) acc_z / Σ_z e^(m_z − M) l_z (0 with no visible key), as the online softmax does
+// between blocks. Every thread then folds all the block's probabilities into the ô dims it
 // owns (dims lid, lid + WG, …), so the c(u) reads are coalesced there too.
 #include "step"
 
@@ -19,9 +24,37 @@ const NEG_BIG: f32 = -3.0e38;                // "no key yet": finite so exp(NEG_
 const NO_KEY: u32 = 0xffffffffu;
 
 @group(0) @binding(0) var<uniform> step: Step;
+#ifdef COMBINE
+@group(0) @binding(1) var<storage, read> partials: array<f32>;          // [T, NH, SPLITS, RKV + 2]
+@group(0) @binding(2) var<storage, read_write> attnLatent: array<f32>;  // [T, NH, RKV] ô
+
+const SHARE: u32 = RKV + 2u;
+
+@compute @workgroup_size(WG)
+fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let h = wid.x;
+  let t = wid.y;
+  if (t >= step.rows) { return; }
+  let base = (t * NH + h) * SPLITS * SHARE;
+  var top = -3.0e38;
+  for (var z = 0u; z < SPLITS; z++) { top = max(top, partials[base + z * SHARE + RKV]); }
+  var total = 0.0;
+  for (var z = 0u; z < SPLITS; z++) { total += exp(partials[base + z * SHARE + RKV] - top) * partials[base + z * SHARE + RKV + 1u]; }
+  let inv = select(0.0, 1.0 / total, total > 0.0);
+  for (var d = lid; d < RKV; d += WG) {
+    var sum = 0.0;
+    for (var z = 0u; z < SPLITS; z++) { sum += exp(partials[base + z * SHARE + RKV] - top) * partials[base + z * SHARE + d]; }
+    attnLatent[(t * NH + h) * RKV + d] = sum * inv;
+  }
+}
+#else
 @group(0) @binding(1) var<storage, read> qAbs: array<f32>;          // [T, NH, RKV + DR]
 @group(0) @binding(2) var<storage, read> latentCache: array<f32>;   // [MAX_CONTEXT, RKV + DR]
+#ifdef SPLIT
+@group(0) @binding(3) var<storage, read_write> partials: array<f32>;  // [T, NH, SPLITS, RKV + 2] acc, m, l
+#else
 @group(0) @binding(3) var<storage, read_write> attnLatent: array<f32>; // [T, NH, RKV] ô
+#endif
 #ifdef SELECTION
 @group(0) @binding(4) var<storage, read> indices: array<u32>;       // [T, TOPK] selected key positions
 @group(0) @binding(5) var<storage, read> counts: array<u32>;        // [T] valid entries of each indices row
@@ -68,11 +101,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   workgroupBarrier();
 
   let nKeys = key_count(t, last);
+#ifdef SPLIT
+  let share = (nKeys + SPLITS - 1u) / SPLITS;
+  let kBegin = min(nKeys, wid.z * share);
+  let kEnd = min(nKeys, kBegin + share);
+#else
+  let kBegin = 0u;
+  let kEnd = nKeys;
+#endif
   var m = NEG_BIG;
   var l = 0.0;
   var acc: array<f32, DIMS_PER_THREAD>;
-  for (var k0 = 0u; k0 < nKeys; k0 += WG) {
-    let n = min(WG, nKeys - k0);
+  for (var k0 = kBegin; k0 < kEnd; k0 += WG) {
+    let n = min(WG, kEnd - k0);
     var u = NO_KEY;
     if (lid < n) {
       let candidate = key_at(t, k0 + lid);
@@ -120,10 +161,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier(); // the next block overwrites blockProb / blockKey
   }
 
+#ifdef SPLIT
+  let shareBase = ((t * NH + h) * SPLITS + wid.z) * (RKV + 2u);
+  for (var j = 0u; j < DIMS_PER_THREAD; j++) {
+    let d = lid + j * WG;
+    if (d < RKV) { partials[shareBase + d] = acc[j]; }
+  }
+  if (lid == 0u) {
+    partials[shareBase + RKV] = m;
+    partials[shareBase + RKV + 1u] = l;
+  }
+#else
   let inv = select(0.0, 1.0 / l, l > 0.0);
   let outBase = (t * NH + h) * RKV;
   for (var j = 0u; j < DIMS_PER_THREAD; j++) {
     let d = lid + j * WG;
     if (d < RKV) { attnLatent[outBase + d] = acc[j] * inv; }
   }
+#endif
 }
+#endif

@@ -113,3 +113,17 @@ export function simpleCall(name: string, pipeline: GPUComputePipeline, bindGroup
     },
   };
 }
+
+/**
+ * One call that encodes `single` for steps where `useSingle(rows)`, else the calls of `several` in order (a decode
+ * fast path beside the prefill path). For callsPerStep to count decode dispatches, `single` dispatches once.
+ */
+export function byRows(useSingle: (rows: number) => boolean, single: KernelCall, several: KernelCall[]): KernelCall {
+  return {
+    name: single.name,
+    encode(pass, rows) {
+      if (useSingle(rows)) single.encode(pass, rows);
+      else for (const call of several) call.encode(pass, rows);
+    },
+  };
+}

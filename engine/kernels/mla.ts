@@ -52,6 +52,23 @@ export interface MlaAttentionArgs {
   output: GPUBuffer; // [T, nH, rKV] ô
   /** DSA top-k keys; used only in steps written with sparse = true. */
   selected?: MlaSelection;
+  /**
+   * Split the keys of each (row, head) over `splits` workgroups (decode: NH x splits workgroups fill the GPU) that
+   * write their shares to `partials` [T, nH, splits, rKV + 2] instead of `output`; mlaCombine then writes ô.
+   */
+  split?: MlaSplit;
+}
+
+export interface MlaSplit {
+  splits: number;
+  partials: GPUBuffer; // [T, nH, splits, rKV + 2] f32
+}
+
+export interface MlaCombineArgs {
+  nH: number;
+  rKV: number;
+  split: MlaSplit;
+  output: GPUBuffer; // [T, nH, rKV] ô
 }
 
 export interface MlaValueUpArgs {
@@ -141,7 +158,7 @@ export function mlaQueryAbsorb(ctx: GpuContext, args: MlaQueryAbsorbArgs): Kerne
  */
 export function mlaAttention(ctx: GpuContext, args: MlaAttentionArgs): KernelCall {
   const kernel = 'mlaAttention';
-  const { nH, rKV, dR, maxContext, selected } = args;
+  const { nH, rKV, dR, maxContext, selected, split } = args;
   for (const [name, value] of Object.entries({ nH, rKV, maxContext })) requireCount(kernel, name, value);
   requireRopeDim(kernel, dR);
   if (!Number.isFinite(args.scale) || args.scale <= 0) throw new Error(`${kernel}: scale must be positive, got ${args.scale}`);
@@ -153,11 +170,37 @@ export function mlaAttention(ctx: GpuContext, args: MlaAttentionArgs): KernelCal
   if (selected) requireCount(kernel, 'selected.topk', selected.topk);
   const pipeline = ctx.pipeline('mla_attention', attentionSource, {
     WG: ATTENTION_WG, SCORE_LANES, NH: nH, RKV: rKV, DR: dR, SCALE: f32(args.scale), MAX_CONTEXT: maxContext,
-    SELECTION: !!selected, ...(selected ? { TOPK: selected.topk } : {}),
+    SELECTION: !!selected, ...(selected ? { TOPK: selected.topk } : {}), SPLIT: !!split, SPLITS: split ? split.splits : 1,
   });
-  const bindings = [ctx.step, args.qAbs, args.latentCache, args.output,
+  const bindings = [ctx.step, args.qAbs, args.latentCache, split ? split.partials : args.output,
     ...(selected ? [selected.indices, selected.counts] : [])];
-  return simpleCall('mla_attention', pipeline, ctx.bindGroup(pipeline, bindings, 'mla_attention'), (rows) => [nH, rows]);
+  const maxRows = split ? splitRows(kernel, nH, rKV, split) : Infinity;
+  return simpleCall('mla_attention', pipeline, ctx.bindGroup(pipeline, bindings, 'mla_attention'), (rows) => {
+    if (rows > maxRows) throw new Error(`${kernel}: rows=${rows} but partials hold ${maxRows} rows`);
+    return [nH, rows, split ? split.splits : 1];
+  });
+}
+
+/** Rows of split shares `split.partials` holds (at least one, or it throws); checks the split count. */
+function splitRows(kernel: string, nH: number, rKV: number, split: MlaSplit): number {
+  requireCount(kernel, 'split.splits', split.splits);
+  const rowBytes = nH * split.splits * (rKV + 2) * 4;
+  requireBytes(kernel, 'split.partials', split.partials, rowBytes);
+  return Math.floor(split.partials.size / rowBytes);
+}
+
+/** ô[t,h] from the split shares mlaAttention wrote (mla_attention.wgsl `combine`). */
+export function mlaCombine(ctx: GpuContext, args: MlaCombineArgs): KernelCall {
+  const kernel = 'mlaCombine';
+  const { nH, rKV, split } = args;
+  for (const [name, value] of Object.entries({ nH, rKV })) requireCount(kernel, name, value);
+  const maxRows = Math.min(splitRows(kernel, nH, rKV, split), Math.floor(args.output.size / (nH * rKV * 4)));
+  const pipeline = ctx.pipeline('mla_attention', attentionSource, { WG: ATTENTION_WG, NH: nH, RKV: rKV, DR: 0, SPLITS: split.splits, COMBINE: true }, 'combine');
+  const group = ctx.bindGroup(pipeline, [ctx.step, split.partials, args.output], 'mla_combine');
+  return simpleCall('mla_combine', pipeline, group, (rows) => {
+    if (rows > maxRows) throw new Error(`${kernel}: rows=${rows} but its buffers hold ${maxRows} rows`);
+    return [nH, rows];
+  });
 }
 
 /** output[t, h·dV + i] = Σ_j W_UV_h[i, j] · ô[t,h,j]. */

@@ -4,11 +4,11 @@
 // attends to cached keys u <= pos0 + t. For V3.2 the indexer keys are always appended (so sparse attention can
 // score them later); the top-k selection is a separate call list, encoded only in sparse mode.
 import type { ModelConfig } from '../config';
-import type { GpuContext, KernelCall } from '../gpu/context';
+import { byRows, type GpuContext, type KernelCall } from '../gpu/context';
 import { indexerKeyAppend, indexerSelect } from '../kernels/indexer';
 import { linear } from '../kernels/linear';
 import { linearPair, projectionsPair } from '../kernels/linear-pair';
-import { mlaAttention, mlaKvAppend, mlaQueryAbsorb, mlaValueUp } from '../kernels/mla';
+import { mlaAttention, mlaCombine, mlaKvAppend, mlaQueryAbsorb, mlaValueUp } from '../kernels/mla';
 import { rmsNorm } from '../kernels/rms-norm';
 import { mlaSoftmaxScale } from './rope';
 import type { Scratch } from './scratch';
@@ -19,7 +19,7 @@ export interface AttentionCalls {
   project: KernelCall[];
   /** DSA top-k selection; encoded only when sparse attention is active for the step. */
   select: KernelCall[];
-  /** Absorbed attention over the cache and the output projection into scratch.delta. */
+  /** Absorbed attention over the cache (decode: split over workgroups, then combined) and o_proj into scratch.delta. */
   attend: KernelCall[];
 }
 
@@ -65,12 +65,19 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
     selected = { indices: ix.indices, counts: ix.counts, topk };
   }
 
+  const attentionArgs = {
+    qAbs: scratch.queryAbsorbed, latentCache: scratch.latentCache[layer], nH, rKV, dR, scale: mlaSoftmaxScale(config),
+    maxContext: scratch.maxContext, output: scratch.attentionLatent, selected,
+  };
+  // Decode splits each head's keys over attentionSplit.splits workgroups (NH alone would leave most of a GPU idle),
+  // then combines the shares; steps of several rows already have NH x rows workgroups.
+  const split = scratch.attentionSplit;
+  const decode = (rows: number) => rows === 1;
+  const whole = mlaAttention(ctx, attentionArgs);
   const attend: KernelCall[] = [
     mlaQueryAbsorb(ctx, { q: scratch.query, kvB: weights.kvUp, nH, dN, dR, dV, rKV, ropeTable, qAbs: scratch.queryAbsorbed }),
-    mlaAttention(ctx, {
-      qAbs: scratch.queryAbsorbed, latentCache: scratch.latentCache[layer], nH, rKV, dR, scale: mlaSoftmaxScale(config),
-      maxContext: scratch.maxContext, output: scratch.attentionLatent, selected,
-    }),
+    byRows(decode, mlaAttention(ctx, { ...attentionArgs, split }), [whole]),
+    byRows(decode, mlaCombine(ctx, { nH, rKV, split, output: scratch.attentionLatent }), []),
     mlaValueUp(ctx, { attnLatent: scratch.attentionLatent, kvB: weights.kvUp, nH, dN, dV, rKV, output: scratch.attentionOut }),
     linear(ctx, { input: scratch.attentionOut, weight: weights.outProj, output: scratch.delta }),
   ];

@@ -5,7 +5,7 @@
 // packed-chunk formats (sharedExpertsFuse: every f16/q8/q4 DeepSeek checkpoint on the packed path), the shared
 // MLP runs inside the routed experts' two dispatches instead: 4 dispatches per MoE layer instead of 6 in decode.
 import type { ModelConfig } from '../config';
-import type { GpuContext, KernelCall } from '../gpu/context';
+import { byRows, type GpuContext, type KernelCall } from '../gpu/context';
 import { expertsDown, expertsSwiGLU, sharedExpertsFuse } from '../kernels/experts';
 import { linear, linearSwiGLU } from '../kernels/linear';
 import { moeRoute } from '../kernels/moe-route';
@@ -17,17 +17,6 @@ function swiGLU(ctx: GpuContext, weights: FeedForwardWeights, scratch: Scratch):
     linearSwiGLU(ctx, { input: scratch.normed, weight: weights.gateUp, output: scratch.ffnHidden }),
     linear(ctx, { input: scratch.ffnHidden, weight: weights.down, output: scratch.delta }),
   ];
-}
-
-/** One call that encodes `single` for steps where `useSingle(rows)`, else the calls of `several` in order. */
-function byRows(useSingle: (rows: number) => boolean, single: KernelCall, several: KernelCall[]): KernelCall {
-  return {
-    name: single.name,
-    encode(pass, rows) {
-      if (useSingle(rows)) single.encode(pass, rows);
-      else for (const call of several) call.encode(pass, rows);
-    },
-  };
 }
 
 export function feedForwardCalls(ctx: GpuContext, config: ModelConfig, weights: LayerWeights, scratch: Scratch): KernelCall[] {

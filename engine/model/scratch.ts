@@ -5,6 +5,12 @@
 import type { ModelConfig } from '../config';
 import { createStorage } from '../gpu/buffers';
 
+/**
+ * Workgroups per head in decode attention: 16 heads x 8 = 128 workgroups, about one per SM of an H100 (the
+ * shares are combined by one more small dispatch).
+ */
+export const ATTENTION_SPLITS = 8;
+
 export interface Scratch {
   maxRows: number;
   maxContext: number;
@@ -19,6 +25,8 @@ export interface Scratch {
   queryAbsorbed: GPUBuffer; // [T, nH, rKV + dR]
   attentionLatent: GPUBuffer; // [T, nH, rKV]
   attentionOut: GPUBuffer; // [T, nH * dV]
+  /** Decode's split attention: its share count and the shares [1, nH, splits, rKV + 2] (mla.ts MlaSplit). */
+  attentionSplit: { splits: number; partials: GPUBuffer };
   ffnHidden: GPUBuffer; // [T, max(intermediate, nShared × I)]
   routerLogits: GPUBuffer; // [T, E]
   expertIds: GPUBuffer; // [T, k] u32
@@ -63,6 +71,7 @@ export function createScratch(device: GPUDevice, config: ModelConfig, maxRows: n
     queryAbsorbed: f32(T * nH * (rKV + dR), 'query_absorbed'),
     attentionLatent: f32(T * nH * rKV, 'attention_latent'),
     attentionOut: f32(T * nH * dV, 'attention_out'),
+    attentionSplit: { splits: ATTENTION_SPLITS, partials: f32(nH * ATTENTION_SPLITS * (rKV + 2), 'attention_partials') },
     ffnHidden: f32(T * Math.max(config.intermediateSize, config.nSharedExperts * config.moeIntermediateSize), 'ffn_hidden'),
     routerLogits: f32(T * config.nRoutedExperts, 'router_logits'),
     expertIds: f32(T * k, 'expert_ids'),
