@@ -84,8 +84,11 @@ export interface MlaValueUpArgs {
 const CACHE_WG = 64;
 const ABSORB_WG = 128;
 const ATTENTION_WG = 128;
-/** Threads sharing one key's score dot in mla_attention.wgsl (coalesced reads of its cache row). */
-const SCORE_LANES = 16;
+/**
+ * Threads sharing one key's score dot in mla_attention.wgsl (coalesced reads of its cache row) on GPUs; on CPU
+ * adapters one thread per key, as the extra partial sums cost more than they save there.
+ */
+const SCORE_LANES = { gpu: 16, cpu: 1 } as const;
 // Value up-projection layout, as the matrix-vector kernels' (matvec-shape.ts): on GPUs 8 output rows per workgroup
 // of 256, 32 threads each, then a reduction; on CPU adapters one invocation per output row and no reduction (its
 // barriers made this kernel cost as much as the rest of a layer on SwiftShader).
@@ -163,13 +166,14 @@ export function mlaAttention(ctx: GpuContext, args: MlaAttentionArgs): KernelCal
   requireRopeDim(kernel, dR);
   if (!Number.isFinite(args.scale) || args.scale <= 0) throw new Error(`${kernel}: scale must be positive, got ${args.scale}`);
   const width = rKV + dR;
-  if ((width + 2 * ATTENTION_WG + ATTENTION_WG * (SCORE_LANES + 1)) * 4 > WORKGROUP_BYTES) {
+  const scoreLanes = SCORE_LANES[ctx.matvec.THREADS_PER_ROW === 1 ? 'cpu' : 'gpu'];
+  if ((width + 2 * ATTENTION_WG + ATTENTION_WG * (scoreLanes + 1)) * 4 > WORKGROUP_BYTES) {
     throw new Error(`${kernel}: rKV + dR = ${width} too large for workgroup memory`);
   }
   requireBytes(kernel, 'latentCache', args.latentCache, maxContext * width * 4);
   if (selected) requireCount(kernel, 'selected.topk', selected.topk);
   const pipeline = ctx.pipeline('mla_attention', attentionSource, {
-    WG: ATTENTION_WG, SCORE_LANES, NH: nH, RKV: rKV, DR: dR, SCALE: f32(args.scale), MAX_CONTEXT: maxContext,
+    WG: ATTENTION_WG, SCORE_LANES: scoreLanes, NH: nH, RKV: rKV, DR: dR, SCALE: f32(args.scale), MAX_CONTEXT: maxContext,
     SELECTION: !!selected, ...(selected ? { TOPK: selected.topk } : {}), SPLIT: !!split, SPLITS: split ? split.splits : 1,
   });
   const bindings = [ctx.step, args.qAbs, args.latentCache, split ? split.partials : args.output,

@@ -4,12 +4,13 @@
 // the expanded per-head keys and values.
 import type { ModelConfig } from '../config';
 import { createStorage } from '../gpu/buffers';
+import { isCpuDevice } from '../gpu/device';
 
 /**
- * Workgroups per head in decode attention: 16 heads x 8 = 128 workgroups, about one per SM of an H100 (the
- * shares are combined by one more small dispatch).
+ * Workgroups per head in decode attention: on GPUs 16 heads x 8 = 128 workgroups, about one per SM of an H100 (the
+ * shares are combined by one more small dispatch); on CPU adapters 1 (more workgroups only add barrier switching).
  */
-export const ATTENTION_SPLITS = 8;
+export const ATTENTION_SPLITS = { gpu: 8, cpu: 1 } as const;
 
 export interface Scratch {
   maxRows: number;
@@ -57,6 +58,7 @@ export function createScratch(device: GPUDevice, config: ModelConfig, maxRows: n
   const k = config.numExpertsPerTok;
   const T = maxRows;
   const ix = config.indexer;
+  const splits = ATTENTION_SPLITS[isCpuDevice(device) ? 'cpu' : 'gpu'];
   return {
     maxRows,
     maxContext,
@@ -71,7 +73,7 @@ export function createScratch(device: GPUDevice, config: ModelConfig, maxRows: n
     queryAbsorbed: f32(T * nH * (rKV + dR), 'query_absorbed'),
     attentionLatent: f32(T * nH * rKV, 'attention_latent'),
     attentionOut: f32(T * nH * dV, 'attention_out'),
-    attentionSplit: { splits: ATTENTION_SPLITS, partials: f32(nH * ATTENTION_SPLITS * (rKV + 2), 'attention_partials') },
+    attentionSplit: { splits, partials: f32(nH * splits * (rKV + 2), 'attention_partials') },
     ffnHidden: f32(T * Math.max(config.intermediateSize, config.nSharedExperts * config.moeIntermediateSize), 'ffn_hidden'),
     routerLogits: f32(T * config.nRoutedExperts, 'router_logits'),
     expertIds: f32(T * k, 'expert_ids'),
