@@ -4,8 +4,9 @@
 // matvec-shape.ts); more rows run the tiled matmul (32 tokens x 64 outputs per 16x16 workgroup) on GPUs, and the
 // matrix-vector kernel once per row (workgroup_id.z) on CPU adapters (ctx.rowsKernel, matvec-shape.ts). The
 // matrix-vector kernel is linear_packed.wgsl (16-byte chunks, ctx.packedShapeFor('linear')) for f16/q8/q4 rows whose
-// K is a multiple of a chunk, linear.wgsl's element-pair one otherwise. Pipelines and bind groups are built once; `encode` only picks one from `rows` and dispatches. `lastRow`
-// computes only the step's last row (matrix-vector at t = rows - 1): the lm_head when only the next token matters.
+// K is a multiple of a chunk, linear.wgsl's element-pair one otherwise. Pipelines and bind groups are built once;
+// `encode` only picks one from `rows` and dispatches. `lastRow` computes only the step's last row (matrix-vector at
+// t = rows - 1): the lm_head when only the next token matters.
 // Also exports the buffer validation and grid folding that the expert kernels (experts.ts) share; weight checks
 // and storage-format defines live in weight-args.ts.
 import source from '../../shaders/linear.wgsl';
