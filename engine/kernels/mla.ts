@@ -2,7 +2,9 @@
 // rows and decode alike, over a per-layer latent cache [maxContext, rKV + dR] of [c ; kR] per token. One step is
 //   mlaKvAppend     kv_a output -> cache rows pos0..pos0+T-1 (RMSNorm of the latent, adjacent-pair RoPE of kR)
 //   mlaQueryAbsorb  q -> qAbs [T, nH, rKV + dR] = [W_UK_hᵀ·qN ; RoPE(qR)]
-//   mlaAttention    qAbs x cache -> ô [T, nH, rKV] (causal, or the DSA selection when step.sparse == 1)
+//   mlaAttention    qAbs x cache -> ô [T, nH, rKV] (causal, or the DSA selection when step.sparse == 1); with
+//                   `split` (decode) each head's keys are shared by several workgroups writing partial softmax
+//                   states, and mlaCombine merges them into ô
 //   mlaValueUp      ô -> [T, nH·dV] = W_UV_h·ô per head (the o_proj input)
 // Shapes are compile-time defines; rows, pos0 and the sparse/dense choice come from the Step uniform.
 // Invariant: kv_b_proj is [nH·(dN+dV), rKV] with head h's W_UK rows first, then its W_UV rows.
