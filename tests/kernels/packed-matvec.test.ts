@@ -27,7 +27,7 @@ const LAYOUTS: PackedMatvecShape[] = [
   PACKED_MATVEC_SHAPES.cpu, PACKED_MATVEC_SHAPES.gpu, { WG: 64, LANES: 4, ROWS_PER_THREAD: 3 }, { WG: 256, LANES: 64, ROWS_PER_THREAD: 4 },
 ];
 const STORAGES: Storage[] = [
-  { dtype: 'f16', group: 0 }, { dtype: 'q8', group: 64 }, { dtype: 'q4', group: 32 }, { dtype: 'q4', group: 128 },
+  { dtype: 'f16', group: 0 }, { dtype: 'q8', group: 64 }, { dtype: 'q4', group: 64 },
 ];
 const SHAPES = [{ n: 1, k: 128 }, { n: 37, k: 384 }, { n: 133, k: 256 }];
 const ROWS = [1, 3];
