@@ -1,14 +1,25 @@
-// Decode bandwidth probe (a first piece of `npm run bench`): the adapter's streaming-read ceiling measured with a
-// plain WGSL read kernel, then the matrix-vector kernel's achieved read bandwidth for f16/q8/q4 weights at
-// DeepSeek-V2-Lite's projection shapes, each as a share of that ceiling. Wall-clock over many dispatches in one
-// submit (no timestamp queries needed), after a warm-up. Usage: node scripts/run-ts.mjs bench/matvec-bandwidth.ts
-// [--json] [--lanes N]; on the GPU machine bundle it into .gpu/ (see DEVELOPERS.md).
+// Decode bandwidth probe (a piece of `npm run bench`): the adapter's streaming-read ceiling measured with a plain
+// WGSL read kernel, then each matrix-vector kernel's achieved read bandwidth at DeepSeek-V2-Lite's decode shapes
+// (bench/matvec-shapes.ts) for f16/q8/q4 weights and every candidate thread layout: the element-pair kernels
+// (linear.wgsl, MatvecShape) as the baseline and the packed-chunk kernels (linear_packed.wgsl, experts_packed.wgsl)
+// under each PackedMatvecShape of --layouts, as GB/s and a share of the ceiling from the same run.
+// Weights are random bits (never zeros) in enough copies that the set is read from memory, not the 50 MB L2; the
+// timed dispatches rotate through the copies. Two columns: `serial` (every dispatch writes the same output, so each
+// waits for the one before, as in decode) and `overlap` (each copy its own output: the GPU may overlap them; the
+// kernel's own rate without the per-dispatch gaps). Wall-clock over many dispatches in one submit, after a warm-up.
+// Usage: node scripts/run-ts.mjs bench/matvec-bandwidth.ts [--json] [--quick] [--dtypes q4,q8,f16]
+// (--json: the table rows to stderr as measured, one JSON object on stdout)
+//   [--shapes q_proj,lm_head,...] [--layouts 128x32x2,256x64x1,...] [--iters N]
+// --quick (SwiftShader / smoke): a 16 MiB ceiling, one timed pass per entry, serial only, q4 and two small shapes
+// and two layouts unless --dtypes / --shapes / --layouts say otherwise.
 import { createStorage } from '../engine/gpu/buffers';
-import { GpuContext } from '../engine/gpu/context';
+import { GpuContext, type KernelCall } from '../engine/gpu/context';
 import { createNodeDevice } from '../engine/gpu/node-gpu';
-import { linear } from '../engine/kernels/linear';
+import { MATVEC_SHAPES, type PackedMatvecShape } from '../engine/kernels/matvec-shape';
+import { packedChunkFits } from '../engine/kernels/weight-args';
 import { packedLayout, type StorageDtype } from '../engine/weights/quant';
 import type { GpuWeight } from '../engine/weights/gpu-weight';
+import { buildShapeCall, DECODE_SHAPES, type DecodeShape } from './matvec-shapes';
 
 const READ_KERNEL = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> src: array<vec4<u32>>;
@@ -19,33 +30,73 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var acc = vec4<u32>(0u);
   for (var i = gid.x; i < arrayLength(&src); i += stride) { acc ^= src[i]; }
   let v = acc.x ^ acc.y ^ acc.z ^ acc.w;
-  if (v == 0x9e3779b9u) { sink[0] = v; } // keeps the reads alive; never true for a zero buffer
+  if (v == 0x9e3779b9u) { sink[0] = v; } // keeps the reads alive
 }`;
 
-async function timeSubmit(device: GPUDevice, iters: number, encode: (pass: GPUComputePassEncoder) => void): Promise<number> {
-  const run = async (n: number) => {
+// Random words whose f16 halves are finite numbers below 1 (scales stay sane; q4/q8 codes stay random).
+const FILL_KERNEL = /* wgsl */ `
+@group(0) @binding(0) var<storage, read_write> words: array<u32>;
+@group(0) @binding(1) var<uniform> seed: vec4<u32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = gid.x + gid.y * groups.x * 256u;
+  if (i >= arrayLength(&words)) { return; }
+  var h = i * 0x9e3779b9u + seed.x;
+  h ^= h >> 16u; h *= 0x7feb352du; h ^= h >> 15u; h *= 0x846ca68bu; h ^= h >> 16u;
+  words[i] = h & 0x3bff3bffu;
+}`;
+
+// WGxLANESxROWS_PER_THREAD. The first is the GPU default (PACKED_MATVEC_SHAPES.gpu); more rows per thread read
+// each x chunk once for more rows (x is 4-8 bytes of L1 traffic per q4 weight byte at 1-2 rows), fewer make
+// more workgroups for the small projections; lanes trade steps per row against reduction depth.
+const DEFAULT_LAYOUTS = ['128x32x2', '128x32x4', '128x32x1', '256x64x1', '256x64x2', '256x32x4', '128x16x2', '64x8x4', '256x32x8'];
+const QUICK_SHAPES = ['kv_a_proj_with_mqa', 'experts down'];
+const L2_DEFEAT_BYTES = 256 << 20;
+/** Untimed dispatches before each timed run (--quick: 1). */
+let warmUp = 8;
+
+/**
+ * Seconds per dispatch of `encode(pass, i)` for i = warmUp..warmUp+iters-1 in one submit, after an untimed round
+ * of i = 0..warmUp-1 (so with iters + warmUp weight copies no timed dispatch finds its weights in L2).
+ */
+async function timeDispatches(device: GPUDevice, iters: number, encode: (pass: GPUComputePassEncoder, i: number) => void): Promise<number> {
+  const run = async (from: number, n: number) => {
     const encoder = device.createCommandEncoder();
-    for (let i = 0; i < n; i++) {
-      const pass = encoder.beginComputePass();
-      encode(pass);
-      pass.end();
-    }
+    const pass = encoder.beginComputePass();
+    for (let i = from; i < from + n; i++) encode(pass, i);
+    pass.end();
     device.queue.submit([encoder.finish()]);
     await device.queue.onSubmittedWorkDone();
   };
-  await run(2);
+  await run(0, warmUp);
   const t0 = performance.now();
-  await run(iters);
-  return (performance.now() - t0) / 1000 / iters; // seconds per dispatch
+  await run(warmUp, iters);
+  return (performance.now() - t0) / 1000 / iters;
 }
 
-async function streamingCeiling(device: GPUDevice, bytes: number, iters: number): Promise<number> {
-  const src = createStorage(device, bytes, 'stream_src');
+function kernel(device: GPUDevice, code: string): GPUComputePipeline {
+  return device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
+}
+
+/** A storage buffer of `bytes`, halved until the adapter can allocate it (SwiftShader cannot always take 1 GiB). */
+async function largestStorage(device: GPUDevice, bytes: number): Promise<GPUBuffer> {
+  for (;;) {
+    device.pushErrorScope('out-of-memory');
+    const buffer = createStorage(device, bytes, 'stream_src');
+    if (!(await device.popErrorScope()) || bytes <= 1 << 20) return buffer;
+    buffer.destroy();
+    bytes /= 2;
+  }
+}
+
+async function streamingCeiling(device: GPUDevice, requested: number, iters: number): Promise<number> {
+  const src = await largestStorage(device, requested);
+  const bytes = src.size;
   const sink = createStorage(device, 16, 'stream_sink');
-  const module = device.createShaderModule({ code: READ_KERNEL });
-  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+  fillRandom(device, src, 1);
+  const pipeline = kernel(device, READ_KERNEL);
   const group = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: sink } }] });
-  const seconds = await timeSubmit(device, iters, (pass) => {
+  const seconds = await timeDispatches(device, iters, (pass) => {
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(Math.min(65535, Math.ceil(bytes / 16 / 256 / 8)));
@@ -54,56 +105,128 @@ async function streamingCeiling(device: GPUDevice, bytes: number, iters: number)
   return bytes / seconds / 1e9;
 }
 
-/** A zero-filled weight of the given format (contents do not change the bytes read). */
-function zeroWeight(device: GPUDevice, dtype: StorageDtype, n: number, k: number, group: number): GpuWeight {
-  const layout = packedLayout(dtype, n, k, group);
-  return {
-    buffer: createStorage(device, layout.words * 4, `w_${dtype}`), dtype, shape: [n, k], rowStride: layout.rowWords,
-    group: layout.group, scaleOffset: layout.scaleOffset, scaleRowStride: layout.scaleRowWords,
-  };
+const FILL_PIPELINES = new WeakMap<GPUDevice, GPUComputePipeline>();
+
+function fillRandom(device: GPUDevice, buffer: GPUBuffer, seed: number): void {
+  let pipeline = FILL_PIPELINES.get(device);
+  if (!pipeline) FILL_PIPELINES.set(device, pipeline = kernel(device, FILL_KERNEL));
+  const seedBuffer = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(seedBuffer, 0, Uint32Array.from([seed >>> 0, 0, 0, 0]));
+  const group = device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [{ binding: 0, resource: { buffer } }, { binding: 1, resource: { buffer: seedBuffer } }],
+  });
+  const groups = Math.ceil(buffer.size / 4 / 256);
+  const x = Math.min(groups, 65535);
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, group);
+  pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+  pass.end();
+  device.queue.submit([encoder.finish()]);
 }
 
-// DeepSeek-V2-Lite (hidden 2048, 16 heads, kv_lora_rank 512, dense FFN 10944, expert 1408, vocab 102400).
-const SHAPES: { name: string; n: number; k: number }[] = [
-  { name: 'q_proj', n: 16 * 192, k: 2048 },
-  { name: 'kv_a_proj_with_mqa', n: 576, k: 2048 },
-  { name: 'o_proj', n: 2048, k: 2048 },
-  { name: 'dense gate_up', n: 2 * 10944, k: 2048 },
-  { name: 'dense down', n: 2048, k: 10944 },
-  { name: 'shared experts gate_up', n: 2 * 2 * 1408, k: 2048 },
-  { name: 'lm_head', n: 102400, k: 2048 },
-];
+/** A random-filled weight [...shape] in `dtype` (q8 groups of 16, q4 of 32: the engine's default plans). */
+function randomWeight(device: GPUDevice, dtype: StorageDtype, shape: number[], seed: number): GpuWeight {
+  const k = shape[shape.length - 1];
+  const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  const group = dtype === 'q8' ? 16 : dtype === 'q4' ? 32 : 0;
+  const layout = packedLayout(dtype, rows, k, group);
+  const buffer = createStorage(device, layout.words * 4, `w_${dtype}`);
+  fillRandom(device, buffer, seed);
+  return { buffer, dtype, shape, rowStride: layout.rowWords, group: layout.group, scaleOffset: layout.scaleOffset, scaleRowStride: layout.scaleRowWords };
+}
+
+function parseLayout(text: string): PackedMatvecShape {
+  const [WG, LANES, ROWS_PER_THREAD] = text.split('x').map(Number);
+  return { WG, LANES, ROWS_PER_THREAD };
+}
+
+function listArg(name: string, fallback: string[]): string[] {
+  const at = process.argv.indexOf(name);
+  return at > 0 ? process.argv[at + 1].split(',') : fallback;
+}
+
+interface Row { dtype: string; shape: string; n: number; k: number; layout: string; bytes: number; serialUs: number; serialGBps: number; overlapGBps: number }
+
+async function measureShape(device: GPUDevice, dtype: StorageDtype, shape: DecodeShape, layouts: string[], iters: number,
+  copiesCap: number, overlapToo: boolean): Promise<Row[]> {
+  const probe = randomWeight(device, dtype, shape.weightShape, 0);
+  // Enough copies that the set outgrows L2, at most one per dispatch of a timed run.
+  const copies = Math.max(1, Math.min(copiesCap, Math.ceil(L2_DEFEAT_BYTES / probe.buffer.size)));
+  const weights = [probe, ...Array.from({ length: copies - 1 }, (_, i) => randomWeight(device, dtype, shape.weightShape, i + 1))];
+  const rows: Row[] = [];
+  const candidates = packedChunkFits(probe) ? ['pair', ...layouts] : ['pair'];
+  const shared = buildShapeCall(device, shape);
+  const own = overlapToo ? weights.map(() => buildShapeCall(device, shape)) : [];
+  for (const layout of candidates) {
+    // 'pair': packed kernels off, the element-pair kernels with the GPU layout (the baseline).
+    const ctx = new GpuContext(device, layout === 'pair' ? { matvec: MATVEC_SHAPES.gpu, packedMatvec: null } : { packedMatvec: parseLayout(layout) });
+    const serialCalls: KernelCall[] = weights.map((w) => shared.withWeight(ctx, w));
+    const overlapCalls: KernelCall[] = own.map((io, i) => io.withWeight(ctx, weights[i]));
+    ctx.writeStep(1, 0, false);
+    const serial = await timeDispatches(device, iters, (pass, i) => serialCalls[i % copies].encode(pass, 1));
+    const overlap = overlapToo ? await timeDispatches(device, iters, (pass, i) => overlapCalls[i % copies].encode(pass, 1)) : NaN;
+    const bytes = shape.bytesRead(probe);
+    rows.push({
+      dtype, shape: shape.name, n: shape.n, k: shape.k, layout, bytes, serialUs: +(serial * 1e6).toFixed(2),
+      serialGBps: +(bytes / serial / 1e9).toPrecision(4), overlapGBps: +(bytes / overlap / 1e9).toPrecision(4),
+    });
+  }
+  for (const io of [shared, ...own]) io.destroy();
+  for (const w of weights) w.buffer.destroy();
+  return rows;
+}
 
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
-  const { device, adapterInfo, cpu } = await createNodeDevice();
-  const iters = cpu ? 2 : 200;
-  const ceiling = await streamingCeiling(device, cpu ? 16 << 20 : 1 << 30, cpu ? 2 : 50);
-  // --lanes N: threads per matrix row (a power of two up to 256) instead of the adapter's default layout.
-  const lanesArg = process.argv.indexOf('--lanes');
-  const lanes = lanesArg > 0 ? Number(process.argv[lanesArg + 1]) : 0;
-  const ctx = new GpuContext(device, lanes ? { matvec: { WG: 256, THREADS_PER_ROW: lanes, ROWS_PER_WG: 256 / lanes } } : {});
-  const rows: Record<string, unknown>[] = [];
-  for (const dtype of ['f16', 'q8', 'q4'] as const) {
-    for (const { name, n, k } of SHAPES) {
-      const weight = zeroWeight(device, dtype, n, k, dtype === 'q8' ? 16 : 32);
-      const input = createStorage(device, k * 4, 'x');
-      const output = createStorage(device, n * 4, 'y');
-      const call = linear(ctx, { input, weight, output });
-      ctx.writeStep(1, 0, false);
-      const seconds = await timeSubmit(device, iters, (pass) => call.encode(pass, 1));
-      const bytes = weight.buffer.size + k * 4 + n * 4;
-      const gbps = bytes / seconds / 1e9;
-      rows.push({ dtype, name, n, k, bytes, us: +(seconds * 1e6).toFixed(2), gbps: +gbps.toFixed(1), ofCeiling: +(gbps / ceiling).toFixed(3) });
-      weight.buffer.destroy();
+  const quick = process.argv.includes('--quick');
+  if (quick) warmUp = 1;
+  const { device, adapterInfo } = await createNodeDevice();
+  const itersAt = process.argv.indexOf('--iters');
+  const iters = itersAt > 0 ? Number(process.argv[itersAt + 1]) : quick ? 1 : 64;
+  // 1 GiB where the adapter binds that much (a smaller buffer than asked for would fail validation and time nothing).
+  const streamBytes = Math.min(quick ? 16 << 20 : 1 << 30, device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize) & ~0xffff;
+  const ceiling = await streamingCeiling(device, streamBytes, quick ? 1 : 30);
+  const dtypes = listArg('--dtypes', quick ? ['q4'] : ['q4', 'q8', 'f16']) as StorageDtype[];
+  const shapeNames = listArg('--shapes', quick ? QUICK_SHAPES : DECODE_SHAPES.map((s) => s.name));
+  const layouts = listArg('--layouts', quick ? DEFAULT_LAYOUTS.slice(0, 2) : DEFAULT_LAYOUTS);
+  const rows: Row[] = [];
+  for (const dtype of dtypes) {
+    for (const name of shapeNames) {
+      const shape = DECODE_SHAPES.find((s) => s.name === name);
+      if (!shape) throw new Error(`unknown shape ${name}; one of: ${DECODE_SHAPES.map((s) => s.name).join(', ')}`);
+      const measured = await measureShape(device, dtype, shape, layouts, iters, quick ? 1 : iters + warmUp, !quick);
+      rows.push(...measured);
+      for (const r of measured) printRow(r, ceiling, json);
     }
   }
   if (json) {
     console.log(JSON.stringify({ adapter: adapterInfo, ceilingGBps: +ceiling.toFixed(1), matvec: rows }));
     return;
   }
-  console.log(`adapter: ${adapterInfo}\nstreaming-read ceiling: ${ceiling.toFixed(1)} GB/s`);
-  for (const r of rows) console.log(`${String(r.dtype).padEnd(4)} ${String(r.name).padEnd(24)} [${r.n}, ${r.k}]  ${r.us} us  ${r.gbps} GB/s  ${(100 * Number(r.ofCeiling)).toFixed(0)}% of ceiling`);
+  console.log(`adapter: ${adapterInfo}\nstreaming-read ceiling: ${ceiling.toFixed(1)} GB/s\nbest layout per shape (serial GB/s, % of ceiling):`);
+  for (const dtype of dtypes) {
+    for (const name of shapeNames) {
+      const own = rows.filter((r) => r.dtype === dtype && r.shape === name);
+      const best = own.reduce((a, b) => (b.serialGBps > a.serialGBps ? b : a));
+      const pair = own.find((r) => r.layout === 'pair');
+      console.log(`${dtype.padEnd(4)} ${name.padEnd(24)} best ${best.layout.padEnd(9)} ${pct(best.serialGBps, ceiling)} overlap ${pct(best.overlapGBps, ceiling)}`
+        + `  (element-pair kernel ${pair ? pct(pair.serialGBps, ceiling) : '-'})`);
+    }
+  }
+}
+
+function pct(gbps: number, ceiling: number): string {
+  if (Number.isNaN(gbps)) return '     - GB/s    -';
+  return `${gbps.toPrecision(3).padStart(6)} GB/s ${(100 * gbps / ceiling).toFixed(0).padStart(3)}%`;
+}
+
+/** One measured entry, as it comes (to stderr under --json, so stdout stays one JSON object). */
+function printRow(r: Row, ceiling: number, json: boolean): void {
+  (json ? console.error : console.log)(`${r.dtype.padEnd(4)} ${r.shape.padEnd(24)} [${r.n}, ${r.k}] ${r.layout.padEnd(9)} ${String(r.serialUs).padStart(8)} us`
+    + `  serial ${pct(r.serialGBps, ceiling)}  overlap ${pct(r.overlapGBps, ceiling)}`);
 }
 
 main().then(() => process.exit(0), (error) => { console.error(error); process.exit(1); });

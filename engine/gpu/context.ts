@@ -3,7 +3,10 @@
 // kernels read at binding 0. Pipelines use layout 'auto'; a kernel's bind group is made once and reused each token.
 // Pipelines are cached per device, not per context: a model rebuilt on the same device (another conversation's
 // model of the same shape, a reload after changing settings, each test) compiles nothing again.
-import { MATVEC_SHAPES, ROWS_KERNELS, type MatvecShape, type RowsKernel } from '../kernels/matvec-shape';
+import {
+  checkPackedShape, MATVEC_SHAPES, PACKED_KERNEL_SHAPES, PACKED_MATVEC_SHAPES, ROWS_KERNELS,
+  type MatvecShape, type PackedKernel, type PackedMatvecShape, type RowsKernel,
+} from '../kernels/matvec-shape';
 import { isCpuDevice } from './device';
 import { preprocessWgsl, type Defines } from './preprocess';
 import { WGSL_INCLUDES } from './wgsl-includes';
@@ -23,18 +26,33 @@ export class GpuContext {
   readonly step: GPUBuffer;
   /** Matrix-vector thread layout: by adapter kind unless the caller (a test) picks one. */
   readonly matvec: MatvecShape;
+  /**
+   * Packed-chunk matrix-vector thread layout (f16/q8/q4 decode): by adapter kind unless the caller picks one;
+   * null turns the packed kernels off (element-pair kernels everywhere: the benchmark's baseline).
+   */
+  readonly packedMatvec: PackedMatvecShape | null;
   /** The projections' kernel for steps of several rows: by adapter kind unless the caller (a test) picks one. */
   readonly rowsKernel: RowsKernel;
+  private readonly packedByKernel: Partial<Record<PackedKernel, PackedMatvecShape>>;
   private readonly pipelines: Map<string, GPUComputePipeline>;
   private readonly stepData = new Uint32Array(4);
 
-  constructor(device: GPUDevice, options: { matvec?: MatvecShape; rowsKernel?: RowsKernel } = {}) {
+  constructor(device: GPUDevice, options: { matvec?: MatvecShape; packedMatvec?: PackedMatvecShape | null; rowsKernel?: RowsKernel } = {}) {
     this.device = device;
     const kind = isCpuDevice(device) ? 'cpu' : 'gpu';
     this.matvec = options.matvec ?? MATVEC_SHAPES[kind];
     this.rowsKernel = options.rowsKernel ?? ROWS_KERNELS[kind];
+    this.packedMatvec = options.packedMatvec === undefined ? PACKED_MATVEC_SHAPES[kind] : options.packedMatvec;
+    // A layout the caller picks applies to every packed kernel; otherwise the adapter kind's per-kernel table.
+    this.packedByKernel = options.packedMatvec === undefined ? PACKED_KERNEL_SHAPES[kind] : {};
+    for (const shape of [this.packedMatvec, ...Object.values(this.packedByKernel)]) if (shape) checkPackedShape(shape);
     this.pipelines = devicePipelines(device);
     this.step = device.createBuffer({ label: 'step', size: STEP_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  }
+
+  /** The packed-chunk layout of `kernel` (null: packed kernels off). */
+  packedShapeFor(kernel: PackedKernel): PackedMatvecShape | null {
+    return this.packedMatvec && (this.packedByKernel[kernel] ?? this.packedMatvec);
   }
 
   /** Sets the step parameters for the next submit (queue-ordered with it). */
@@ -92,6 +110,20 @@ export function simpleCall(name: string, pipeline: GPUComputePipeline, bindGroup
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, bindGroup);
       pass.dispatchWorkgroups(x, y, z);
+    },
+  };
+}
+
+/**
+ * One call that encodes `single` for steps where `useSingle(rows)`, else the calls of `several` in order (a decode
+ * fast path beside the prefill path). For callsPerStep to count decode dispatches, `single` dispatches once.
+ */
+export function byRows(useSingle: (rows: number) => boolean, single: KernelCall, several: KernelCall[]): KernelCall {
+  return {
+    name: single.name,
+    encode(pass, rows) {
+      if (useSingle(rows)) single.encode(pass, rows);
+      else for (const call of several) call.encode(pass, rows);
     },
   };
 }

@@ -1,10 +1,14 @@
 // The shared WGSL snippets that kernels pull in with `#include "name"`.
+import laneReduce from '../../shaders/common/lane_reduce.wgsl';
+import packedChunk from '../../shaders/common/packed_chunk.wgsl';
 import rowDot from '../../shaders/common/row_dot.wgsl';
 import step from '../../shaders/common/step.wgsl';
 import weights from '../../shaders/common/weights.wgsl';
 import workgroupSum from '../../shaders/common/workgroup_sum.wgsl';
 
 export const WGSL_INCLUDES: Record<string, string> = {
+  lane_reduce: laneReduce,
+  packed_chunk: packedChunk,
   row_dot: rowDot,
   step,
   weights,

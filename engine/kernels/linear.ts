@@ -2,16 +2,20 @@
 // gate + up + SiLU of a SwiGLU FFN, W [2N, K] with gate rows first). Weights f32 or packed f16/q8/q4 (GpuWeight). A
 // step of one token row runs the matrix-vector kernel (memory-bound decode; threads per row by adapter kind,
 // matvec-shape.ts); more rows run the tiled matmul (32 tokens x 64 outputs per 16x16 workgroup) on GPUs, and the
-// matrix-vector kernel once per row (workgroup_id.z) on CPU adapters (ctx.rowsKernel, matvec-shape.ts). Both
-// pipelines and bind groups are built here once; `encode` only picks one from `rows` and dispatches. `lastRow`
-// computes only the step's last row (matrix-vector at t = rows - 1): the lm_head when only the next token matters.
+// matrix-vector kernel once per row (workgroup_id.z) on CPU adapters (ctx.rowsKernel, matvec-shape.ts). The
+// matrix-vector kernel is linear_packed.wgsl (16-byte chunks, ctx.packedShapeFor('linear')) for f16/q8/q4 rows whose
+// K is a multiple of a chunk, linear.wgsl's element-pair one otherwise. Pipelines and bind groups are built once;
+// `encode` only picks one from `rows` and dispatches. `lastRow` computes only the step's last row (matrix-vector at
+// t = rows - 1): the lm_head when only the next token matters.
 // Also exports the buffer validation and grid folding that the expert kernels (experts.ts) share; weight checks
 // and storage-format defines live in weight-args.ts.
 import source from '../../shaders/linear.wgsl';
+import packedSource from '../../shaders/linear_packed.wgsl';
 import type { GpuContext, KernelCall } from '../gpu/context';
 import type { Defines } from '../gpu/preprocess';
 import type { GpuWeight } from '../weights/gpu-weight';
-import { checkWeight, weightDefines } from './weight-args';
+import { packedRowsPerWorkgroup, type PackedMatvecShape } from './matvec-shape';
+import { checkWeight, packedChunkFits, weightDefines } from './weight-args';
 
 export { checkWeight };
 
@@ -42,16 +46,21 @@ function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bo
   const n = swiglu ? weightRows / 2 : weightRows;
   const maxRows = Math.min(rowsFitting(name, 'input', args.input, k), rowsFitting(name, 'output', args.output, n));
 
-  const matvecShape = ctx.matvec;
-  const [rowGridX, rowGridY] = foldGrid(name, Math.ceil(n / matvecShape.ROWS_PER_WG));
+  const packedShape = packedChunkFits(args.weight) ? ctx.packedShapeFor('linear') : null;
+  const rowsPerGroup = packedShape ? packedRowsPerWorkgroup(packedShape) : ctx.matvec.ROWS_PER_WG;
+  const [rowGridX, rowGridY] = foldGrid(name, Math.ceil(n / rowsPerGroup));
   const [tileGridX, tileGridY] = foldGrid(name, Math.ceil(n / MATMUL_TILE.TILE_N));
   const defines: Defines = {
-    K: k, N: n, ...weightDefines(args.weight), ...matvecShape, ...MATMUL_TILE,
+    K: k, N: n, ...weightDefines(args.weight), ...ctx.matvec, ...MATMUL_TILE,
     ROW_GRID_X: rowGridX, TILE_GRID_X: tileGridX, SWIGLU: swiglu, LAST_ROW: !!args.lastRow,
   };
   const bindings = [ctx.step, args.input, args.weight.buffer, args.output];
-  const matvec = ctx.pipeline('linear', source, defines, 'matvec');
-  const matvecGroup = ctx.bindGroup(matvec, bindings, `${name}.matvec`);
+  const matvec = packedShape
+    ? ctx.pipeline('linear_packed', packedSource, packedDefines(packedShape, k, n, args.weight, rowGridX, swiglu, !!args.lastRow))
+    : ctx.pipeline('linear', source, defines, 'matvec');
+  // The packed kernel reads q8/q4 scales through a second, u32-typed binding of the same buffer.
+  const packedBindings = args.weight.dtype === 'f16' ? bindings : [...bindings, args.weight.buffer];
+  const matvecGroup = ctx.bindGroup(matvec, packedShape ? packedBindings : bindings, `${name}.matvec`);
   const perRow = (pass: GPUComputePassEncoder, rows: number) => {
     pass.setPipeline(matvec);
     pass.setBindGroup(0, matvecGroup);
@@ -84,6 +93,18 @@ function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bo
         pass.dispatchWorkgroups(tileGridX, tileGridY, Math.ceil(rows / MATMUL_TILE.TILE_T));
       }
     },
+  };
+}
+
+/**
+ * Defines of linear_packed.wgsl for a [N or 2N, K] weight under the packed layout `shape`; `out`: its outputs'
+ * place in rows of y (default: the whole row, N wide).
+ */
+export function packedDefines(shape: PackedMatvecShape, k: number, n: number, weight: GpuWeight, rowGridX: number,
+  swiglu: boolean, lastRow: boolean, out = { stride: n, offset: 0 }): Defines {
+  return {
+    K: k, N: n, OUT_STRIDE: out.stride, OUT_OFFSET: out.offset, ...weightDefines(weight), ...shape,
+    ROW_GRID_X: rowGridX, SWIGLU: swiglu, LAST_ROW: lastRow, SUMS: swiglu ? 2 : 1, SHARED_REDUCE: shape.LANES > 1,
   };
 }
 

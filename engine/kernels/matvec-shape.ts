@@ -1,5 +1,12 @@
-// How the matrix-vector kernels (linear.wgsl, linear_experts.wgsl) spread a row over threads, per adapter kind.
-// On a GPU a row's dot product is shared by THREADS_PER_ROW lanes (coalesced reads of each weight row, then a
+// How the matrix-vector kernels spread a row over threads, per adapter kind.
+// Two kernel families read weights during decode:
+//  * the packed-chunk kernels (shaders/linear_packed.wgsl, experts_packed.wgsl) for f16/q8/q4 rows whose length K
+//    is a multiple of a 16-byte chunk (8 f16, 16 q8 or 32 q4 elements; every DeepSeek projection). LANES threads
+//    share a row, each reading one vec4<u32> chunk per step, and every thread owns ROWS_PER_THREAD rows, so the
+//    x values it loads for a chunk serve that many rows (PackedMatvecShape);
+//  * the element-pair kernels (linear.wgsl, linear_experts.wgsl) for everything else (f32, odd K, short groups):
+//    THREADS_PER_ROW lanes per row, one u32 word per lane per step (MatvecShape).
+// On a GPU a row's dot product is shared by several lanes (coalesced reads of each weight row, then a
 // shared-memory reduction). On a CPU adapter (SwiftShader, the CI's WebGPU) every workgroup barrier switches
 // between all of the workgroup's invocations in software, which made a decode step of the tiny fixtures take about
 // a second; there one invocation owns a whole row and no reduction runs (5-10x faster decode there).
@@ -13,6 +20,13 @@ export interface MatvecShape {
   ROWS_PER_WG: number; // WG / THREADS_PER_ROW
 }
 
+/** Thread layout of the packed-chunk kernels: WG threads = (WG / LANES) row slots x LANES lanes. */
+export interface PackedMatvecShape {
+  WG: number; // threads per workgroup (a multiple of LANES)
+  LANES: number; // threads sharing one row; lane l reads chunks l, l + LANES, ...
+  ROWS_PER_THREAD: number; // rows each slot owns: a workgroup covers (WG / LANES) * ROWS_PER_THREAD rows
+}
+
 export type MatvecKind = 'gpu' | 'cpu';
 
 /** The kernel linear.ts runs for a step of more than one token row. */
@@ -24,3 +38,39 @@ export const MATVEC_SHAPES: Readonly<Record<MatvecKind, MatvecShape>> = {
   gpu: { WG: 256, THREADS_PER_ROW: 64, ROWS_PER_WG: 4 },
   cpu: { WG: 64, THREADS_PER_ROW: 1, ROWS_PER_WG: 64 },
 };
+
+/**
+ * GPU: a row is one 32-lane warp's work (32 chunks = 512 contiguous bytes per step), 2 rows per thread so each x
+ * chunk loaded serves 2 rows, 8 rows per 128-thread workgroup: a 2048-wide q4 row (64 chunks) is 2 steps per lane,
+ * and the 3072-row q_proj is 384 workgroups (about 3 per SM of an H100). bench/matvec-bandwidth.ts sweeps the
+ * alternatives on the real shapes. CPU: one invocation per row, as for MatvecShape.
+ */
+export const PACKED_MATVEC_SHAPES: Readonly<Record<MatvecKind, PackedMatvecShape>> = {
+  gpu: { WG: 128, LANES: 32, ROWS_PER_THREAD: 2 },
+  cpu: { WG: 64, LANES: 1, ROWS_PER_THREAD: 1 },
+};
+
+/** The packed-chunk kernels, for per-kernel layouts (a decode projection and the routed experts may differ). */
+export type PackedKernel = 'linear' | 'experts_swiglu' | 'experts_down';
+
+/**
+ * Per-kernel layouts that replace PACKED_MATVEC_SHAPES[kind] for one kernel (none yet: set from the bench's
+ * per-shape best layouts on the H100, e.g. `experts_down: { WG: 256, LANES: 64, ROWS_PER_THREAD: 2 }`).
+ */
+export const PACKED_KERNEL_SHAPES: Readonly<Record<MatvecKind, Partial<Record<PackedKernel, PackedMatvecShape>>>> = {
+  gpu: {},
+  cpu: {},
+};
+
+/** Rows one workgroup of `shape` covers. */
+export function packedRowsPerWorkgroup(shape: PackedMatvecShape): number {
+  return (shape.WG / shape.LANES) * shape.ROWS_PER_THREAD;
+}
+
+/** Throws unless `shape` is a usable packed layout (LANES a power of two dividing WG; positive integers). */
+export function checkPackedShape(shape: PackedMatvecShape): void {
+  const { WG, LANES, ROWS_PER_THREAD } = shape;
+  const ok = [WG, LANES, ROWS_PER_THREAD].every((v) => Number.isInteger(v) && v > 0) && WG % LANES === 0
+    && (LANES & (LANES - 1)) === 0;
+  if (!ok) throw new Error(`packed matvec shape ${JSON.stringify(shape)}: WG, LANES and ROWS_PER_THREAD must be positive integers, LANES a power of two dividing WG`);
+}

@@ -2,7 +2,9 @@
 // rows and decode alike, over a per-layer latent cache [maxContext, rKV + dR] of [c ; kR] per token. One step is
 //   mlaKvAppend     kv_a output -> cache rows pos0..pos0+T-1 (RMSNorm of the latent, adjacent-pair RoPE of kR)
 //   mlaQueryAbsorb  q -> qAbs [T, nH, rKV + dR] = [W_UK_hᵀ·qN ; RoPE(qR)]
-//   mlaAttention    qAbs x cache -> ô [T, nH, rKV] (causal, or the DSA selection when step.sparse == 1)
+//   mlaAttention    qAbs x cache -> ô [T, nH, rKV] (causal, or the DSA selection when step.sparse == 1); with
+//                   `split` (decode) each head's keys are shared by several workgroups writing partial softmax
+//                   states, and mlaCombine merges them into ô
 //   mlaValueUp      ô -> [T, nH·dV] = W_UV_h·ô per head (the o_proj input)
 // Shapes are compile-time defines; rows, pos0 and the sparse/dense choice come from the Step uniform.
 // Invariant: kv_b_proj is [nH·(dN+dV), rKV] with head h's W_UK rows first, then its W_UV rows.
@@ -52,6 +54,23 @@ export interface MlaAttentionArgs {
   output: GPUBuffer; // [T, nH, rKV] ô
   /** DSA top-k keys; used only in steps written with sparse = true. */
   selected?: MlaSelection;
+  /**
+   * Split the keys of each (row, head) over `splits` workgroups (decode: NH x splits workgroups fill the GPU) that
+   * write their shares to `partials` [T, nH, splits, rKV + 2] instead of `output`; mlaCombine then writes ô.
+   */
+  split?: MlaSplit;
+}
+
+export interface MlaSplit {
+  splits: number;
+  partials: GPUBuffer; // [T, nH, splits, rKV + 2] f32
+}
+
+export interface MlaCombineArgs {
+  nH: number;
+  rKV: number;
+  split: MlaSplit;
+  output: GPUBuffer; // [T, nH, rKV] ô
 }
 
 export interface MlaValueUpArgs {
@@ -67,6 +86,11 @@ export interface MlaValueUpArgs {
 const CACHE_WG = 64;
 const ABSORB_WG = 128;
 const ATTENTION_WG = 128;
+/**
+ * Threads sharing one key's score dot in mla_attention.wgsl (coalesced reads of its cache row) on GPUs; on CPU
+ * adapters one thread per key, as the extra partial sums cost more than they save there.
+ */
+const SCORE_LANES = { gpu: 16, cpu: 1 } as const;
 // Value up-projection layout, as the matrix-vector kernels' (matvec-shape.ts): on GPUs 8 output rows per workgroup
 // of 256, 32 threads each, then a reduction; on CPU adapters one invocation per output row and no reduction (its
 // barriers made this kernel cost as much as the rest of a layer on SwiftShader).
@@ -139,21 +163,50 @@ export function mlaQueryAbsorb(ctx: GpuContext, args: MlaQueryAbsorbArgs): Kerne
  */
 export function mlaAttention(ctx: GpuContext, args: MlaAttentionArgs): KernelCall {
   const kernel = 'mlaAttention';
-  const { nH, rKV, dR, maxContext, selected } = args;
+  const { nH, rKV, dR, maxContext, selected, split } = args;
   for (const [name, value] of Object.entries({ nH, rKV, maxContext })) requireCount(kernel, name, value);
   requireRopeDim(kernel, dR);
   if (!Number.isFinite(args.scale) || args.scale <= 0) throw new Error(`${kernel}: scale must be positive, got ${args.scale}`);
   const width = rKV + dR;
-  if ((width + 2 * ATTENTION_WG) * 4 > WORKGROUP_BYTES) throw new Error(`${kernel}: rKV + dR = ${width} too large for workgroup memory`);
+  const scoreLanes = SCORE_LANES[ctx.matvec.THREADS_PER_ROW === 1 ? 'cpu' : 'gpu'];
+  if ((width + 2 * ATTENTION_WG + ATTENTION_WG * (scoreLanes + 1)) * 4 > WORKGROUP_BYTES) {
+    throw new Error(`${kernel}: rKV + dR = ${width} too large for workgroup memory`);
+  }
   requireBytes(kernel, 'latentCache', args.latentCache, maxContext * width * 4);
   if (selected) requireCount(kernel, 'selected.topk', selected.topk);
   const pipeline = ctx.pipeline('mla_attention', attentionSource, {
-    WG: ATTENTION_WG, NH: nH, RKV: rKV, DR: dR, SCALE: f32(args.scale), MAX_CONTEXT: maxContext,
-    SELECTION: !!selected, ...(selected ? { TOPK: selected.topk } : {}),
+    WG: ATTENTION_WG, SCORE_LANES: scoreLanes, NH: nH, RKV: rKV, DR: dR, SCALE: f32(args.scale), MAX_CONTEXT: maxContext,
+    SELECTION: !!selected, ...(selected ? { TOPK: selected.topk } : {}), SPLIT: !!split, SPLITS: split ? split.splits : 1,
   });
-  const bindings = [ctx.step, args.qAbs, args.latentCache, args.output,
+  const bindings = [ctx.step, args.qAbs, args.latentCache, split ? split.partials : args.output,
     ...(selected ? [selected.indices, selected.counts] : [])];
-  return simpleCall('mla_attention', pipeline, ctx.bindGroup(pipeline, bindings, 'mla_attention'), (rows) => [nH, rows]);
+  const maxRows = split ? splitRows(kernel, nH, rKV, split) : Infinity;
+  return simpleCall('mla_attention', pipeline, ctx.bindGroup(pipeline, bindings, 'mla_attention'), (rows) => {
+    if (rows > maxRows) throw new Error(`${kernel}: rows=${rows} but partials hold ${maxRows} rows`);
+    return [nH, rows, split ? split.splits : 1];
+  });
+}
+
+/** Rows of split shares `split.partials` holds (at least one, or it throws); checks the split count. */
+function splitRows(kernel: string, nH: number, rKV: number, split: MlaSplit): number {
+  requireCount(kernel, 'split.splits', split.splits);
+  const rowBytes = nH * split.splits * (rKV + 2) * 4;
+  requireBytes(kernel, 'split.partials', split.partials, rowBytes);
+  return Math.floor(split.partials.size / rowBytes);
+}
+
+/** ô[t,h] from the split shares mlaAttention wrote (mla_attention.wgsl `combine`). */
+export function mlaCombine(ctx: GpuContext, args: MlaCombineArgs): KernelCall {
+  const kernel = 'mlaCombine';
+  const { nH, rKV, split } = args;
+  for (const [name, value] of Object.entries({ nH, rKV })) requireCount(kernel, name, value);
+  const maxRows = Math.min(splitRows(kernel, nH, rKV, split), Math.floor(args.output.size / (nH * rKV * 4)));
+  const pipeline = ctx.pipeline('mla_attention', attentionSource, { WG: ATTENTION_WG, NH: nH, RKV: rKV, DR: 0, SPLITS: split.splits, COMBINE: true }, 'combine');
+  const group = ctx.bindGroup(pipeline, [ctx.step, split.partials, args.output], 'mla_combine');
+  return simpleCall('mla_combine', pipeline, group, (rows) => {
+    if (rows > maxRows) throw new Error(`${kernel}: rows=${rows} but its buffers hold ${maxRows} rows`);
+    return [nH, rows];
+  });
 }
 
 /** output[t, h·dV + i] = Σ_j W_UV_h[i, j] · ô[t,h,j]. */

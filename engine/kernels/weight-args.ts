@@ -56,3 +56,18 @@ export function weightDefines(weight: GpuWeight): Defines {
     SCALE_ROW_STRIDE: weight.scaleRowStride,
   };
 }
+
+const CHUNK_ELEMENTS: Partial<Record<GpuWeight['dtype'], number>> = { f16: 8, q8: 16, q4: 32 };
+
+/**
+ * Whether the packed-chunk matrix-vector kernels (shaders/common/packed_chunk.wgsl) can read `weight` [.., K]:
+ * f16/q8/q4 with K and the scale group multiples of the 16-byte chunk (8 f16, 16 q8, 32 q4 elements) and a
+ * 16-byte-aligned row stride. Every DeepSeek projection fits; odd test shapes take the element-pair kernels.
+ */
+export function packedChunkFits(weight: GpuWeight): boolean {
+  const chunk = CHUNK_ELEMENTS[weight.dtype];
+  if (!chunk) return false;
+  const k = weight.shape[weight.shape.length - 1];
+  const quantised = weight.dtype !== 'f16';
+  return k % chunk === 0 && weight.rowStride % 4 === 0 && (!quantised || weight.group % chunk === 0);
+}

@@ -4,21 +4,22 @@
 // attends to cached keys u <= pos0 + t. For V3.2 the indexer keys are always appended (so sparse attention can
 // score them later); the top-k selection is a separate call list, encoded only in sparse mode.
 import type { ModelConfig } from '../config';
-import type { GpuContext, KernelCall } from '../gpu/context';
+import { byRows, type GpuContext, type KernelCall } from '../gpu/context';
 import { indexerKeyAppend, indexerSelect } from '../kernels/indexer';
 import { linear } from '../kernels/linear';
-import { mlaAttention, mlaKvAppend, mlaQueryAbsorb, mlaValueUp } from '../kernels/mla';
+import { linearPair, projectionsPair } from '../kernels/linear-pair';
+import { mlaAttention, mlaCombine, mlaKvAppend, mlaQueryAbsorb, mlaValueUp } from '../kernels/mla';
 import { rmsNorm } from '../kernels/rms-norm';
 import { mlaSoftmaxScale } from './rope';
 import type { Scratch } from './scratch';
 import type { LayerWeights } from './weights';
 
 export interface AttentionCalls {
-  /** Query, latent append (and indexer keys), in that order. */
+  /** Query and latent projections (one pair dispatch in decode where possible), latent append, indexer keys. */
   project: KernelCall[];
   /** DSA top-k selection; encoded only when sparse attention is active for the step. */
   select: KernelCall[];
-  /** Absorbed attention over the cache and the output projection into scratch.delta. */
+  /** Absorbed attention over the cache (decode: split over workgroups, then combined) and o_proj into scratch.delta. */
   attend: KernelCall[];
 }
 
@@ -26,18 +27,19 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
   scratch: Scratch, ropeTable: GPUBuffer): AttentionCalls {
   const { numHeads: nH, qkNopeHeadDim: dN, qkRopeHeadDim: dR, vHeadDim: dV, kvLoraRank: rKV } = config;
   const eps = config.rmsNormEps;
-  const project: KernelCall[] = [];
-  if (weights.queryProj) {
-    project.push(linear(ctx, { input: scratch.normed, weight: weights.queryProj, output: scratch.query }));
-  } else {
+  // q_proj (or q_a_proj) and kv_a_proj_with_mqa both read x: one pair dispatch in decode where the formats allow.
+  const queryFirst = { weight: weights.queryProj ?? weights.queryDown!, output: weights.queryProj ? scratch.query : scratch.queryLatent };
+  const kvDown = { weight: weights.kvDown, output: scratch.kvLatentRaw };
+  const project: KernelCall[] = projectionsPair(ctx, queryFirst.weight, kvDown.weight)
+    ? [linearPair(ctx, scratch.normed, queryFirst, kvDown)]
+    : [linear(ctx, { input: scratch.normed, ...queryFirst }), linear(ctx, { input: scratch.normed, ...kvDown })];
+  if (!weights.queryProj) {
     project.push(
-      linear(ctx, { input: scratch.normed, weight: weights.queryDown!, output: scratch.queryLatent }),
       rmsNorm(ctx, { dim: config.qLoraRank!, eps, hidden: scratch.queryLatent, weight: weights.queryNorm!, out: scratch.queryLatentNormed }),
       linear(ctx, { input: scratch.queryLatentNormed, weight: weights.queryUp!, output: scratch.query }),
     );
   }
   project.push(
-    linear(ctx, { input: scratch.normed, weight: weights.kvDown, output: scratch.kvLatentRaw }),
     mlaKvAppend(ctx, { kva: scratch.kvLatentRaw, normWeight: weights.kvNorm, eps, rKV, dR, ropeTable, latentCache: scratch.latentCache[layer] }),
   );
 
@@ -63,12 +65,19 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
     selected = { indices: ix.indices, counts: ix.counts, topk };
   }
 
+  const attentionArgs = {
+    qAbs: scratch.queryAbsorbed, latentCache: scratch.latentCache[layer], nH, rKV, dR, scale: mlaSoftmaxScale(config),
+    maxContext: scratch.maxContext, output: scratch.attentionLatent, selected,
+  };
+  // Decode splits each head's keys over attentionSplit.splits workgroups (NH alone would leave most of a GPU idle),
+  // then combines the shares; steps of several rows already have NH x rows workgroups.
+  const split = scratch.attentionSplit;
+  const decode = (rows: number) => rows === 1;
+  const whole = mlaAttention(ctx, attentionArgs);
   const attend: KernelCall[] = [
     mlaQueryAbsorb(ctx, { q: scratch.query, kvB: weights.kvUp, nH, dN, dR, dV, rKV, ropeTable, qAbs: scratch.queryAbsorbed }),
-    mlaAttention(ctx, {
-      qAbs: scratch.queryAbsorbed, latentCache: scratch.latentCache[layer], nH, rKV, dR, scale: mlaSoftmaxScale(config),
-      maxContext: scratch.maxContext, output: scratch.attentionLatent, selected,
-    }),
+    byRows(decode, mlaAttention(ctx, { ...attentionArgs, split }), [whole]),
+    byRows(decode, mlaCombine(ctx, { nH, rKV, split, output: scratch.attentionLatent }), []),
     mlaValueUp(ctx, { attnLatent: scratch.attentionLatent, kvB: weights.kvUp, nH, dN, dV, rKV, output: scratch.attentionOut }),
     linear(ctx, { input: scratch.attentionOut, weight: weights.outProj, output: scratch.delta }),
   ];

@@ -1,10 +1,12 @@
 // One layer's feed-forward block as kernel calls, reading `scratch.normed` and writing `scratch.delta`:
 // dense SwiGLU for layers < first_k_dense_replace, otherwise MoE (doc §5): router logits in f32, routing on the
 // GPU (expert ids never leave it), the shared experts' SwiGLU written first, then the routed experts' weighted
-// outputs accumulated on top in the same down-projection kernel.
+// outputs accumulated on top in the same down-projection kernel. Where the shared and routed weights are both
+// packed-chunk formats (sharedExpertsFuse: every f16/q8/q4 DeepSeek checkpoint on the packed path), the shared
+// MLP runs inside the routed experts' two dispatches instead: 4 dispatches per MoE layer instead of 6 in decode.
 import type { ModelConfig } from '../config';
-import type { GpuContext, KernelCall } from '../gpu/context';
-import { expertsDown, expertsSwiGLU } from '../kernels/experts';
+import { byRows, type GpuContext, type KernelCall } from '../gpu/context';
+import { expertsDown, expertsSwiGLU, sharedExpertsFuse } from '../kernels/experts';
 import { linear, linearSwiGLU } from '../kernels/linear';
 import { moeRoute } from '../kernels/moe-route';
 import type { Scratch } from './scratch';
@@ -21,17 +23,36 @@ export function feedForwardCalls(ctx: GpuContext, config: ModelConfig, weights: 
   if (weights.dense) return swiGLU(ctx, weights.dense, scratch);
   const moe = weights.moe!;
   const topK = config.numExpertsPerTok;
-  return [
+  const route = [
     linear(ctx, { input: scratch.normed, weight: moe.router, output: scratch.routerLogits }),
     moeRoute(ctx, {
       logits: scratch.routerLogits, bias: moe.correctionBias, config,
       expertIds: scratch.expertIds, expertWeights: scratch.expertWeights,
     }),
-    ...(moe.shared ? swiGLU(ctx, moe.shared, scratch) : []),
-    expertsSwiGLU(ctx, { input: scratch.normed, weight: moe.experts.gateUp, expertIds: scratch.expertIds, topK, output: scratch.expertHidden }),
+  ];
+  const { gateUp, down } = moe.experts;
+  const routed = { expertIds: scratch.expertIds, topK, output: scratch.expertHidden };
+  const shared = moe.shared;
+  if (shared && sharedExpertsFuse(ctx, gateUp, shared.gateUp) && sharedExpertsFuse(ctx, down, shared.down)) {
+    // Decode (and every step on CPU adapters, where the shared MLP is matrix-vector per row anyway) runs the fused
+    // pair; prefill on GPUs keeps the shared MLP on the tiled matmul, which reads its weights once per 32 tokens.
+    const fused = (rows: number) => rows === 1 || ctx.rowsKernel !== 'matmul';
+    const [sharedGateUp, sharedDown] = swiGLU(ctx, shared, scratch);
+    const routedDown = { input: scratch.expertHidden, weight: down, expertIds: scratch.expertIds, expertWeights: scratch.expertWeights, topK, output: scratch.delta };
+    return [
+      ...route,
+      byRows(fused, expertsSwiGLU(ctx, { input: scratch.normed, weight: gateUp, ...routed, shared: shared.gateUp }),
+        [sharedGateUp, expertsSwiGLU(ctx, { input: scratch.normed, weight: gateUp, ...routed })]),
+      byRows(fused, expertsDown(ctx, { ...routedDown, shared: shared.down }), [sharedDown, expertsDown(ctx, { ...routedDown, accumulate: true })]),
+    ];
+  }
+  return [
+    ...route,
+    ...(shared ? swiGLU(ctx, shared, scratch) : []),
+    expertsSwiGLU(ctx, { input: scratch.normed, weight: gateUp, ...routed }),
     expertsDown(ctx, {
-      input: scratch.expertHidden, weight: moe.experts.down, expertIds: scratch.expertIds, expertWeights: scratch.expertWeights,
-      topK, output: scratch.delta, accumulate: moe.shared !== null,
+      input: scratch.expertHidden, weight: down, expertIds: scratch.expertIds, expertWeights: scratch.expertWeights,
+      topK, output: scratch.delta, accumulate: shared !== null,
     }),
   ];
 }

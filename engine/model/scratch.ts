@@ -4,6 +4,13 @@
 // the expanded per-head keys and values.
 import type { ModelConfig } from '../config';
 import { createStorage } from '../gpu/buffers';
+import { isCpuDevice } from '../gpu/device';
+
+/**
+ * Workgroups per head in decode attention: on GPUs 16 heads x 8 = 128 workgroups, about one per SM of an H100 (the
+ * shares are combined by one more small dispatch); on CPU adapters 1 (more workgroups only add barrier switching).
+ */
+export const ATTENTION_SPLITS = { gpu: 8, cpu: 1 } as const;
 
 export interface Scratch {
   maxRows: number;
@@ -19,11 +26,13 @@ export interface Scratch {
   queryAbsorbed: GPUBuffer; // [T, nH, rKV + dR]
   attentionLatent: GPUBuffer; // [T, nH, rKV]
   attentionOut: GPUBuffer; // [T, nH * dV]
+  /** Decode's split attention: its share count and the shares [1, nH, splits, rKV + 2] (mla.ts MlaSplit). */
+  attentionSplit: { splits: number; partials: GPUBuffer };
   ffnHidden: GPUBuffer; // [T, max(intermediate, nShared × I)]
   routerLogits: GPUBuffer; // [T, E]
   expertIds: GPUBuffer; // [T, k] u32
   expertWeights: GPUBuffer; // [T, k]
-  expertHidden: GPUBuffer; // [T, k, I]
+  expertHidden: GPUBuffer; // [T, k·I + nShared·I]: routed activations, then the shared ones when fused
   logits: GPUBuffer; // [T, V]
   nextToken: GPUBuffer; // [1] u32 argmax of the last row
   latentCache: GPUBuffer[]; // per layer [maxContext, rKV + dR]
@@ -49,6 +58,7 @@ export function createScratch(device: GPUDevice, config: ModelConfig, maxRows: n
   const k = config.numExpertsPerTok;
   const T = maxRows;
   const ix = config.indexer;
+  const splits = ATTENTION_SPLITS[isCpuDevice(device) ? 'cpu' : 'gpu'];
   return {
     maxRows,
     maxContext,
@@ -63,11 +73,12 @@ export function createScratch(device: GPUDevice, config: ModelConfig, maxRows: n
     queryAbsorbed: f32(T * nH * (rKV + dR), 'query_absorbed'),
     attentionLatent: f32(T * nH * rKV, 'attention_latent'),
     attentionOut: f32(T * nH * dV, 'attention_out'),
+    attentionSplit: { splits, partials: f32(nH * splits * (rKV + 2), 'attention_partials') },
     ffnHidden: f32(T * Math.max(config.intermediateSize, config.nSharedExperts * config.moeIntermediateSize), 'ffn_hidden'),
     routerLogits: f32(T * config.nRoutedExperts, 'router_logits'),
     expertIds: f32(T * k, 'expert_ids'),
     expertWeights: f32(T * k, 'expert_weights'),
-    expertHidden: f32(T * k * config.moeIntermediateSize, 'expert_hidden'),
+    expertHidden: f32(T * (k + config.nSharedExperts) * config.moeIntermediateSize, 'expert_hidden'),
     logits: f32(T * config.vocabSize, 'logits'),
     nextToken: f32(1, 'next_token'),
     latentCache: Array.from({ length: config.numLayers }, (_, l) => f32(maxContext * (rKV + dR), `latent_cache.${l}`)),

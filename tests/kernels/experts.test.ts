@@ -1,7 +1,7 @@
 // Routed-expert kernels against the float64 reference: expertsSwiGLU (per-slot gate/up + SiLU with the expert
 // picked from GPU-side ids) and expertsDown (weighted combine, accumulated into an output that already holds the
 // shared expert's result). Ids include repeats within a token's row, k = 1 and k = 3, odd H and I, and f32, f16,
-// q8 and q4 weights. As in linear.test.ts the reference uses the stored weights (q8/q4 unpacked from the words
+// q8 and q4 weights; H and I multiples of 32 run the packed-chunk kernels. As in linear.test.ts the reference uses the stored weights (q8/q4 unpacked from the words
 // uploaded), so every format shares one tolerance: atol = 1e-5·max|ref|, rtol = 1e-4.
 import { describe, expect, it } from 'vitest';
 import { GpuContext } from '../../engine/gpu/context';
@@ -12,7 +12,7 @@ import { linear as linearRef, silu } from '../reference/ops';
 import { expectClose, randomArray, type Tolerance } from '../support/compare';
 import { testDevice } from '../support/gpu';
 import { asUpload, PLAIN, QUANTISED, storageName, storedValues } from '../support/stored-weights';
-import { MATVEC_SHAPES, type MatvecKind } from '../../engine/kernels/matvec-shape';
+import { MATVEC_SHAPES, PACKED_MATVEC_SHAPES, type MatvecKind } from '../../engine/kernels/matvec-shape';
 
 const STORAGES = [...PLAIN, ...QUANTISED.slice(0, 3)];
 const EXPERTS = 5;
@@ -45,7 +45,12 @@ const CASES: Case[] = [
   { rows: 2, topK: 3, hidden: 257, inter: 9 },
   { rows: 5, topK: 1, hidden: 64, inter: 70 },
   { rows: 5, topK: 3, hidden: 33, inter: 130 },
+  // H and I multiples of 32: f16/q8/q4 take the packed-chunk kernels (experts_packed.wgsl).
+  { rows: 2, topK: 3, hidden: 224, inter: 96 },
 ];
+
+/** Packed-chunk layouts: the GPU default, and one with 4 lanes x 3 rows (48 rows, not dividing H = 224). */
+const PACKED_LAYOUTS = { gpu: PACKED_MATVEC_SHAPES.gpu, cpu: { WG: 64, LANES: 4, ROWS_PER_THREAD: 3 } };
 
 /** Alternates the GPU and CPU-adapter matrix-vector layouts over storages and cases, so each runs both ways. */
 function layoutFor(storage: (typeof STORAGES)[number], caseKey: number): MatvecKind {
@@ -59,7 +64,7 @@ describe('expertsSwiGLU kernel', () => {
       const layout = layoutFor(storage, rows + topK + hidden);
       it(`act[t,j] = silu(Wg[id]·x)·(Wu[id]·x) for T=${rows}, k=${topK}, H=${hidden}, I=${inter}, ${dtype}, ${layout} matvec layout`, async () => {
         const { device } = await testDevice();
-        const ctx = new GpuContext(device, { matvec: MATVEC_SHAPES[layout] });
+        const ctx = new GpuContext(device, { matvec: MATVEC_SHAPES[layout], packedMatvec: PACKED_LAYOUTS[layout] });
         const seed = rows * 100 + topK * 10 + hidden;
         const x = randomArray(rows * hidden, seed, 2);
         const w = randomArray(EXPERTS * 2 * inter * hidden, seed + 1);
@@ -96,7 +101,7 @@ describe('expertsDown kernel', () => {
       const layout = layoutFor(storage, rows + topK + hidden);
       it(`out[t] += Σ_j w[t,j]·(W[id_j]·act[t,j]) for T=${rows}, k=${topK}, H=${hidden}, I=${inter}, ${dtype}, ${layout} matvec layout`, async () => {
         const { device } = await testDevice();
-        const ctx = new GpuContext(device, { matvec: MATVEC_SHAPES[layout] });
+        const ctx = new GpuContext(device, { matvec: MATVEC_SHAPES[layout], packedMatvec: PACKED_LAYOUTS[layout] });
         const seed = rows * 100 + topK * 10 + inter + 50;
         const act = randomArray(rows * topK * inter, seed, 2);
         const w = randomArray(EXPERTS * hidden * inter, seed + 1);

@@ -1,0 +1,64 @@
+// Two projections of the same input in one decode dispatch (linear_packed.wgsl's PAIR variant): y = W·x and
+// y2 = W2·x, e.g. an attention layer's q_proj (or q_a_proj) and kv_a_proj_with_mqa, which both read the normed
+// hidden state. Only for packed-chunk weights of one format (projectionsPair): workgroups [0, GROUPS_1) take W,
+// the rest W2. Steps of several rows on GPUs (prefill) run the two projections' own `linear` calls instead, so they
+// keep the tiled matmul; on CPU adapters the pair runs once per row (workgroup_id.z) like linear's matrix-vector.
+import packedSource from '../../shaders/linear_packed.wgsl';
+import type { GpuContext, KernelCall } from '../gpu/context';
+import type { GpuWeight } from '../weights/gpu-weight';
+import { checkRows, foldGrid, linear, packedDefines, rowsFitting } from './linear';
+import { packedRowsPerWorkgroup } from './matvec-shape';
+import { checkWeight, packedChunkFits } from './weight-args';
+
+export interface Projection {
+  weight: GpuWeight; // [N, K]
+  output: GPUBuffer; // [T, N] f32
+}
+
+/** Whether `a` and `b` can share one pair dispatch on `ctx`: packed-chunk weights of one format and K. */
+export function projectionsPair(ctx: GpuContext, a: GpuWeight, b: GpuWeight): boolean {
+  return ctx.packedMatvec !== null && packedChunkFits(a) && packedChunkFits(b) && a.dtype === b.dtype
+    && a.group === b.group && a.rowStride === b.rowStride && a.scaleRowStride === b.scaleRowStride
+    && a.shape[a.shape.length - 1] === b.shape[b.shape.length - 1];
+}
+
+export function linearPair(ctx: GpuContext, input: GPUBuffer, first: Projection, second: Projection): KernelCall {
+  const name = 'linear_pair';
+  const [n, k] = checkWeight(name, first.weight, 2);
+  const [n2] = checkWeight(name, second.weight, 2);
+  const layout = ctx.packedShapeFor('linear');
+  if (!layout || !projectionsPair(ctx, first.weight, second.weight)) {
+    throw new Error(`${name}: [${first.weight.shape}] ${first.weight.dtype} and [${second.weight.shape}] ${second.weight.dtype} cannot share a dispatch; run two linear calls`);
+  }
+  const maxRows = Math.min(rowsFitting(name, 'input', input, k), rowsFitting(name, 'output', first.output, n),
+    rowsFitting(name, 'second output', second.output, n2));
+  const rowsPerGroup = packedRowsPerWorkgroup(layout);
+  const groups1 = Math.ceil(n / rowsPerGroup);
+  const groups = groups1 + Math.ceil(n2 / rowsPerGroup);
+  const [gridX, gridY] = foldGrid(name, groups);
+  const quantised = first.weight.dtype !== 'f16';
+  const pipeline = ctx.pipeline('linear_packed', packedSource, {
+    ...packedDefines(layout, k, n, first.weight, gridX, false, false),
+    PAIR: true, N2: n2, GROUPS_1: groups1, SCALE_OFFSET_2: second.weight.scaleOffset, PAIR_BINDING: quantised ? 5 : 4,
+  });
+  const bindings = [ctx.step, input, first.weight.buffer, first.output, ...(quantised ? [first.weight.buffer] : []),
+    second.weight.buffer, second.output, ...(quantised ? [second.weight.buffer] : [])];
+  const group = ctx.bindGroup(pipeline, bindings, name);
+  const separate = ctx.rowsKernel === 'matmul'
+    ? [linear(ctx, { input, ...first }), linear(ctx, { input, ...second })]
+    : null;
+  return {
+    name,
+    encode(pass, rows) {
+      if (rows === 0) return;
+      checkRows(name, rows, maxRows);
+      if (rows > 1 && separate) {
+        for (const call of separate) call.encode(pass, rows);
+        return;
+      }
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(gridX, gridY, rows);
+    },
+  };
+}

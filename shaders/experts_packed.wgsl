@@ -1,0 +1,160 @@
+// Routed MoE experts as packed-chunk matrix-vector products (f16/q8/q4 rows, K a multiple of the 16-byte chunk:
+// common/packed_chunk.wgsl), the decode fast path of experts.ts; same results as linear_experts.wgsl up to f32
+// summation order. The expert of each (token, slot) comes from `expert_ids` on the GPU, clamped to [0, E).
+// Stacked expert weights are contiguous: expert e's row r is row e*R + r. act rows are ACT_STRIDE wide.
+//   swiglu (no DOWN): x [T, K=H], W [E, 2N, K] (per expert N=I gate rows then N up rows):
+//           act[t, j*N + n] = silu(Wg[id]·x[t]) * (Wu[id]·x[t]),  id = expert_ids[t*TOP_K + j]
+//   DOWN:   x = act [T, ACT_STRIDE], W [E, N=H, K=I]:
+//           y[t, n] (+)= Σ_j expert_weights[t, j] · (W[id_j][n]·act[t, j*K ..])   (ACCUMULATE: onto the shared
+//           experts' output already in y; one writer per element.)
+//   SHARED: the shared experts (one SwiGLU MLP of width S_N) ride in the same dispatches: swiglu gets one more
+//           slot per token (j = TOP_K) that reads shared_weight [2*S_N, K] into act[t, TOP_K*N ..]; down adds
+//           shared_weight [N, S_K] · act[t, TOP_K*K ..] (weight 1) and overwrites y. Two dispatches fewer per layer.
+// Layout as linear_packed.wgsl: WG threads = (WG / LANES) slots x LANES lanes, WG_ROWS rows per workgroup
+// (workgroup_id.x), ROWS_PER_THREAD per slot; (y, z) pick the slot (swiglu: t*SLOTS_PER_TOKEN + j; down: t) as
+// z*65535 + y. Rows past the output width read a clamped row and write nothing.
+#include "step"
+#include "weights"
+
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;           // swiglu: [T, K/4]; down: [T, ACT_STRIDE/4]
+@group(0) @binding(2) var<storage, read> weight4: array<vec4<u32>>;      // [E, 2N or N, ROW_STRIDE/4] packed data
+@group(0) @binding(3) var<storage, read> expert_ids: array<u32>;         // [T, TOP_K]
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;            // swiglu: [T, ACT_STRIDE]; down: [T, N]
+#ifdef DOWN
+@group(0) @binding(5) var<storage, read> expert_weights: array<f32>;     // [T, TOP_K]
+#endif
+// Then, in this order: `weight` (q8/q4 scales: the same buffer as words), and with SHARED `shared_weight4`
+// [2*S_N or N, S_ROW_STRIDE/4] and its scales `shared_weight`; numbered on from 5 (swiglu) or 6 (down).
+#ifdef WEIGHT_QUANTISED
+@group(0) @binding(SCALES_BINDING) var<storage, read> weight: array<u32>;
+#endif
+#ifdef SHARED
+@group(0) @binding(SHARED_BINDING) var<storage, read> shared_weight4: array<vec4<u32>>;
+#ifdef WEIGHT_QUANTISED
+@group(0) @binding(SHARED_SCALES_BINDING) var<storage, read> shared_weight: array<u32>;
+#endif
+#endif
+
+#include "packed_chunk"
+#include "lane_reduce"
+
+const SLOT_GRID_Y: u32 = 65535u;
+const SLOTS: u32 = WG / LANES;
+const WG_ROWS: u32 = SLOTS * ROWS_PER_THREAD;
+
+fn expert_of(slot: u32) -> u32 {
+  return min(expert_ids[slot], E - 1u);
+}
+
+fn silu(z: f32) -> f32 {
+  return z / (1.0 + exp(-z));
+}
+
+#ifdef SHARED
+// Shared-expert row `row` chunk c · x chunk (scale applied).
+fn shared_chunk_dot(row: u32, c: u32, xc: XChunk) -> f32 {
+  let s = chunk_words_dot(shared_weight4[row * (S_ROW_STRIDE / 4u) + c], xc);
+#ifdef WEIGHT_QUANTISED
+  let g = c * CHUNK / GROUP;
+  return s * unpack2x16float(shared_weight[S_SCALE_OFFSET + row * S_SCALE_ROW_STRIDE + g / 2u])[g & 1u];
+#else
+  return s;
+#endif
+}
+#endif
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let grid_slot = wid.z * SLOT_GRID_Y + wid.y;
+  let lane = lid % LANES;
+  let first = wid.x * WG_ROWS + (lid / LANES) * ROWS_PER_THREAD;
+  var gate: array<f32, ROWS_PER_THREAD>; // down: the weighted sum over the token's experts
+#ifdef DOWN
+  let t = grid_slot;
+  if (t >= step.rows || wid.x * WG_ROWS >= N) { return; } // uniform
+  for (var j = 0u; j < TOP_K; j++) {
+    let slot = t * TOP_K + j;
+    let first_row = expert_of(slot) * N;
+    let routing_weight = expert_weights[slot];
+    for (var c = lane; c < CHUNKS; c += LANES) {
+      let xc = load_x_chunk((t * ACT_STRIDE + j * K) / 4u, c);
+      for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+        gate[r] += routing_weight * chunk_dot(first_row + min(first + r, N - 1u), c, xc);
+      }
+    }
+  }
+#ifdef SHARED
+  for (var c = lane; c < S_K / CHUNK; c += LANES) {
+    let xc = load_x_chunk((t * ACT_STRIDE + TOP_K * K) / 4u, c);
+    for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+      gate[r] += shared_chunk_dot(min(first + r, N - 1u), c, xc);
+    }
+  }
+#endif
+  let width = N;
+#else
+  let t = grid_slot / SLOTS_PER_TOKEN;
+  let j = grid_slot % SLOTS_PER_TOKEN;
+  if (t >= step.rows) { return; } // uniform
+  var up: array<f32, ROWS_PER_THREAD>;
+  var width = N;
+#ifdef SHARED
+  if (j == TOP_K) {
+    width = S_N;
+    if (wid.x * WG_ROWS >= S_N) { return; } // uniform
+    for (var c = lane; c < CHUNKS; c += LANES) {
+      let xc = load_x_chunk(t * (K / 4u), c);
+      for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+        let n = min(first + r, S_N - 1u);
+        gate[r] += shared_chunk_dot(n, c, xc);
+        up[r] += shared_chunk_dot(n + S_N, c, xc);
+      }
+    }
+  } else {
+#endif
+  if (wid.x * WG_ROWS >= N) { return; } // uniform
+  let first_row = expert_of(t * TOP_K + j) * 2u * N;
+  for (var c = lane; c < CHUNKS; c += LANES) {
+    let xc = load_x_chunk(t * (K / 4u), c);
+    for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+      let n = first_row + min(first + r, N - 1u);
+      gate[r] += chunk_dot(n, c, xc);
+      up[r] += chunk_dot(n + N, c, xc);
+    }
+  }
+#ifdef SHARED
+  }
+#endif
+#endif
+#ifdef SHARED_REDUCE
+  for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+    lane_partials[r * SUMS * WG + lid] = gate[r];
+#ifndef DOWN
+    lane_partials[(r * SUMS + 1u) * WG + lid] = up[r];
+#endif
+  }
+  reduce_lanes(lid, lane);
+  if (lane != 0u) { return; }
+  for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+    gate[r] = lane_partials[r * SUMS * WG + lid];
+#ifndef DOWN
+    up[r] = lane_partials[(r * SUMS + 1u) * WG + lid];
+#endif
+  }
+#endif
+  for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+    let n = first + r;
+    if (n < width) {
+#ifdef DOWN
+#ifdef ACCUMULATE
+      y[t * N + n] += gate[r];
+#else
+      y[t * N + n] = gate[r];
+#endif
+#else
+      y[t * ACT_STRIDE + j * N + n] = silu(gate[r]) * up[r];
+#endif
+    }
+  }
+}

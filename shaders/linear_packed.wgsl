@@ -1,0 +1,125 @@
+// Dense projections y[t, n] = Σ_k W[n, k] x[t, k] for one token row, weights packed f16/q8/q4 read 16 bytes at a
+// time (common/packed_chunk.wgsl; K a multiple of the chunk). The decode fast path of linear.ts; same results as
+// linear.wgsl's matvec up to f32 summation order. Variants:
+//   SWIGLU: W is [2N, K] (gate rows [0, N), up rows [N, 2N)); y[t, n] = silu(W[n]·x[t]) * (W[N + n]·x[t]).
+//   PAIR:   two projections of the same x in one dispatch (q_proj / q_a_proj and kv_a_proj_with_mqa): row groups
+//           [0, GROUPS_1) compute y = W·x, the rest y2 = W2·x (W2 [N2, K], same format; its scales at
+//           SCALE_OFFSET_2). The branch is per workgroup, so control flow stays uniform.
+// Layout (PackedMatvecShape): WG threads = (WG / LANES) slots x LANES lanes. A workgroup owns WG_ROWS consecutive
+// output rows, slot s rows s * ROWS_PER_THREAD + r; lane l walks chunks l, l + LANES, ... loading each x chunk
+// once for all its rows, then the lanes' partials are summed in shared memory (common/lane_reduce.wgsl). Row
+// groups are folded onto (ROW_GRID_X, y); token t = workgroup_id.z, or the step's last row with LAST_ROW.
+// Rows past N read row N - 1 (in bounds, uniform control flow) and write nothing. y rows are OUT_STRIDE wide and
+// this weight's outputs start at column OUT_OFFSET (N and 0 for a whole weight; a part of a row-split weight sets
+// its slice).
+#include "step"
+#include "weights"
+
+@group(0) @binding(0) var<uniform> step: Step;
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;        // [T, K / 4]
+@group(0) @binding(2) var<storage, read> weight4: array<vec4<u32>>;   // [N or 2N, ROW_STRIDE / 4] packed data
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;         // [T, OUT_STRIDE]
+#ifdef WEIGHT_QUANTISED
+@group(0) @binding(4) var<storage, read> weight: array<u32>;          // the same buffer as words (the scales)
+#endif
+#ifdef PAIR
+// Numbered on after the first projection's: W2 data, y2, W2's scales (q8/q4).
+@group(0) @binding(PAIR_BINDING) var<storage, read> weight2_4: array<vec4<u32>>;     // [N2, ROW_STRIDE / 4]
+@group(0) @binding(PAIR_BINDING + 1) var<storage, read_write> y2: array<f32>;        // [T, N2]
+#ifdef WEIGHT_QUANTISED
+@group(0) @binding(PAIR_BINDING + 2) var<storage, read> weight2: array<u32>;         // W2's buffer as words
+#endif
+#endif
+
+#include "packed_chunk"
+#include "lane_reduce"
+
+const SLOTS: u32 = WG / LANES;
+const WG_ROWS: u32 = SLOTS * ROWS_PER_THREAD;
+
+fn silu(z: f32) -> f32 {
+  return z / (1.0 + exp(-z));
+}
+
+// Row n of W (second: W2) chunk c · x chunk.
+fn projection_chunk_dot(second: bool, n: u32, c: u32, xc: XChunk) -> f32 {
+#ifdef PAIR
+  if (second) {
+    let s = chunk_words_dot(weight2_4[n * ROW_CHUNKS + c], xc);
+#ifdef WEIGHT_QUANTISED
+    let g = c * CHUNK / GROUP;
+    return s * unpack2x16float(weight2[SCALE_OFFSET_2 + n * SCALE_ROW_STRIDE + g / 2u])[g & 1u];
+#else
+    return s;
+#endif
+  }
+#endif
+  return chunk_dot(n, c, xc);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+#ifdef LAST_ROW
+  let t = step.rows - 1u; // rows == 0 wraps to 0xffffffff and returns below
+#else
+  let t = wid.z;
+#endif
+  if (t >= step.rows) { return; } // uniform: the same t for the whole workgroup
+  let lane = lid % LANES;
+  let slot = lid / LANES;
+  var group = wid.y * ROW_GRID_X + wid.x;
+  var rows_out = N;
+  var second = false;
+#ifdef PAIR
+  if (group >= GROUPS_1) {
+    second = true;
+    group -= GROUPS_1;
+    rows_out = N2;
+  }
+#endif
+  let first = group * WG_ROWS + slot * ROWS_PER_THREAD;
+  var gate: array<f32, ROWS_PER_THREAD>;
+#ifdef SWIGLU
+  var up: array<f32, ROWS_PER_THREAD>;
+#endif
+  for (var c = lane; c < CHUNKS; c += LANES) {
+    let xc = load_x_chunk(t * (K / 4u), c);
+    for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+      let n = min(first + r, rows_out - 1u);
+      gate[r] += projection_chunk_dot(second, n, c, xc);
+#ifdef SWIGLU
+      up[r] += chunk_dot(N + n, c, xc);
+#endif
+    }
+  }
+#ifdef SHARED_REDUCE
+  for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+    lane_partials[r * SUMS * WG + lid] = gate[r];
+#ifdef SWIGLU
+    lane_partials[(r * SUMS + 1u) * WG + lid] = up[r];
+#endif
+  }
+  reduce_lanes(lid, lane);
+  if (lane != 0u) { return; }
+  for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+    gate[r] = lane_partials[r * SUMS * WG + lid];
+#ifdef SWIGLU
+    up[r] = lane_partials[(r * SUMS + 1u) * WG + lid];
+#endif
+  }
+#endif
+  for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+    let n = first + r;
+    if (n < rows_out) {
+#ifdef SWIGLU
+      y[t * OUT_STRIDE + OUT_OFFSET + n] = silu(gate[r]) * up[r];
+#else
+#ifdef PAIR
+      if (second) { y2[t * N2 + n] = gate[r]; } else { y[t * OUT_STRIDE + OUT_OFFSET + n] = gate[r]; }
+#else
+      y[t * OUT_STRIDE + OUT_OFFSET + n] = gate[r];
+#endif
+#endif
+    }
+  }
+}
