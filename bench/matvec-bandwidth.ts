@@ -1,5 +1,5 @@
 // Decode bandwidth probe (a first piece of `npm run bench`): the adapter's streaming-read ceiling measured with a
-// plain WGSL read kernel, then the matrix-vector kernel's achieved read bandwidth for f16/q8/q4 weights at
+// plain WGSL read kernel (gpu-timing.ts), then the matrix-vector kernel's achieved read bandwidth for f16/q8/q4 weights at
 // DeepSeek-V2-Lite's projection shapes, each as a share of that ceiling. Wall-clock over many dispatches in one
 // submit (no timestamp queries needed), after a warm-up. Usage: node scripts/run-ts.mjs bench/matvec-bandwidth.ts
 // [--json] [--lanes N]; on the GPU machine bundle it into .gpu/ (see DEVELOPERS.md).
@@ -9,50 +9,7 @@ import { createNodeDevice } from '../engine/gpu/node-gpu';
 import { linear } from '../engine/kernels/linear';
 import { packedLayout, type StorageDtype } from '../engine/weights/quant';
 import type { GpuWeight } from '../engine/weights/gpu-weight';
-
-const READ_KERNEL = /* wgsl */ `
-@group(0) @binding(0) var<storage, read> src: array<vec4<u32>>;
-@group(0) @binding(1) var<storage, read_write> sink: array<u32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let stride = groups.x * 256u;
-  var acc = vec4<u32>(0u);
-  for (var i = gid.x; i < arrayLength(&src); i += stride) { acc ^= src[i]; }
-  let v = acc.x ^ acc.y ^ acc.z ^ acc.w;
-  if (v == 0x9e3779b9u) { sink[0] = v; } // keeps the reads alive; never true for a zero buffer
-}`;
-
-async function timeSubmit(device: GPUDevice, iters: number, encode: (pass: GPUComputePassEncoder) => void): Promise<number> {
-  const run = async (n: number) => {
-    const encoder = device.createCommandEncoder();
-    for (let i = 0; i < n; i++) {
-      const pass = encoder.beginComputePass();
-      encode(pass);
-      pass.end();
-    }
-    device.queue.submit([encoder.finish()]);
-    await device.queue.onSubmittedWorkDone();
-  };
-  await run(2);
-  const t0 = performance.now();
-  await run(iters);
-  return (performance.now() - t0) / 1000 / iters; // seconds per dispatch
-}
-
-async function streamingCeiling(device: GPUDevice, bytes: number, iters: number): Promise<number> {
-  const src = createStorage(device, bytes, 'stream_src');
-  const sink = createStorage(device, 16, 'stream_sink');
-  const module = device.createShaderModule({ code: READ_KERNEL });
-  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-  const group = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: sink } }] });
-  const seconds = await timeSubmit(device, iters, (pass) => {
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(Math.min(65535, Math.ceil(bytes / 16 / 256 / 8)));
-  });
-  src.destroy();
-  return bytes / seconds / 1e9;
-}
+import { streamingCeiling, timeSubmit } from './gpu-timing';
 
 /** A zero-filled weight of the given format (contents do not change the bytes read). */
 function zeroWeight(device: GPUDevice, dtype: StorageDtype, n: number, k: number, group: number): GpuWeight {
