@@ -33,7 +33,7 @@ fn hashed(i: u32, lane: u32) -> u32 {
   return lowbias32(i ^ lowbias32(fill.seed * 2u + lane));
 }
 
-fn uniform(i: u32, lane: u32) -> f32 {
+fn unit_random(i: u32, lane: u32) -> f32 {
   return f32(hashed(i, lane) >> 8u) / 8388608.0 - 1.0;
 }
 
@@ -44,13 +44,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let i = fill.start + j;
     var word: u32;
     switch fill.mode {
-      case 0u: { word = bitcast<u32>(fill.center + fill.amplitude * uniform(i, 0u)); }
+      case 0u: { word = bitcast<u32>(fill.center + fill.amplitude * unit_random(i, 0u)); }
       case 1u: {
-        word = pack2x16float(vec2<f32>(fill.center + fill.amplitude * uniform(i, 0u), fill.center + fill.amplitude * uniform(i, 1u)));
+        word = pack2x16float(vec2<f32>(fill.center + fill.amplitude * unit_random(i, 0u), fill.center + fill.amplitude * unit_random(i, 1u)));
       }
       case 2u: { word = hashed(i, 0u); }
       default: {
-        word = pack2x16float(fill.amplitude * vec2<f32>(1.0 + 0.25 * uniform(i, 0u), 1.0 + 0.25 * uniform(i, 1u)));
+        word = pack2x16float(fill.amplitude * vec2<f32>(1.0 + 0.25 * unit_random(i, 0u), 1.0 + 0.25 * unit_random(i, 1u)));
       }
     }
     words[i] = word;
