@@ -106,7 +106,7 @@ export async function kernelFigures(model: DeepseekForward, ceilingGBps: number,
     const gbps = probe.bytes / seconds / 1e9;
     figures.push({
       name: probe.name, dtype: probe.weight.dtype, shape: probe.weight.shape, bytes: Math.round(probe.bytes),
-      us: +(seconds * 1e6).toFixed(2), gbps: +gbps.toFixed(1), ofCeiling: +(gbps / ceilingGBps).toFixed(3),
+      us: seconds * 1e6, gbps, ofCeiling: gbps / ceilingGBps,
     });
   }
   return figures;

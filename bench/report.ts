@@ -27,7 +27,7 @@ export function formatReport(report: BenchReport): string {
     report.runs.map((r) => [
       String(r.context), r.attention + (r.attention === 'sparse' && !r.sparseActive ? ' (= dense)' : ''),
       r.prefillTokensPerS.toFixed(0), r.decodeMsPerToken.toFixed(2), r.decodeTokensPerS.toFixed(1),
-      (r.weightBytesPerToken / MIB).toFixed(1), (r.kvBytesPerToken / MIB).toFixed(1), r.achievedGBps.toFixed(1),
+      (r.weightBytesPerToken / MIB).toFixed(2), (r.kvBytesPerToken / MIB).toFixed(2), r.achievedGBps.toFixed(r.achievedGBps < 10 ? 3 : 1),
       (100 * r.ofCeiling).toFixed(0), r.dispatchesPerToken.toFixed(0), r.submitsPerToken.toFixed(0),
     ]),
   ));
@@ -35,7 +35,7 @@ export function formatReport(report: BenchReport): string {
   if (report.kernels.length) {
     out.push('', 'decode matrix kernels at the model\'s shapes (one token row):');
     out.push(...table(['kernel', 'dtype', 'shape', 'MiB', 'us', 'GB/s', '% ceiling'], report.kernels.map((k) => [
-      k.name, k.dtype, `[${k.shape.join(', ')}]`, (k.bytes / MIB).toFixed(2), k.us.toFixed(1), k.gbps.toFixed(1), (100 * k.ofCeiling).toFixed(0),
+      k.name, k.dtype, `[${k.shape.join(', ')}]`, (k.bytes / MIB).toFixed(2), k.us.toFixed(1), k.gbps.toFixed(k.gbps < 10 ? 3 : 1), (100 * k.ofCeiling).toFixed(0),
     ])));
   }
   if (report.kvRestore) out.push('', ...kvRestoreLines(report.kvRestore));
