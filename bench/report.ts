@@ -22,7 +22,7 @@ export function formatReport(report: BenchReport): string {
     `streaming-read ceiling: ${report.ceilingGBps.toFixed(1)} GB/s; last decode step's logits ${report.logitsFinite ? 'all finite' : 'NOT all finite'}`,
     '',
   ];
-  out.push(...table(
+  if (report.runs.length) out.push(...table(
     ['context', 'attention', 'prefill tok/s', 'decode ms/tok', 'decode tok/s', 'weights MiB/tok', 'KV MiB/tok', 'GB/s', '% ceiling', 'dispatches/tok', 'submits/tok'],
     report.runs.map((r) => [
       String(r.context), r.attention + (r.attention === 'sparse' && !r.sparseActive ? ' (= dense)' : ''),
