@@ -1,5 +1,5 @@
 // Restoring a conversation's latent cache against prefilling it again (issue 6's "restore beats prefill" line, a
-// piece of the future `npm run bench`): on the bundled default model at 4,000 tokens (maxContext 4096), times the
+// piece of `npm run bench`; the measurement itself is kv-restore-measure.ts): on the bundled default model at 4,000 tokens (maxContext 4096), times the
 // generation loop's prefill of the tokens up to the first sampled token, then the restore of a snapshot of the same
 // rows — decode (f16 or int8) and upload, until the queue has finished — and prints both. Snapshot reading (one
 // submit, one map, encode) is printed too; it happens after an answer, not on the path to the next one.
@@ -12,16 +12,13 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { generate } from '../engine/generate/generator';
 import { createNodeDevice } from '../engine/gpu/node-gpu';
-import { GREEDY } from '../engine/kernels/sample';
 import { kvBytesPerToken } from '../engine/kv/kv-bytes';
-import { readLatentRows, writeLatentRows, type LatentSnapshot } from '../engine/kv/latent-rows';
-import { encodedBytes, KV_ENCODINGS } from '../engine/kv/row-encoding';
 import { DeepseekForward } from '../engine/model/forward';
 import { openPackage } from '../engine/package/package-node';
 import { openCheckpoint } from '../engine/weights/checkpoint-node';
 import { writeRandomCheckpoint } from '../scripts/default-model/random-checkpoint';
+import { kvRestoreLines, measureKvRestore } from './kv-restore-measure';
 
 const { values } = parseArgs({
   options: {
@@ -39,11 +36,6 @@ function progress(message: string): void {
   console.error(`kv-restore: ${((performance.now() - started) / 1000).toFixed(1)} s: ${message}`);
 }
 
-function median(samples: number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
 async function main(): Promise<void> {
   const { device, adapterInfo } = await createNodeDevice();
   if (values['random-config']) {
@@ -56,41 +48,13 @@ async function main(): Promise<void> {
     ? { name: values.checkpoint, plan: 'f32' as const, source: await openCheckpoint(values.checkpoint) }
     : await openPackage(values.package!).then(({ manifest, source }) => ({ name: manifest.name, plan: manifest.quantisation.plan, source }));
   const maxContext = Math.min(Number(values['max-context']), source.config.maxPositionEmbeddings);
-  const tokens = Math.min(Number(values.tokens), maxContext - 1);
   const model = await DeepseekForward.create(device, source, { weights: plan, maxContext });
   progress(`model loaded (maxContext ${maxContext})`);
-  const ids = Array.from({ length: tokens }, (_, i) => (i * 7919 + 13) % source.config.vocabSize);
-
-  await generate(model, ids.slice(0, 70), GREEDY, { maxNewTokens: 2 }); // warm-up: pipelines compiled, buffers touched
-  model.reset();
-  progress(`warmed up; prefilling ${tokens} tokens`);
-  const prefillStart = performance.now();
-  const prefilled = await generate(model, ids, GREEDY, { maxNewTokens: 1 });
-  const prefillMs = performance.now() - prefillStart;
-  const position = model.position;
-  progress(`prefilled in ${prefillMs.toFixed(0)} ms`);
-
-  const results: Record<string, { readMs: number; restoreMs: number; decodeAndUploadMs: number; storedBytes: number }> = {};
-  for (const encoding of KV_ENCODINGS) {
-    const readStart = performance.now();
-    const snapshot: LatentSnapshot = await readLatentRows(model, 0, position, encoding);
-    const readMs = performance.now() - readStart;
-    const restores: number[] = [];
-    const writes: number[] = [];
-    for (let run = 0; run < 3; run++) {
-      model.reset();
-      const start = performance.now();
-      writeLatentRows(model, snapshot);
-      writes.push(performance.now() - start);
-      await device.queue.onSubmittedWorkDone();
-      restores.push(performance.now() - start);
-    }
-    if (model.position !== position) throw new Error(`restore left position ${model.position}, expected ${position}`);
-    results[encoding] = { readMs, restoreMs: median(restores), decodeAndUploadMs: median(writes), storedBytes: encodedBytes(snapshot) };
-  }
+  const measured = await measureKvRestore(model, Number(values.tokens), progress);
+  const { tokens: position, prefillMs, prefillTokens, restore: results } = measured;
 
   const report = {
-    adapter: adapterInfo, model: name, tokens: position, prefillMs, prefillTokens: prefilled.stats.promptTokens,
+    adapter: adapterInfo, model: name, tokens: position, prefillMs, prefillTokens,
     bytesPerToken: kvBytesPerToken(source.config), restore: results,
   };
   if (values.json) {
@@ -99,11 +63,7 @@ async function main(): Promise<void> {
   }
   console.log(`adapter: ${adapterInfo}\nmodel: ${name}, ${position} cached tokens`);
   console.log(`prefill ${position} tokens (to the first sampled token): ${prefillMs.toFixed(0)} ms`);
-  for (const [encoding, r] of Object.entries(results)) {
-    console.log(`restore ${encoding} (${r.storedBytes.toLocaleString('en-US')} B stored): ${r.restoreMs.toFixed(1)} ms ` +
-      `(decode + upload calls ${r.decodeAndUploadMs.toFixed(1)} ms), ${(prefillMs / r.restoreMs).toFixed(0)}x faster than prefill; ` +
-      `snapshot read ${r.readMs.toFixed(1)} ms`);
-  }
+  for (const line of kvRestoreLines(measured)) console.log(line);
 }
 
 await main();

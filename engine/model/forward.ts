@@ -66,11 +66,15 @@ export class DeepseekForward {
   }
 
   static async create(device: GPUDevice, source: TensorSource, options: ForwardOptions = {}): Promise<DeepseekForward> {
-    const config = source.config;
+    const weights = await loadModelWeights(device, source, options.weights ?? 'f32');
+    return DeepseekForward.fromWeights(device, source.config, weights, options);
+  }
+
+  /** A model over weights already on the GPU (e.g. the benchmark's synthetic weights, generated there). */
+  static fromWeights(device: GPUDevice, config: ModelConfig, weights: ModelWeights, options: Omit<ForwardOptions, 'weights'> = {}): DeepseekForward {
     const maxContext = options.maxContext ?? Math.min(config.maxPositionEmbeddings, 4096);
     const maxRows = options.maxRows ?? 64;
     const ctx = new GpuContext(device);
-    const weights = await loadModelWeights(device, source, options.weights ?? 'f32');
     const scratch = createScratch(device, config, maxRows, maxContext);
     const table = buildRopeTable(config, maxContext);
     const interleaved = new Float32Array(table.cos.length * 2);

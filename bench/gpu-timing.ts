@@ -1,0 +1,51 @@
+// Wall-clock GPU timing shared by the benchmarks (no timestamp queries needed): a kernel encoded many times in one
+// submit after a warm-up, and the adapter's streaming-read ceiling — a plain WGSL kernel that XORs a big buffer
+// through vec4<u32> loads with a grid-stride loop — against which the matrix-vector kernels are judged.
+import { createStorage } from '../engine/gpu/buffers';
+
+const READ_KERNEL = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> src: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read_write> sink: array<u32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let stride = groups.x * 256u;
+  var acc = vec4<u32>(0u);
+  for (var i = gid.x; i < arrayLength(&src); i += stride) { acc ^= src[i]; }
+  let v = acc.x ^ acc.y ^ acc.z ^ acc.w;
+  if (v == 0x9e3779b9u) { sink[0] = v; } // keeps the reads alive; never true for a zero buffer
+}`;
+
+/** Seconds per repetition of `encode` (each in its own compute pass), `iters` of them in one submit, after two. */
+export async function timeSubmit(device: GPUDevice, iters: number, encode: (pass: GPUComputePassEncoder) => void): Promise<number> {
+  const run = async (n: number) => {
+    const encoder = device.createCommandEncoder();
+    for (let i = 0; i < n; i++) {
+      const pass = encoder.beginComputePass();
+      encode(pass);
+      pass.end();
+    }
+    device.queue.submit([encoder.finish()]);
+    await device.queue.onSubmittedWorkDone();
+  };
+  await run(2);
+  const t0 = performance.now();
+  await run(iters);
+  return (performance.now() - t0) / 1000 / iters;
+}
+
+/** GB/s of the streaming-read kernel over a `bytes` buffer, averaged over `iters` reads. */
+export async function streamingCeiling(device: GPUDevice, bytes: number, iters: number): Promise<number> {
+  const src = createStorage(device, bytes, 'stream_src');
+  const sink = createStorage(device, 16, 'stream_sink');
+  const module = device.createShaderModule({ code: READ_KERNEL });
+  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+  const group = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: sink } }] });
+  const seconds = await timeSubmit(device, iters, (pass) => {
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(Math.min(65535, Math.ceil(bytes / 16 / 256 / 8)));
+  });
+  src.destroy();
+  sink.destroy();
+  return bytes / seconds / 1e9;
+}
