@@ -122,9 +122,13 @@ export class ModelLibrary {
       throw error;
     }
     const manifest = parseManifest(manifestJson, origin.where + MANIFEST_FILE);
-    const record = await this.recordFor(entry, origin, manifestJson, manifest, stored);
+    const { record, fresh } = await this.recordFor(entry, origin, manifestJson, manifest, stored);
     if (record.complete) return record;
     await checkQuota(record, options.storage);
+    if (fresh) { // only now: a refused download leaves nothing behind
+      await this.store.putManifest(entry.id, manifestJson);
+      await this.store.putRecord(record);
+    }
     const signal = controller.signal;
     for (const name of manifest.tokenizer) {
       if ((await this.store.file(entry.id, name)) === undefined) await this.store.putFile(entry.id, name, await origin.readText(name, signal));
@@ -141,18 +145,16 @@ export class ModelLibrary {
     return record;
   }
 
-  /** The stored record, or a fresh one when there is none or the origin's manifest differs from the stored one. */
+  /** The stored record, or a fresh one (not yet stored) when there is none or the origin's manifest changed. */
   private async recordFor(entry: ModelEntry, origin: PackageOrigin, manifestJson: unknown, manifest: PackageManifest,
-    stored: StoredModelRecord | undefined): Promise<StoredModelRecord> {
+    stored: StoredModelRecord | undefined): Promise<{ record: StoredModelRecord; fresh: boolean }> {
     if (stored && stored.chunkBytes === CHUNK_BYTES
-      && JSON.stringify(await this.store.manifest(entry.id)) === JSON.stringify(manifestJson)) return stored;
+      && JSON.stringify(await this.store.manifest(entry.id)) === JSON.stringify(manifestJson)) return { record: stored, fresh: false };
     if (stored) await this.store.deleteModel(entry.id);
     const record: StoredModelRecord = {
       entry: { ...entry, bytes: shardBytes(manifest) }, origin: origin.kind, chunkBytes: CHUNK_BYTES, totalBytes: shardBytes(manifest), shards: {}, complete: false,
     };
-    await this.store.putManifest(entry.id, manifestJson);
-    await this.store.putRecord(record);
-    return record;
+    return { record, fresh: true };
   }
 }
 

@@ -14,6 +14,19 @@ import type { ModelStore, StoredModelRecord, StoredShardState } from './model-st
 
 type Sha256 = ReturnType<typeof sha256.create>;
 
+const MAX_QUEUED_CHUNKS = 4; // chunks received and waiting for IndexedDB: the most a shard holds in memory
+
+/** Writes one chunk with the record counting it; a full disk or quota is QUOTA, not a broken download. */
+async function putChunk(job: ShardJob, index: number, bytes: Uint8Array): Promise<void> {
+  try {
+    await job.store.putChunk(job.record, job.shard.file, index, bytes); // cloned by IndexedDB before this resolves
+  } catch (error) {
+    if ((error as DOMException).name !== 'QuotaExceededError') throw error;
+    throw new EngineError('QUOTA', `The browser refused to store more of ${job.record.entry.name} (its storage quota is full). Delete stored models you no longer use or free disk space, then load again: what is stored is kept.`,
+      { model: job.record.entry.id, shard: job.shard.file });
+  }
+}
+
 export interface ShardJob {
   store: ModelStore;
   record: StoredModelRecord;
@@ -71,13 +84,24 @@ async function storeShardOnce(job: ShardJob, state: StoredShardState): Promise<s
     await dropShard(job, state);
     hasher = sha256.create();
   }
-  const pending = new Uint8Array(record.chunkBytes);
+  // Reading runs ahead of the IndexedDB writes (at most MAX_QUEUED_CHUNKS waiting): bytes a browser has received
+  // but the page has not read are lost when the connection drops, so the body is drained as it arrives.
+  let pending = new Uint8Array(record.chunkBytes);
   let filled = 0;
+  let writes: Promise<void> = Promise.resolve();
+  let queued = 0;
+  let received = state.bytes; // bytes of the shard stored, queued or pending
   const storeChunk = async (bytes: Uint8Array) => {
     hasher.update(bytes);
     state.chunks++;
     state.bytes += bytes.length;
-    await store.putChunk(record, shard.file, state.chunks - 1, bytes); // cloned by IndexedDB before this resolves
+    await putChunk(job, state.chunks - 1, bytes);
+  };
+  const queueChunk = async (bytes: Uint8Array) => {
+    queued++;
+    writes = writes.then(() => storeChunk(bytes)).finally(() => { queued--; });
+    writes.catch(() => {}); // observed by the awaits below; not an unhandled rejection meanwhile
+    if (queued >= MAX_QUEUED_CHUNKS) await writes;
   };
   const reader = stream.body.getReader();
   try {
@@ -86,14 +110,16 @@ async function storeShardOnce(job: ShardJob, state: StoredShardState): Promise<s
       try {
         piece = await reader.read();
       } catch (cause) {
+        await writes; // what arrived in whole chunks is kept
         if (signal.aborted) throw abortedError(String(signal.reason ?? 'stopped'));
         throw networkError(`${job.origin.where}${shard.file}`,
-          `the connection dropped after ${state.bytes + filled} of ${shard.nbytes} bytes (${(cause as Error).message}); the ${state.bytes} bytes stored are kept and the download resumes from there`,
+          `the connection dropped after ${received} of ${shard.nbytes} bytes (${(cause as Error).message}); the ${state.bytes} bytes stored are kept and the download resumes from there`,
           { resumable: true, storedBytes: state.bytes });
       }
       if (piece.done) break;
       let bytes = piece.value;
-      if (state.bytes + filled + bytes.length > shard.nbytes) {
+      received += bytes.length;
+      if (received > shard.nbytes) {
         throw new EngineError('INTEGRITY', `${shard.file} of ${record.entry.name} is longer than the manifest's ${shard.nbytes} bytes. The package at ${job.origin.where} does not match its manifest: re-convert or re-upload it.`,
           { shard: shard.file, expected: shard.nbytes });
       }
@@ -104,19 +130,25 @@ async function storeShardOnce(job: ShardJob, state: StoredShardState): Promise<s
         filled += take;
         bytes = bytes.subarray(take);
         if (filled === pending.length) {
-          await storeChunk(pending);
+          const full = pending;
+          pending = new Uint8Array(record.chunkBytes);
           filled = 0;
+          await queueChunk(full);
         }
       }
-      if (signal.aborted) throw abortedError(String(signal.reason ?? 'stopped'));
+      if (signal.aborted) {
+        await writes;
+        throw abortedError(String(signal.reason ?? 'stopped'));
+      }
     }
+    await writes;
   } finally {
     reader.releaseLock();
     if (signal.aborted) await stream.body.cancel().catch(() => {});
   }
-  if (state.bytes + filled < shard.nbytes) {
+  if (received < shard.nbytes) {
     throw networkError(`${job.origin.where}${shard.file}`,
-      `the answer ended after ${state.bytes + filled} of ${shard.nbytes} bytes; the ${state.bytes} bytes stored are kept and the download resumes from there`,
+      `the answer ended after ${received} of ${shard.nbytes} bytes; the ${state.bytes} bytes stored are kept and the download resumes from there`,
       { resumable: true, storedBytes: state.bytes });
   }
   if (filled > 0) await storeChunk(pending.slice(0, filled)); // a copy: a view would clone the whole buffer
