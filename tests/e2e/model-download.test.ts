@@ -4,7 +4,7 @@
 // small (navigator.storage.estimate shrunk by an init script) is QUOTA; a connection cut in the middle of the
 // shard, then a reload, resumes from the last stored chunk (the server's byte count shows only the rest fetched
 // again); the model loaded by URL chats; a shard served damaged once is fetched again and loads, damaged twice is
-// INTEGRITY naming the shard.
+// INTEGRITY naming the shard; a package picked as a folder is copied in and loads.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -130,6 +130,21 @@ describe('models downloaded into IndexedDB', () => {
     expect(record!.complete).toBe(false);
     expect(record!.shards['shard-00000.bin']).toEqual({ chunks: 0, bytes: 0, verified: false });
     await dismissBanner(page);
+  });
+
+  it('copies a package from a picked folder into IndexedDB, verified, and loads it', async () => {
+    const { page, server } = session();
+    server.bytesSent.clear();
+    const folder = join(repoRoot, 'public', 'models', 'deepseek-v32-dictionary-chat');
+    // The folder input is what browsers without the directory picker use; both hand the files to the same import.
+    await byTestId(page, 'package-folder-input').setInputFiles(folder);
+    const id = 'folder:DeepSeek-V3.2-architecture dictionary chat (22M, trained)';
+    await waitForStored(page, id, true);
+    await waitForModelReady(page);
+    expect(await byTestId(page, 'model-select').inputValue()).toBe(id);
+    const record = await storedRecord(page, id);
+    expect(record!.shards['shard-00000.bin']).toMatchObject({ bytes: 30781184, verified: true });
+    expect([...server.bytesSent.keys()].filter((path) => path.includes('dictionary-chat'))).toEqual([]); // nothing fetched
   });
 
   it('made no request off the local server and opened no dialog', () => {
