@@ -4,7 +4,8 @@
 // small (navigator.storage.estimate shrunk by an init script) is QUOTA; a connection cut in the middle of the
 // shard, then a reload, resumes from the last stored chunk (the server's byte count shows only the rest fetched
 // again); the model loaded by URL chats; a shard served damaged once is fetched again and loads, damaged twice is
-// INTEGRITY naming the shard; a package picked as a folder is copied in and loads.
+// INTEGRITY naming the shard; a download paused mid-shard resumes from its stored chunks, a cancelled one is
+// deleted; a package picked as a folder is copied in and loads.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -130,6 +131,37 @@ describe('models downloaded into IndexedDB', () => {
     expect(record!.complete).toBe(false);
     expect(record!.shards['shard-00000.bin']).toEqual({ chunks: 0, bytes: 0, verified: false });
     await dismissBanner(page);
+  });
+
+  it('pauses a download mid-shard, resumes it from the stored chunks, and Cancel deletes a partial download', async () => {
+    const { page, server } = session();
+    const storedBytes = async () => (await storedRecord(page, packageUrl()))?.shards['shard-00000.bin']?.bytes ?? 0;
+    const waitForStoredBytes = async (bytes: number) => {
+      while ((await storedBytes()) < bytes) await page.waitForTimeout(100);
+    };
+    server.faults.set(SHARD_PATH, [{ kind: 'stall', afterBytes: CUT_AFTER }]);
+    await loadByUrl(page, packageUrl());
+    await waitForStoredBytes(2 * CHUNK);
+    await byTestId(page, 'download-pause').click();
+    await byTestId(page, 'download-resume').waitFor();
+    expect(await byTestId(page, 'model-status').innerText()).toMatch(/Download paused at/);
+    expect(await storedBytes()).toBe(2 * CHUNK);
+    server.bytesSent.clear();
+    await byTestId(page, 'download-resume').click();
+    await waitForStored(page, packageUrl(), true);
+    await waitForModelReady(page);
+    const size = await storedBytes();
+    expect(server.bytesSent.get(SHARD_PATH)).toBe(size - 2 * CHUNK);
+
+    await page.locator(`[data-testid="stored-model"][data-model-id="${packageUrl()}"] [data-testid="stored-model-delete"]`).click();
+    await page.waitForFunction((id) => !document.querySelector(`[data-testid="stored-model"][data-model-id="${id}"]`), packageUrl());
+    server.faults.set(SHARD_PATH, [{ kind: 'stall', afterBytes: CUT_AFTER }]);
+    await loadByUrl(page, packageUrl());
+    await waitForStoredBytes(2 * CHUNK);
+    await byTestId(page, 'download-cancel').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="model-status"]')?.classList.contains('status-none'));
+    expect(await storedRecord(page, packageUrl())).toBeNull();
+    expect((await storedModels(page)).map((m) => m.id)).not.toContain(packageUrl());
   });
 
   it('copies a package from a picked folder into IndexedDB, verified, and loads it', async () => {

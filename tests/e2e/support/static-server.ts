@@ -5,7 +5,8 @@
 // tests can tell how much of a file was fetched. Paths are confined to the served folder, or to a folder mounted
 // under a URL prefix (`mounts`, e.g. a package generated for one test). Download tests queue one-shot faults per
 // path (`faults`): 'cut' sends the first `afterBytes` body bytes and then closes the connection (a dropped network),
-// 'corrupt' flips one byte of the body at file offset `at` (a damaged transfer).
+// 'stall' sends the first `afterBytes` and then nothing more while keeping the connection open (a hung network, to
+// pause or cancel a download mid-shard), 'corrupt' flips one byte of the body at file offset `at` (a damaged transfer).
 import { createReadStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import { stat } from 'node:fs/promises';
@@ -29,7 +30,7 @@ const MIME_TYPES: Record<string, string> = {
   '.bin': 'application/octet-stream',
 };
 
-export type ServerFault = { kind: 'cut'; afterBytes: number } | { kind: 'corrupt'; at: number };
+export type ServerFault = { kind: 'cut' | 'stall'; afterBytes: number } | { kind: 'corrupt'; at: number };
 
 export interface StaticServer {
   /** `http://127.0.0.1:PORT`, no trailing slash. */
@@ -134,13 +135,15 @@ async function serveFile(appRoot: string, mounts: Record<string, string>, reques
     return;
   }
   const fault = faults.get(urlPath)?.shift();
-  const cut = fault?.kind === 'cut' ? Math.min(end, start + fault.afterBytes - 1) : end;
+  const cut = fault?.kind === 'cut' || fault?.kind === 'stall' ? Math.min(end, start + fault.afterBytes - 1) : end;
   const stream = createReadStream(filePath, { start, end: cut });
   stream.on('data', (chunk) => bytesSent.set(urlPath, (bytesSent.get(urlPath) ?? 0) + chunk.length));
   stream.on('error', () => response.destroy());
   if (fault?.kind === 'cut') {
     stream.pipe(response, { end: false });
     stream.on('end', () => response.socket?.end()); // flushes what was sent, then closes: the body stays short
+  } else if (fault?.kind === 'stall') {
+    stream.pipe(response, { end: false }); // the rest never comes; the client's abort or close() ends it
   } else if (fault?.kind === 'corrupt') {
     stream.pipe(flipByte(fault.at - start)).pipe(response);
   } else {
