@@ -5,7 +5,8 @@
 // shard, then a reload, resumes from the last stored chunk (the server's byte count shows only the rest fetched
 // again); the model loaded by URL chats; a shard served damaged once is fetched again and loads, damaged twice is
 // INTEGRITY naming the shard; a download paused mid-shard resumes from its stored chunks, a cancelled one is
-// deleted; a package picked as a folder is copied in and loads.
+// deleted; a server that ignores Range on resume gets the shard started over; a package picked as a folder is
+// copied in and loads.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -177,6 +178,23 @@ describe('models downloaded into IndexedDB', () => {
     const record = await storedRecord(page, id);
     expect(record!.shards['shard-00000.bin']).toMatchObject({ bytes: 30781184, verified: true });
     expect([...server.bytesSent.keys()].filter((path) => path.includes('dictionary-chat'))).toEqual([]); // nothing fetched
+  });
+
+  it('starts a partial shard over when the server answers the resume request with the whole file (200)', async () => {
+    const { page, server } = session();
+    expect(await storedRecord(page, packageUrl())).toBeNull(); // cancelled above
+    server.faults.set(SHARD_PATH, [{ kind: 'cut', afterBytes: CUT_AFTER }, { kind: 'ignore-range' }]);
+    await loadByUrl(page, packageUrl());
+    await waitForBanner(page, 'NETWORK');
+    await dismissBanner(page);
+    expect((await storedRecord(page, packageUrl()))!.shards['shard-00000.bin']!.bytes).toBe(2 * CHUNK);
+    server.bytesSent.clear();
+    await loadByUrl(page, packageUrl());
+    await waitForStored(page, packageUrl(), true);
+    await waitForModelReady(page);
+    const record = await storedRecord(page, packageUrl());
+    expect(record!.shards['shard-00000.bin']).toMatchObject({ bytes: 30781184, verified: true });
+    expect(server.bytesSent.get(SHARD_PATH)).toBe(30781184); // the whole shard once: the stored chunks were replaced
   });
 
   it('made no request off the local server and opened no dialog', () => {

@@ -6,7 +6,8 @@
 // under a URL prefix (`mounts`, e.g. a package generated for one test). Download tests queue one-shot faults per
 // path (`faults`): 'cut' sends the first `afterBytes` body bytes and then closes the connection (a dropped network),
 // 'stall' sends the first `afterBytes` and then nothing more while keeping the connection open (a hung network, to
-// pause or cancel a download mid-shard), 'corrupt' flips one byte of the body at file offset `at` (a damaged transfer).
+// pause or cancel a download mid-shard), 'ignore-range' answers a Range request with the whole file (200, like a
+// server without range support), 'corrupt' flips one byte of the body at file offset `at` (a damaged transfer).
 import { createReadStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import { stat } from 'node:fs/promises';
@@ -30,7 +31,7 @@ const MIME_TYPES: Record<string, string> = {
   '.bin': 'application/octet-stream',
 };
 
-export type ServerFault = { kind: 'cut' | 'stall'; afterBytes: number } | { kind: 'corrupt'; at: number };
+export type ServerFault = { kind: 'cut' | 'stall'; afterBytes: number } | { kind: 'corrupt'; at: number } | { kind: 'ignore-range' };
 
 export interface StaticServer {
   /** `http://127.0.0.1:PORT`, no trailing slash. */
@@ -117,7 +118,8 @@ async function serveFile(appRoot: string, mounts: Record<string, string>, reques
   let start = 0;
   let end = info.size - 1;
   let status = 200;
-  const rangeHeader = request.headers.range;
+  const fault = faults.get(urlPath)?.shift();
+  const rangeHeader = fault?.kind === 'ignore-range' ? undefined : request.headers.range;
   if (rangeHeader) {
     const range = parseByteRange(rangeHeader, info.size);
     if (!range) {
@@ -134,7 +136,6 @@ async function serveFile(appRoot: string, mounts: Record<string, string>, reques
     response.end();
     return;
   }
-  const fault = faults.get(urlPath)?.shift();
   const cut = fault?.kind === 'cut' || fault?.kind === 'stall' ? Math.min(end, start + fault.afterBytes - 1) : end;
   const stream = createReadStream(filePath, { start, end: cut });
   stream.on('data', (chunk) => bytesSent.set(urlPath, (bytesSent.get(urlPath) ?? 0) + chunk.length));
