@@ -77,8 +77,9 @@ async function rehashStored(job: ShardJob, state: StoredShardState): Promise<Sha
 
 /** Streams the rest of the shard into the store; returns the whole shard's SHA-256 (hex). */
 async function storeShardOnce(job: ShardJob, state: StoredShardState): Promise<string> {
-  const { store, record, shard, signal } = job;
+  const { record, shard, signal } = job;
   let hasher = await rehashStored(job, state);
+  if (state.bytes === shard.nbytes) return finish(job, state, hasher); // all stored, stopped before the check
   const stream = await job.origin.openShard(shard.file, state.bytes, signal);
   if (stream.from !== state.bytes) { // the origin started over: so do we
     await dropShard(job, state);
@@ -152,10 +153,15 @@ async function storeShardOnce(job: ShardJob, state: StoredShardState): Promise<s
       { resumable: true, storedBytes: state.bytes });
   }
   if (filled > 0) await storeChunk(pending.slice(0, filled)); // a copy: a view would clone the whole buffer
+  return finish(job, state, hasher);
+}
+
+/** The whole shard's digest (hex); a match marks the shard verified in the stored record. */
+async function finish(job: ShardJob, state: StoredShardState, hasher: Sha256): Promise<string> {
   const found = hex(hasher.digest());
-  if (found === shard.sha256) {
+  if (found === job.shard.sha256) {
     state.verified = true;
-    await store.putRecord(record);
+    await job.store.putRecord(job.record);
   }
   return found;
 }
