@@ -8,6 +8,7 @@ import { ChatView } from './components/chat-view';
 import { Composer } from './components/composer';
 import { ErrorBanner } from './components/error-banner';
 import { ModelPicker } from './components/model-picker';
+import { ModelSources } from './components/model-sources';
 import { NoWebGpu } from './components/no-webgpu';
 import { PerfPanel } from './components/perf-panel';
 import { SettingsPanel } from './components/settings-panel';
@@ -42,6 +43,7 @@ export function App() {
         <aside className="side-panel">
           <PerfPanel />
           <SettingsPanel />
+          <ModelSources />
         </aside>
       )}
     </div>

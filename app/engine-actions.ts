@@ -6,6 +6,7 @@ import { toErrorInfo } from '../engine/worker/error-transfer';
 import type { EngineErrorInfo, ModelEntry } from '../engine/worker/protocol';
 import { EngineClient } from './engine-client';
 import { applyKvSettings } from './kv-cache-actions';
+import { requestPersistentStorage, storageFacts } from './storage';
 import { useAppStore } from './store';
 import { modelToLoadOnStart } from './store/model-choice';
 import type { BannerCode } from './store/next-steps';
@@ -44,7 +45,10 @@ export async function probeEngine(): Promise<'ok' | 'no-webgpu'> {
 /** Lists the installed models and loads the start one (the last choice, else the bundled default). */
 export async function loadStartModel(): Promise<void> {
   try {
-    store().setModels(await engineClient().listModels());
+    const bundled = await engineClient().listModels();
+    const stored = await engineClient().storedModels().catch(() => []);
+    store().setStoredModels(stored);
+    store().setModels(withStoredModels(bundled, stored.map((s) => s.entry)));
   } catch (error) {
     store().setModelStatus('failed');
     reportEngineError(error);
@@ -55,7 +59,26 @@ export async function loadStartModel(): Promise<void> {
   else store().setModelStatus('none');
 }
 
-/** Loads `entry`; `chosen` marks the person's own pick, remembered for the next start. */
+/** The bundled models, then the stored ones not bundled (by URL or from a folder), each id once. */
+export function withStoredModels(bundled: ModelEntry[], stored: ModelEntry[]): ModelEntry[] {
+  const ids = new Set(bundled.map((m) => m.id));
+  return [...bundled, ...stored.filter((m) => !ids.has(m.id))];
+}
+
+/** Re-reads the models stored in IndexedDB (sizes, complete or not) and adds new ones to the picker. */
+export async function refreshStoredModels(): Promise<void> {
+  const stored = await engineClient().storedModels().catch(() => null);
+  if (!stored) return;
+  store().setStoredModels(stored);
+  store().setModels(withStoredModels(store().models.filter((m) => m.bundled), stored.map((s) => s.entry)));
+}
+
+/** The entry currently being loaded or downloaded (the pause/resume/cancel buttons act on it). */
+export function loadingEntry(): ModelEntry | null {
+  return lastEntry;
+}
+
+/** Loads `entry` (downloading it into IndexedDB first); `chosen` marks the person's own pick, remembered for the next start. */
 export async function loadModel(entry: ModelEntry, chosen: boolean): Promise<void> {
   const s = store();
   if (chosen) s.setChosenModelId(entry.id);
@@ -65,7 +88,8 @@ export async function loadModel(entry: ModelEntry, chosen: boolean): Promise<voi
   s.setLoadProgress(null);
   try {
     await applyKvSettings(); // a fresh worker starts with the engine's defaults
-    const loaded = await engineClient().loadModel(entry, (progress) => store().setLoadProgress(progress));
+    void requestPersistentStorage().then((granted) => { if (granted !== null) store().setStoragePersisted(granted); });
+    const loaded = await engineClient().loadModel(entry, (progress) => store().setLoadProgress(progress), { storage: await storageFacts() });
     if (lastEntry !== entry) return; // another model was picked meanwhile
     store().setLoadedModel(loaded);
     store().setModelStatus('ready');
@@ -74,8 +98,11 @@ export async function loadModel(entry: ModelEntry, chosen: boolean): Promise<voi
     autoRestartAllowed = true;
   } catch (error) {
     if (lastEntry !== entry) return;
-    store().setModelStatus('failed');
+    const info = toErrorInfo(error);
+    store().setModelStatus(info.code === 'ABORTED' && info.details.why === 'paused' ? 'paused' : 'failed');
     reportEngineError(error);
+  } finally {
+    void refreshStoredModels();
   }
 }
 

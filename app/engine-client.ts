@@ -7,8 +7,8 @@ import { EngineError } from '../engine/errors';
 import type { EngineApi } from '../engine/worker';
 import { installErrorTransfer } from '../engine/worker/error-transfer';
 import type {
-  AdapterReport, ChatRequest, ChatResult, EngineErrorInfo, KvCacheOptions, LoadedModelInfo, LoadProgress, ModelEntry, StoredCacheInfo,
-  TokenEvent,
+  AdapterReport, ChatRequest, ChatResult, EngineErrorInfo, KvCacheOptions, LoadedModelInfo, LoadProgress, ModelEntry,
+  StoredCacheInfo, TokenEvent, LoadOptions, StorageFacts, StoredModelInfo,
 } from '../engine/worker/protocol';
 import { createFrameBatcher } from './frame-batcher';
 
@@ -74,8 +74,33 @@ export class EngineClient {
     return this.call((remote) => remote.listModels(indexUrl));
   }
 
-  loadModel(entry: ModelEntry, onProgress: (progress: LoadProgress) => void): Promise<LoadedModelInfo> {
-    return this.call((remote) => remote.loadModel(entry, Comlink.proxy(onProgress)));
+  loadModel(entry: ModelEntry, onProgress: (progress: LoadProgress) => void, options?: LoadOptions): Promise<LoadedModelInfo> {
+    return this.call((remote) => remote.loadModel(entry, Comlink.proxy(onProgress), options));
+  }
+
+  describePackage(url: string): Promise<ModelEntry> {
+    return this.call((remote) => remote.describePackage(url));
+  }
+
+  /** Files cross to the worker as handles (structured clone of File), not as their bytes. */
+  importFolder(files: File[], onProgress: (progress: LoadProgress) => void, storage?: StorageFacts): Promise<ModelEntry> {
+    return this.call((remote) => remote.importFolder(files, Comlink.proxy(onProgress), storage));
+  }
+
+  storedModels(): Promise<StoredModelInfo[]> {
+    return this.call((remote) => remote.storedModels());
+  }
+
+  deleteModel(id: string): Promise<void> {
+    return this.call((remote) => remote.deleteModel(id));
+  }
+
+  pauseDownload(): void {
+    void this.call((remote) => remote.pauseDownload()).catch(() => {});
+  }
+
+  cancelDownload(id: string): Promise<void> {
+    return this.call((remote) => remote.cancelDownload(id));
   }
 
   /** Streams the answer's text to `onText` at most once per animation frame; all of it has arrived when this resolves. */

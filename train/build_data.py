@@ -4,6 +4,9 @@
 # out so that the shipped weights carry no copyleft terms. Chat pairs: what a word means, a sentence using it,
 # its synonyms, what a computing term is; plain prose (Jargon and Devil entries, WordNet glosses) for fluency.
 # A word/term is held out when a hash of it falls in the held-out bucket (all its prompts go together).
+# Common words are repeated: a small model can only learn what it sees often, and users ask about common words.
+# A lemma's frequency is the sum of its senses' tag counts in WordNet's semantic concordance (cntlist.rev);
+# its chat items appear REPEATS[k] times for the k-th frequency band (the held-out split is never repeated).
 # Usage: python3 train/build_data.py OUT_DIR   (writes train.jsonl.gz, heldout.jsonl.gz, stats.json)
 import gzip, hashlib, json, os, re, sys
 
@@ -11,6 +14,24 @@ WORDNET = '/usr/share/wordnet'
 DICTD = '/usr/share/dictd'
 POS_NAMES = {'n': 'noun', 'v': 'verb', 'a': 'adjective', 's': 'adjective', 'r': 'adverb'}
 B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+
+
+REPEAT_BANDS = ((1500, 16), (5000, 6), (15000, 2))  # (lemmas up to this rank, times each chat item appears)
+DICTIONARY_REPEATS = 4  # Jargon File and Devil's Dictionary questions: few thousand items each
+
+
+def lemma_ranks():
+    counts = {}
+    for line in open(os.path.join(WORDNET, 'cntlist.rev'), encoding='utf8'):
+        key, _, tag_count = line.split()
+        lemma = key.split('%')[0].replace('_', ' ')
+        counts[lemma] = counts.get(lemma, 0) + int(tag_count)
+    ranked = sorted(counts, key=lambda lemma: (-counts[lemma], lemma))
+    return {lemma: rank for rank, lemma in enumerate(ranked)}
+
+
+def repeats(rank):
+    return next((times for limit, times in REPEAT_BANDS if rank is not None and rank < limit), 1)
 
 
 def held_out(key):
@@ -126,32 +147,37 @@ def first_sentences(text, limit=240):
 def main(out_dir):
     os.makedirs(out_dir, exist_ok=True)
     train, held = [], []
-    def add(key, item):
-        (held if held_out(key) else train).append(item)
+    def add(key, item, times=1):
+        if held_out(key):
+            held.append(item)
+        else:
+            train.extend([item] * times)
+    ranks = lemma_ranks()
     for lemma, pairs, gloss in wordnet_records():
         for user, assistant in pairs:
-            add(lemma, {'kind': 'chat', 'user': user, 'assistant': assistant, 'source': 'wordnet'})
+            add(lemma, {'kind': 'chat', 'user': user, 'assistant': assistant, 'source': 'wordnet'}, repeats(ranks.get(lemma)))
         add(lemma, {'kind': 'text', 'text': gloss, 'source': 'wordnet'})
     for word, paragraphs in dictd_entries('jargon'):
         prose = [p for p in paragraphs if not is_label(p)]
         if not prose:
             continue
-        add(word, {'kind': 'chat', 'user': 'What is "%s"?' % word, 'assistant': '"%s" is a computing term: %s' % (word, first_sentences(re.sub(r'^\d+\.\s*', '', prose[0]))), 'source': 'jargon'})
+        add(word, {'kind': 'chat', 'user': 'What is "%s"?' % word, 'assistant': '"%s" is a computing term: %s' % (word, first_sentences(re.sub(r'^\d+\.\s*', '', prose[0]))), 'source': 'jargon'}, DICTIONARY_REPEATS)
         add(word, {'kind': 'text', 'text': '%s\n\n%s' % (word, '\n\n'.join(paragraphs)), 'source': 'jargon'})
     for word, paragraphs in dictd_entries('devil', keep_first_line=True):
         word = word.lower()
         prose = [p for p in paragraphs if not is_label(p)]
         if not prose:
             continue
-        add(word, {'kind': 'chat', 'user': 'What does the Devil\'s Dictionary say about "%s"?' % word, 'assistant': first_sentences(prose[0]), 'source': 'devil'})
+        add(word, {'kind': 'chat', 'user': 'What does the Devil\'s Dictionary say about "%s"?' % word, 'assistant': first_sentences(prose[0]), 'source': 'devil'}, DICTIONARY_REPEATS)
         add(word, {'kind': 'text', 'text': '%s\n\n%s' % (word.upper(), '\n\n'.join(paragraphs)), 'source': 'devil'})
     for name, items in (('train', train), ('heldout', held)):
         with gzip.GzipFile(os.path.join(out_dir, name + '.jsonl.gz'), 'wb', mtime=0) as f:
             for item in items:
                 f.write((json.dumps(item, ensure_ascii=False) + '\n').encode())
-    stats = {name: {'items': len(items), 'chars': sum(len(json.dumps(i)) for i in items),
+    stats = {'repeat_bands': REPEAT_BANDS, 'dictionary_repeats': DICTIONARY_REPEATS}
+    stats.update({name: {'items': len(items), 'chars': sum(len(json.dumps(i)) for i in items),
                     'by_source': {s: sum(1 for i in items if i['source'] == s) for s in ('wordnet', 'jargon', 'devil')}}
-             for name, items in (('train', train), ('heldout', held))}
+             for name, items in (('train', train), ('heldout', held))})
     json.dump(stats, open(os.path.join(out_dir, 'stats.json'), 'w'), indent=1)
     print(json.dumps(stats))
 

@@ -11,7 +11,7 @@ from dsa import set_sparse
 
 QUOTAS = [('wordnet', 'What does', 20), ('wordnet', 'Use', 10), ('wordnet', 'Give synonyms', 10), ('jargon', 'What is', 7), ('devil', 'What does the Devil', 3)]
 SAMPLE_PROMPTS = ['What does "house" mean?', 'What does "happy" mean?', 'Use "river" in a sentence.',
-                  'Give synonyms for "big".', 'What is "hacker"?', 'What does "run" mean?', 'Give synonyms for "quick".',
+                  'Give synonyms for "big".', 'What is "hacker"?', 'What does "water" mean?', 'Give synonyms for "quick".',
                   'Use "music" in a sentence.', 'What is "bug"?', 'What does the Devil\'s Dictionary say about "lawyer"?']
 
 

@@ -38,6 +38,8 @@ def main():
     p.add_argument('--kl-rows', type=int, default=1024)
     p.add_argument('--resume', help='a checkpoint folder to go on from (its tokenizer must be in DATA/tokenizer)')
     p.add_argument('--dense-until', type=float, default=0.70, help='fraction of the time in stage 1')
+    p.add_argument('--short-seq', type=int, default=1024, help='sequence length early in stage 1 (same tokens per step)')
+    p.add_argument('--short-until', type=float, default=0.0, help='fraction of the time trained on --short-seq sequences')
     p.add_argument('--smoke', action='store_true')
     args = p.parse_args()
     torch.manual_seed(0)
@@ -74,7 +76,7 @@ def main():
     main_opt = torch.optim.AdamW(decay(main_params), lr=args.lr, betas=(0.9, 0.95), fused=True)
     idx_opt = torch.optim.AdamW(idx_params, lr=1e-3, betas=(0.9, 0.95), fused=True)
     hooks = DsaHooks(model)
-    tables = rope_tables(config, args.seq, 'cuda')
+    tables = {s: rope_tables(config, s, 'cuda') for s in {args.seq, args.short_seq}}
     stream_t = torch.from_numpy(stream.astype(np.int64))
     tokens_per_step = args.batch * args.seq
     stages = [('dense', args.dense_until), ('indexer-warmup', args.dense_until + 0.05), ('sparse', 1.0)]
@@ -87,8 +89,10 @@ def main():
         stage = next(name for name, end in stages if frac < end)
         sparse = stage == 'sparse'
         set_sparse(model, sparse, model_config()['index_topk'])
-        starts = torch.randint(0, len(stream_t) - args.seq, (args.batch,), generator=gen)
-        batch = torch.stack([stream_t[s:s + args.seq] for s in starts]).cuda(non_blocking=True)
+        # Short sequences first (attention costs less, the model sees more tokens), full length from then on.
+        seq = args.short_seq if stage == 'dense' and frac < args.short_until else args.seq
+        starts = torch.randint(0, len(stream_t) - seq, (args.batch * args.seq // seq,), generator=gen)
+        batch = torch.stack([stream_t[s:s + seq] for s in starts]).cuda(non_blocking=True)
         lr = args.lr * min(1.0, (step + 1) / 100) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
         for g in main_opt.param_groups:
             g['lr'] = lr
@@ -97,9 +101,9 @@ def main():
             out = model(input_ids=batch, labels=batch, use_cache=False)
         if train_main:
             out.loss.backward()
-        rows = torch.randperm(args.seq - 1, generator=gen)[: args.kl_rows - 1].sort().values
-        rows = torch.cat([rows, torch.tensor([args.seq - 1])]).cuda()
-        kl, agree = indexer_kl(hooks, config, tables, sparse, backward=True, rows=rows)
+        rows = torch.randperm(seq - 1, generator=gen)[: args.kl_rows - 1].sort().values
+        rows = torch.cat([rows, torch.tensor([seq - 1])]).cuda()
+        kl, agree = indexer_kl(hooks, config, tables[seq], sparse, backward=True, rows=rows)
         if train_main:
             balance_routers(hooks, config)
         hooks.clear()
@@ -112,7 +116,7 @@ def main():
         idx_opt.zero_grad(set_to_none=True)
         seen += tokens_per_step
         if step % 25 == 0 or (args.smoke and step % 5 == 0):
-            rec = {'step': step, 'stage': stage, 'seconds': round(time.time() - start, 1), 'tokens': seen,
+            rec = {'step': step, 'stage': stage, 'seq': seq, 'seconds': round(time.time() - start, 1), 'tokens': seen,
                    'loss': round(out.loss.item(), 4), 'indexer_kl': round(kl.item(), 4), 'lr': lr,
                    'topk_agreement': agree}
             rec['max_mem_gb'] = round(torch.cuda.max_memory_allocated() / 2**30, 1)

@@ -1,10 +1,11 @@
 // Models slice: the installed models (from the engine's listModels), the one chosen, the loaded one and its
-// load status and progress.
+// load status and progress (download into IndexedDB first, then the load), the models stored in IndexedDB and
+// whether the browser granted persistent storage.
 import type { StateCreator } from 'zustand';
-import type { AdapterReport, LoadedModelInfo, LoadProgress, ModelEntry } from '../../engine/worker/protocol';
+import type { AdapterReport, LoadedModelInfo, LoadProgress, ModelEntry, StoredModelInfo } from '../../engine/worker/protocol';
 import type { AppStore } from './index';
 
-export type ModelStatus = 'starting' | 'loading' | 'ready' | 'restarting' | 'failed' | 'none';
+export type ModelStatus = 'starting' | 'loading' | 'paused' | 'ready' | 'restarting' | 'failed' | 'none';
 
 export interface ModelsSlice {
   models: ModelEntry[];
@@ -14,6 +15,11 @@ export interface ModelsSlice {
   modelStatus: ModelStatus;
   loadProgress: LoadProgress | null;
   adapter: AdapterReport | null;
+  storedModels: StoredModelInfo[];
+  /** navigator.storage.persist()'s answer; null until asked. */
+  storagePersisted: boolean | null;
+  setStoredModels: (stored: StoredModelInfo[]) => void;
+  setStoragePersisted: (persisted: boolean) => void;
   setModels: (models: ModelEntry[]) => void;
   setChosenModelId: (id: string | null) => void;
   setModelStatus: (status: ModelStatus) => void;
@@ -29,6 +35,10 @@ export const createModelsSlice: StateCreator<AppStore, [], [], ModelsSlice> = (s
   modelStatus: 'starting',
   loadProgress: null,
   adapter: null,
+  storedModels: [],
+  storagePersisted: null,
+  setStoredModels: (storedModels) => set({ storedModels }),
+  setStoragePersisted: (storagePersisted) => set({ storagePersisted }),
   setModels: (models) => set({ models }),
   setChosenModelId: (chosenModelId) => set({ chosenModelId }),
   setModelStatus: (modelStatus) => set({ modelStatus }),

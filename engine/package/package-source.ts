@@ -24,6 +24,14 @@ function checkExpected(manifest: PackageManifest, tensors: ReadonlyMap<string, P
 
 /** The packed bytes of one tensor, gathered from one shard or (when it spans) from consecutive shards. */
 async function readTensorBytes(manifest: PackageManifest, tensor: PackageTensor, readBytes: ShardReader): Promise<Uint8Array> {
+  const { file, nbytes: shardBytes } = manifest.shards[tensor.shard];
+  if (tensor.offset + tensor.nbytes <= shardBytes) { // in one shard: the reader's bytes as they are, no second copy
+    const piece = await readBytes(file, tensor.offset, tensor.nbytes);
+    if (piece.length !== tensor.nbytes) {
+      throw badManifest(file, `tensor ${tensor.name}`, `${tensor.nbytes} bytes at offset ${tensor.offset}`, `${piece.length} bytes`);
+    }
+    return piece.byteOffset % 4 === 0 ? piece : piece.slice();
+  }
   const bytes = new Uint8Array(tensor.nbytes);
   let done = 0;
   let offset = tensor.offset;
@@ -51,7 +59,7 @@ export function createPackageSource(manifest: PackageManifest, readBytes: ShardR
   const readPacked = async (name: string): Promise<PackedTensor> => {
     const tensor = lookup(name);
     const bytes = await readTensorBytes(manifest, tensor, readBytes);
-    return { dtype: tensor.dtype, shape: [...tensor.shape], group: tensor.group, words: new Uint32Array(bytes.buffer, 0, tensor.nbytes / 4) };
+    return { dtype: tensor.dtype, shape: [...tensor.shape], group: tensor.group, words: new Uint32Array(bytes.buffer, bytes.byteOffset, tensor.nbytes / 4) };
   };
   return {
     config: manifest.config,

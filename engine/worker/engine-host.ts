@@ -4,27 +4,32 @@
 // device is replaced by the next loadModel. A lost device (not one destroyed here) drops the model and reports
 // DEVICE_LOST to the listeners; conversations live in the UI, so none is lost. Conversations' latent caches are
 // saved to and restored from the KvStore the worker passes (IndexedDB; engine/kv/stored-caches.ts); a failed save
-// is reported to the cache-error listeners, never to the answer. No Comlink here: Node tests drive
-// this class directly with Dawn's GPU object.
+// is reported to the cache-error listeners, never to the answer. With a ModelLibrary (IndexedDB, in the browser
+// worker) every model, bundled ones included, is first downloaded into IndexedDB (resumable, verified; progress
+// phase 'download') and then loaded from there; without one (Node) packages are read over HTTP. The previous model
+// keeps answering while the next one downloads. No Comlink here: Node tests drive this class directly with Dawn's
+// GPU object.
 import { EngineError } from '../errors';
 import { createEngineDevice, type EngineDevice } from '../gpu/device';
 import { kvBytesPerToken } from '../kv/kv-bytes';
 import type { KvStore } from '../kv/kv-store';
 import { DEFAULT_STORED_BUDGET_BYTES, StoredCaches } from '../kv/stored-caches';
+import type { ModelLibrary } from '../download/model-library';
 import { openHttpPackage } from '../package/package-http';
 import { ChatSession, DEFAULT_GPU_BUDGET_BYTES } from './chat-session';
 import { toErrorInfo } from './error-transfer';
 import { listModels } from './model-index';
 import { loadModelPackage, type LoadedModel, type ModelPackage } from './model-loader';
 import type {
-  AdapterReport, ChatRequest, ChatResult, EngineErrorInfo, KvCacheOptions, LoadedModelInfo, LoadProgress, ModelEntry, StoredCacheInfo,
-  TokenEvent,
+  AdapterReport, ChatRequest, ChatResult, EngineErrorInfo, KvCacheOptions, LoadedModelInfo, LoadProgress, ModelEntry,
+  StoredCacheInfo, TokenEvent, LoadOptions, StorageFacts, StoredModelInfo,
 } from './protocol';
 
 export interface EngineHostOptions {
   gpu: () => GPU | undefined; // navigator.gpu in the worker, Dawn's GPU in Node
   openPackage?: (entry: ModelEntry) => Promise<ModelPackage>; // default: over HTTP from entry.url
   kvStore?: () => KvStore; // where conversations' caches are saved (none: kept on the GPU only)
+  modelLibrary?: () => ModelLibrary; // where packages are stored before loading (none: read over HTTP)
 }
 
 interface ActiveModel {
@@ -42,6 +47,15 @@ function adapterReport(engine: EngineDevice): AdapterReport {
   };
 }
 
+/** Progress callbacks never stop a load or a download (a closed page, a UI error). */
+function safeProgress(onProgress?: (progress: LoadProgress) => void): (progress: LoadProgress) => void {
+  return (progress) => {
+    try {
+      void Promise.resolve(onProgress?.(progress)).catch(() => {});
+    } catch { /* progress display problems do not stop a load */ }
+  };
+}
+
 export class EngineHost {
   private engine: EngineDevice | null = null;
   private engineHoldsModel = false; // a model was (or began to be) loaded on this device
@@ -52,8 +66,47 @@ export class EngineHost {
   private storedCaches: StoredCaches | null = null;
   private readonly kvOptions = { encoding: 'f16' as 'f16' | 'int8', budgetBytes: DEFAULT_STORED_BUDGET_BYTES };
   private gpuBudgetBytes = DEFAULT_GPU_BUDGET_BYTES;
+  private modelLibrary: ModelLibrary | null = null;
 
   constructor(private readonly options: EngineHostOptions) {}
+
+  /** The stored packages (created on first use); null without IndexedDB. */
+  get library(): ModelLibrary | null {
+    if (!this.modelLibrary && this.options.modelLibrary) this.modelLibrary = this.options.modelLibrary();
+    return this.modelLibrary;
+  }
+
+  private requireLibrary(): ModelLibrary {
+    const library = this.library;
+    if (!library) throw new EngineError('QUOTA', 'This browser gives the engine no IndexedDB storage (private window?), so models cannot be stored. Use a normal window.', { reason: 'no-indexeddb' });
+    return library;
+  }
+
+  /** The package at `url` (manifest read and checked), as an entry loadModel takes. */
+  describePackage(url: string): Promise<ModelEntry> {
+    return this.requireLibrary().describeUrl(url);
+  }
+
+  /** Copies a picked folder's package into IndexedDB (verified); returns its entry for loadModel. */
+  importFolder(files: File[], onProgress?: (progress: LoadProgress) => void, storage?: StorageFacts): Promise<ModelEntry> {
+    return this.requireLibrary().importFolder(files, { onProgress: safeProgress(onProgress), storage });
+  }
+
+  async storedModels(): Promise<StoredModelInfo[]> {
+    return (await this.library?.list()) ?? [];
+  }
+
+  async deleteModel(id: string): Promise<void> {
+    await this.library?.delete(id);
+  }
+
+  pauseDownload(): void {
+    this.library?.pause();
+  }
+
+  async cancelDownload(id: string): Promise<void> {
+    await this.library?.cancel(id);
+  }
 
   /** The stored caches (created on first use, so a host without a kvStore never opens one). */
   get stored(): StoredCaches | null {
@@ -105,8 +158,8 @@ export class EngineHost {
   }
 
   /** Loads `entry` after any load already under way; unloads the previous model first. */
-  loadModel(entry: ModelEntry, onProgress?: (progress: LoadProgress) => void): Promise<LoadedModelInfo> {
-    const next = this.loading.catch(() => {}).then(() => this.load(entry, onProgress));
+  loadModel(entry: ModelEntry, onProgress?: (progress: LoadProgress) => void, options: LoadOptions = {}): Promise<LoadedModelInfo> {
+    const next = this.loading.catch(() => {}).then(() => this.load(entry, onProgress, options));
     this.loading = next;
     return next;
   }
@@ -149,7 +202,16 @@ export class EngineHost {
     return this.active?.loaded ?? null;
   }
 
-  private async load(entry: ModelEntry, onProgress?: (progress: LoadProgress) => void): Promise<LoadedModelInfo> {
+  private async openPackage(entry: ModelEntry, report: (progress: LoadProgress) => void, options: LoadOptions): Promise<ModelPackage> {
+    if (this.options.openPackage) return this.options.openPackage(entry);
+    const library = this.library;
+    if (library) return library.openEntry(entry, { onProgress: report, storage: options.storage });
+    return openHttpPackage(entry.url);
+  }
+
+  private async load(entry: ModelEntry, onProgress: ((progress: LoadProgress) => void) | undefined, options: LoadOptions): Promise<LoadedModelInfo> {
+    const report = safeProgress(onProgress);
+    const pkg = await this.openPackage(entry, report, options); // downloads first: the current model keeps answering
     const previous = this.active;
     if (previous) { // a running answer ends with 'abort' before its device goes
       previous.session.stop();
@@ -159,12 +221,6 @@ export class EngineHost {
     if (this.engineHoldsModel) this.retireDevice();
     const engine = this.engine ?? await this.newDevice();
     this.engineHoldsModel = true;
-    const pkg = await (this.options.openPackage ?? ((e: ModelEntry) => openHttpPackage(e.url)))(entry);
-    const report = (progress: LoadProgress) => {
-      try {
-        void Promise.resolve(onProgress?.(progress)).catch(() => {});
-      } catch { /* progress display problems do not stop a load */ }
-    };
     const loaded = await loadModelPackage(engine, pkg, entry, report);
     if (this.engine !== engine) throw this.lostError('the GPU device was lost while loading');
     const kvBytes = kvBytesPerToken(pkg.manifest.config);

@@ -18,11 +18,11 @@ export interface AdapterReport {
   maxBufferSize: number;
 }
 
-/** A model the app can load; bundled ones come from /models/index.json. */
+/** A model the app can load; bundled ones come from /models/index.json, others from a URL or a picked folder. */
 export interface ModelEntry {
   id: string; // stable key: the package folder name
   name: string; // the manifest's name
-  url: string; // URL prefix holding manifest.json and the shards (absolute or relative to the page)
+  url: string; // URL prefix holding manifest.json and the shards (absolute or relative to the page); '' for a folder
   label: string; // e.g. 'random weights'
   family: string; // deepseek_v2 | deepseek_v3 | deepseek_v32
   quantisation: string;
@@ -30,10 +30,36 @@ export interface ModelEntry {
   bundled: boolean;
 }
 
+/**
+ * 'download': shards being stored into IndexedDB (bytes stored or received of the package's shard bytes, with the
+ * recent rate and the time left at it); then the load phases, in bytes of tensors read from storage.
+ */
 export interface LoadProgress {
-  phase: 'manifest' | 'tokenizer' | 'weights' | 'compile';
+  phase: 'download' | 'manifest' | 'tokenizer' | 'weights' | 'compile';
   loadedBytes: number;
   totalBytes: number;
+  bytesPerSecond?: number; // download only
+  secondsLeft?: number; // download only, when a rate is known
+}
+
+/** The page's navigator.storage.estimate() (workers may see another figure in tests; the page's is what counts). */
+export interface StorageFacts {
+  quota: number;
+  usage: number;
+}
+
+/** Options of a load that may first download the package into IndexedDB. */
+export interface LoadOptions {
+  storage?: StorageFacts; // default: the worker's own navigator.storage.estimate()
+}
+
+/** A model package stored in IndexedDB (complete or partly downloaded). */
+export interface StoredModelInfo {
+  entry: ModelEntry;
+  origin: 'url' | 'folder';
+  storedBytes: number; // shard bytes stored so far
+  totalBytes: number; // shard bytes of the whole package
+  complete: boolean;
 }
 
 /** The loaded model, as the UI shows it. */

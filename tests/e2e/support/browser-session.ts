@@ -49,11 +49,13 @@ export interface AppSession {
 export interface SessionOptions {
   webgpu?: WebGpuSetup;
   viewport?: { width: number; height: number };
+  /** Extra folders the local server serves under URL prefixes (see static-server.ts). */
+  mounts?: Record<string, string>;
 }
 
 export async function openAppSession(appDir: string, options: SessionOptions = {}): Promise<AppSession> {
   const webgpu = options.webgpu ?? 'swiftshader';
-  const server = await startStaticServer(appDir);
+  const server = await startStaticServer(appDir, { mounts: options.mounts });
   const port = new URL(server.origin).port;
   const origin = webgpu === 'no-api' ? `http://${INSECURE_HOST}:${port}` : server.origin;
   const args = [...BASE_ARGS, ...(webgpu === 'swiftshader' ? WEBGPU_ARGS : [])];
