@@ -30,6 +30,7 @@ export interface StaticServer {
   origin: string;
   /** Body bytes sent per URL path since start (or the last reset). */
   bytesSent: Map<string, number>;
+  /** Stops listening and drops every connection (a network cut, as the offline test makes); later calls do nothing. */
   close(): Promise<void>;
 }
 
@@ -61,14 +62,15 @@ export async function startStaticServer(root: string): Promise<StaticServer> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  let closing: Promise<void> | null = null;
   return {
     origin: `http://127.0.0.1:${port}`,
     bytesSent,
     close: () =>
-      new Promise<void>((resolve, reject) => {
+      (closing ??= new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((error) => (error ? reject(error) : resolve()));
-      }),
+      })),
   };
 }
 
