@@ -31,6 +31,9 @@ export interface ForwardOptions {
   weights?: WeightPlan | StorageDtype; // a plan, or a format's default plan (weight-plan.ts); default 'f32'
   maxContext?: number; // default min(max_position_embeddings, 4096)
   maxRows?: number; // prefill chunk, default 64
+  /** Caps one weight buffer below the device's maxStorageBufferBindingSize / maxBufferSize; bigger tensors are split
+   *  by rows (split-weight.ts). For tests that force splits on an adapter with large limits. */
+  maxWeightBufferBytes?: number;
 }
 
 export interface StepOptions {
@@ -70,7 +73,7 @@ export class DeepseekForward {
     const maxContext = options.maxContext ?? Math.min(config.maxPositionEmbeddings, 4096);
     const maxRows = options.maxRows ?? 64;
     const ctx = new GpuContext(device);
-    const weights = await loadModelWeights(device, source, options.weights ?? 'f32');
+    const weights = await loadModelWeights(device, source, options.weights ?? 'f32', { maxWeightBufferBytes: options.maxWeightBufferBytes });
     const scratch = createScratch(device, config, maxRows, maxContext);
     const table = buildRopeTable(config, maxContext);
     const interleaved = new Float32Array(table.cos.length * 2);
