@@ -8,6 +8,8 @@
 //   it, and every range is then cut from the stored copy (workbox-range-requests), answered 206 like a server would.
 //   A model's manifest.json that changes on the network drops that model's cached shards (they are not
 //   content-named, so a rebuilt model would otherwise mix old shards with the new manifest).
+//   A request made with `cache: 'no-store'` is left to the network: code that stores what it fetches itself (the
+//   IndexedDB download manager, resuming with its own Range requests) opts out of this cache that way.
 // Until models are downloaded into IndexedDB (issue 5's download manager), this cache is what keeps a used model
 // available offline.
 import { clientsClaim } from 'workbox-core';
@@ -27,7 +29,7 @@ cleanupOutdatedCaches();
 registerRoute(new NavigationRoute(createHandlerBoundToURL('index.html')));
 
 registerRoute(
-  ({ url, request }) => request.method === 'GET' && url.href.startsWith(modelsPrefix),
+  ({ url, request }) => request.method === 'GET' && request.cache !== 'no-store' && url.href.startsWith(modelsPrefix),
   ({ request, url }) => (url.pathname.endsWith('.json') ? networkFirstJson(request, url) : cachedShard(request, url)),
 );
 
