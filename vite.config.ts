@@ -1,6 +1,11 @@
 // Vite builds the app; Vitest (same config) runs the tests in Node against Dawn (the `webgpu` package).
 // `.wgsl` files import as plain strings so the engine's kernels load the same way in the browser and in Node.
+// vite-plugin-pwa builds the service worker (app/sw.ts, injectManifest) with the list of app-shell files to precache
+// and writes the web app manifest (icons from public/icons, drawn by `npm run pwa-icons`). Not precached: the model
+// files under models/ (the service worker caches those as they are used) and onnxruntime's 27 MB .wasm that
+// @huggingface/transformers emits (the engine only uses its tokenizer, which never loads it).
 import type { Plugin } from 'vite';
+import { VitePWA } from 'vite-plugin-pwa';
 import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
 
@@ -14,8 +19,39 @@ function wgslAsText(): Plugin {
   };
 }
 
+export const THEME_COLOUR = '#1f3a8a';
+
+const pwa = VitePWA({
+  strategies: 'injectManifest',
+  srcDir: 'app',
+  filename: 'sw.ts',
+  registerType: 'autoUpdate',
+  injectRegister: false, // app/service-worker.ts registers it, before the engine worker starts
+  includeManifestIcons: false, // public/icons/*.png are in globPatterns already
+  injectManifest: {
+    globPatterns: ['**/*.{html,js,css,png,svg,ico}'], // the plugin adds manifest.webmanifest itself
+    globIgnores: ['models/**', '**/*.wasm'],
+    maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,
+  },
+  manifest: {
+    name: 'DeepSeek on WebGPU',
+    short_name: 'DeepSeek',
+    description: 'DeepSeek-family chat models running entirely on your GPU, in the browser, also offline.',
+    theme_color: THEME_COLOUR,
+    background_color: '#ffffff',
+    display: 'standalone',
+    start_url: '.',
+    scope: '.',
+    icons: [
+      { src: 'icons/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
+      { src: 'icons/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
+      { src: 'icons/icon-maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+    ],
+  },
+});
+
 export default defineConfig({
-  plugins: [react(), wgslAsText()],
+  plugins: [react(), wgslAsText(), pwa],
   worker: { format: 'es', plugins: () => [wgslAsText()] },
   test: {
     include: ['tests/**/*.test.ts'],

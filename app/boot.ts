@@ -1,9 +1,10 @@
 // Start-up order: WebGPU present with an adapter (else the no-WebGPU page), stored conversations and settings read back
-// (the stored model choice decides what to load), the worker's WebGPU probe, then the start model loads in the
-// background (the KV cache settings are applied before it and on every change). Also runs the error banner's
-// buttons, which need the engine and the persistence handles.
+// (the stored model choice decides what to load), the service worker registered (app/service-worker.ts), the
+// worker's WebGPU probe, then the start model loads in the background (the KV cache settings are applied before it
+// and on every change). Also runs the error banner's buttons, which need the engine and the persistence handles.
 import { loadStartModel, probeEngine, restartEngine } from './engine-actions';
 import { watchKvSettings } from './kv-cache-actions';
+import { registerServiceWorker } from './service-worker';
 import { useAppStore } from './store';
 import type { StepAction } from './store/next-steps';
 import type { Persistence } from './store/persistence';
@@ -24,6 +25,8 @@ export function boot(): Promise<AppPhase> {
     // Only asks whether an adapter exists (no device is made here); the engine's own probe runs in the worker.
     if (!(await navigator.gpu.requestAdapter().catch(() => null))) return 'no-webgpu-adapter';
     persistence = await startPersistence(useAppStore);
+    // Before the engine worker starts, so the model files it fetches go through the offline cache.
+    await registerServiceWorker();
     if ((await probeEngine()) === 'no-webgpu') return 'no-webgpu-engine';
     watchKvSettings();
     void loadStartModel();

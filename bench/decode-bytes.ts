@@ -9,9 +9,10 @@
 import type { ModelConfig } from '../engine/config';
 import type { AttentionMode } from '../engine/model/forward';
 import type { LayerWeights, ModelWeights } from '../engine/model/weights';
-import type { GpuWeight } from '../engine/weights/gpu-weight';
+import { weightBytes, type RowsWeight } from '../engine/weights/split-weight';
 
-const size = (w: GpuWeight | GPUBuffer | null | undefined): number => (w ? ('buffer' in w ? w.buffer.size : w.size) : 0);
+const size = (w: RowsWeight | GPUBuffer | null | undefined): number =>
+  (!w ? 0 : 'shape' in w ? weightBytes(w) : w.size);
 
 function layerWeightBytes(config: ModelConfig, layer: LayerWeights, sparse: boolean): number {
   let bytes = size(layer.inputNorm) + size(layer.postAttentionNorm);

@@ -10,7 +10,7 @@ import { linear, linearSwiGLU } from '../engine/kernels/linear';
 import { mlaQueryAbsorb, mlaValueUp } from '../engine/kernels/mla';
 import type { DeepseekForward } from '../engine/model/forward';
 import { buildRopeTable } from '../engine/model/rope';
-import type { GpuWeight } from '../engine/weights/gpu-weight';
+import { weightBytes, type RowsWeight } from '../engine/weights/split-weight';
 import { timeSubmit } from './gpu-timing';
 
 export interface KernelFigure {
@@ -25,7 +25,7 @@ export interface KernelFigure {
 
 interface Probe {
   name: string;
-  weight: GpuWeight;
+  weight: RowsWeight;
   call: KernelCall;
   bytes: number;
 }
@@ -41,10 +41,10 @@ function probes(model: DeepseekForward): Probe[] {
   const { ctx, config, weights, scratch } = model;
   const { numHeads: nH, qkNopeHeadDim: dN, qkRopeHeadDim: dR, vHeadDim: dV, kvLoraRank: rKV, hiddenSize: h } = config;
   const out: Probe[] = [];
-  const io = (w: GpuWeight, n: number) => w.buffer.size + (w.shape[w.shape.length - 1] + n) * 4;
-  const lin = (name: string, weight: GpuWeight, input: GPUBuffer, output: GPUBuffer) =>
+  const io = (w: RowsWeight, n: number) => weightBytes(w) + (w.shape[w.shape.length - 1] + n) * 4;
+  const lin = (name: string, weight: RowsWeight, input: GPUBuffer, output: GPUBuffer) =>
     out.push({ name, weight, call: linear(ctx, { input, weight, output }), bytes: io(weight, weight.shape[0]) });
-  const swiglu = (name: string, weight: GpuWeight) => out.push({
+  const swiglu = (name: string, weight: RowsWeight) => out.push({
     name, weight, call: linearSwiGLU(ctx, { input: scratch.normed, weight, output: scratch.ffnHidden }), bytes: io(weight, weight.shape[0] / 2),
   });
   const moeLayer = weights.layers.find((l) => l.moe) ?? weights.layers[0];

@@ -10,6 +10,8 @@
 //   matmul: prefill path. A 16x16 workgroup computes a TILE_T x TILE_N output tile; each thread owns a
 //           (TILE_T/16) x (TILE_N/16) block strided by 16 (conflict-free shared reads), K is walked in TILE_K slices
 //           staged k-major in shared memory. Output tiles are folded onto (TILE_GRID_X, y); token tiles on z.
+// Split weights (a tensor over the adapter's buffer limit, in parts of whole rows): one dispatch per part, N its
+// outputs, writing y columns [OUT_OFFSET, OUT_OFFSET + N) of rows OUT_STRIDE wide (one buffer: 0 and N).
 // Every load is bounds-checked: any T, N, K (odd K: the last element has no pair partner).
 #include "step"
 #include "weights"
@@ -21,7 +23,7 @@
 #else
 @group(0) @binding(2) var<storage, read> weight: array<f32>;    // [N or 2N, ROW_STRIDE]
 #endif
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;   // [T, N]
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;   // [T, OUT_STRIDE]
 
 #include "row_dot"
 
@@ -70,9 +72,9 @@ fn matvec(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   }
   if (live && lane == 0u) {
 #ifdef SWIGLU
-    y[t * N + n] = silu(gate_partial[lid]) * up_partial[lid];
+    y[t * OUT_STRIDE + OUT_OFFSET + n] = silu(gate_partial[lid]) * up_partial[lid];
 #else
-    y[t * N + n] = gate_partial[lid];
+    y[t * OUT_STRIDE + OUT_OFFSET + n] = gate_partial[lid];
 #endif
   }
 }
@@ -158,9 +160,9 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
       let n = n0 + local.x + 16u * j;
       if (t < step.rows && n < N) {
 #ifdef SWIGLU
-        y[t * N + n] = silu(gate[i][j]) * up[i][j];
+        y[t * OUT_STRIDE + OUT_OFFSET + n] = silu(gate[i][j]) * up[i][j];
 #else
-        y[t * N + n] = gate[i][j];
+        y[t * OUT_STRIDE + OUT_OFFSET + n] = gate[i][j];
 #endif
       }
     }

@@ -21,6 +21,8 @@ export interface VerifyOptions {
   attention: AttentionMode;
   /** Picks the quantised bar of a known fixture; default the basename of source.description. */
   checkpointName?: string;
+  /** Caps one weight buffer below the device's limits, so bigger tensors are split (ForwardOptions). */
+  maxWeightBufferBytes?: number;
 }
 
 export interface VerifyReport {
@@ -53,7 +55,9 @@ export async function verifyCheckpoint(device: GPUDevice, options: VerifyOptions
     }
   }
   const longest = Math.max(...golden.sequences.map((s) => s.inputIds.length + s.decodeIds.length));
-  const model = await DeepseekForward.create(device, source, { weights: plan, maxContext: Math.max(longest, 16) });
+  const model = await DeepseekForward.create(device, source, {
+    weights: plan, maxContext: Math.max(longest, 16), maxWeightBufferBytes: options.maxWeightBufferBytes,
+  });
   const prefill = new LogitComparison(vocab);
   const decode = new LogitComparison(vocab);
   const all = new LogitComparison(vocab);

@@ -1,6 +1,8 @@
 // Creates the GPUDevice the engine runs on, from any `GPU` object (navigator.gpu in a browser or worker, Dawn's in
 // Node). It asks for the adapter's own limits rather than WebGPU's defaults (storage bindings of 1-2 GiB instead
-// of 128 MiB on real GPUs) and never requires `shader-f16`: every kernel works on f32 and packed u32 words.
+// of 128 MiB on real GPUs) and never requires `shader-f16`: every kernel works on f32 and packed u32 words. The
+// device's maxStorageBufferBindingSize and maxBufferSize decide which weights are split across buffers
+// (weights/split-weight.ts `weightBufferLimit`).
 import { EngineError } from '../errors';
 
 export interface EngineDevice {

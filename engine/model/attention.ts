@@ -13,6 +13,7 @@ import { rmsNorm } from '../kernels/rms-norm';
 import { mlaSoftmaxScale } from './rope';
 import type { Scratch } from './scratch';
 import type { LayerWeights } from './weights';
+import { oneBuffer } from '../weights/split-weight';
 
 export interface AttentionCalls {
   /** Query and latent projections (one pair dispatch in decode where possible), latent append, indexer keys. */
@@ -30,8 +31,9 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
   // q_proj (or q_a_proj) and kv_a_proj_with_mqa both read x: one pair dispatch in decode where the formats allow.
   const queryFirst = { weight: weights.queryProj ?? weights.queryDown!, output: weights.queryProj ? scratch.query : scratch.queryLatent };
   const kvDown = { weight: weights.kvDown, output: scratch.kvLatentRaw };
-  const project: KernelCall[] = projectionsPair(ctx, queryFirst.weight, kvDown.weight)
-    ? [linearPair(ctx, scratch.normed, queryFirst, kvDown)]
+  const [queryOne, kvDownOne] = [oneBuffer(queryFirst.weight), oneBuffer(kvDown.weight)];
+  const project: KernelCall[] = queryOne && kvDownOne && projectionsPair(ctx, queryOne, kvDownOne)
+    ? [linearPair(ctx, scratch.normed, { ...queryFirst, weight: queryOne }, { ...kvDown, weight: kvDownOne })]
     : [linear(ctx, { input: scratch.normed, ...queryFirst }), linear(ctx, { input: scratch.normed, ...kvDown })];
   if (!weights.queryProj) {
     project.push(

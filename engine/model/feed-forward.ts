@@ -11,6 +11,7 @@ import { linear, linearSwiGLU } from '../kernels/linear';
 import { moeRoute } from '../kernels/moe-route';
 import type { Scratch } from './scratch';
 import type { FeedForwardWeights, LayerWeights } from './weights';
+import { oneBuffer } from '../weights/split-weight';
 
 function swiGLU(ctx: GpuContext, weights: FeedForwardWeights, scratch: Scratch): KernelCall[] {
   return [
@@ -33,7 +34,9 @@ export function feedForwardCalls(ctx: GpuContext, config: ModelConfig, weights: 
   const { gateUp, down } = moe.experts;
   const routed = { expertIds: scratch.expertIds, topK, output: scratch.expertHidden };
   const shared = moe.shared;
-  if (shared && sharedExpertsFuse(ctx, gateUp, shared.gateUp) && sharedExpertsFuse(ctx, down, shared.down)) {
+  const sharedGateUpOne = shared ? oneBuffer(shared.gateUp) : null;
+  const sharedDownOne = shared ? oneBuffer(shared.down) : null;
+  if (shared && sharedGateUpOne && sharedDownOne && sharedExpertsFuse(ctx, gateUp, sharedGateUpOne) && sharedExpertsFuse(ctx, down, sharedDownOne)) {
     // Decode (and every step on CPU adapters, where the shared MLP is matrix-vector per row anyway) runs the fused
     // pair; prefill on GPUs keeps the shared MLP on the tiled matmul, which reads its weights once per 32 tokens.
     const fused = (rows: number) => rows === 1 || ctx.rowsKernel !== 'matmul';
@@ -41,9 +44,9 @@ export function feedForwardCalls(ctx: GpuContext, config: ModelConfig, weights: 
     const routedDown = { input: scratch.expertHidden, weight: down, expertIds: scratch.expertIds, expertWeights: scratch.expertWeights, topK, output: scratch.delta };
     return [
       ...route,
-      byRows(fused, expertsSwiGLU(ctx, { input: scratch.normed, weight: gateUp, ...routed, shared: shared.gateUp }),
+      byRows(fused, expertsSwiGLU(ctx, { input: scratch.normed, weight: gateUp, ...routed, shared: sharedGateUpOne }),
         [sharedGateUp, expertsSwiGLU(ctx, { input: scratch.normed, weight: gateUp, ...routed })]),
-      byRows(fused, expertsDown(ctx, { ...routedDown, shared: shared.down }), [sharedDown, expertsDown(ctx, { ...routedDown, accumulate: true })]),
+      byRows(fused, expertsDown(ctx, { ...routedDown, shared: sharedDownOne }), [sharedDown, expertsDown(ctx, { ...routedDown, accumulate: true })]),
     ];
   }
   return [

@@ -31,6 +31,9 @@ export interface ForwardOptions {
   weights?: WeightPlan | StorageDtype; // a plan, or a format's default plan (weight-plan.ts); default 'f32'
   maxContext?: number; // default min(max_position_embeddings, 4096)
   maxRows?: number; // prefill chunk, default 64
+  /** Caps one weight buffer below the device's maxStorageBufferBindingSize / maxBufferSize; bigger tensors are split
+   *  by rows (split-weight.ts). For tests that force splits on an adapter with large limits. */
+  maxWeightBufferBytes?: number;
 }
 
 export interface StepOptions {
@@ -66,7 +69,7 @@ export class DeepseekForward {
   }
 
   static async create(device: GPUDevice, source: TensorSource, options: ForwardOptions = {}): Promise<DeepseekForward> {
-    const weights = await loadModelWeights(device, source, options.weights ?? 'f32');
+    const weights = await loadModelWeights(device, source, options.weights ?? 'f32', { maxWeightBufferBytes: options.maxWeightBufferBytes });
     return DeepseekForward.fromWeights(device, source.config, weights, options);
   }
 

@@ -5,29 +5,34 @@
 //   gate_proj ; up_proj            -> gateUp [2N, K]          (one fused SwiGLU kernel)
 //   experts e = 0..E-1             -> experts.gateUp [E, 2I, H], experts.down [E, H, I]
 //   indexer.wk ; weights_proj      -> keyAndWeights [dI + nI, H]
+// A tensor over the adapter's buffer limit (split-weight.ts `weightBufferLimit`: maxStorageBufferBindingSize and
+// maxBufferSize, or a smaller cap for tests) is split by rows when the kernel that reads it takes parts (every
+// RowsWeight field: the linear projections, the embedding and the lm_head); kv_b_proj (the MLA kernels) and the
+// stacked experts must fit one buffer, else ADAPTER_LIMITS names the tensor, its size and the limit.
 import type { ModelConfig } from '../config';
 import { uploadArray } from '../gpu/buffers';
 import { uploadPacked, type GpuWeight } from '../weights/gpu-weight';
 import type { StorageDtype } from '../weights/quant';
+import { fitsOneBuffer, uploadRowSplit, weightBufferLimit, weightBytes, type RowsWeight } from '../weights/split-weight';
 import type { TensorSource } from '../weights/tensor-source';
 import { weightPlan, type WeightPlan } from '../weights/weight-plan';
 import { TensorStorage } from './tensor-storage';
 
 export interface FeedForwardWeights {
-  gateUp: GpuWeight; // [2N, H]
-  down: GpuWeight; // [H, N]
+  gateUp: RowsWeight; // [2N, H]
+  down: RowsWeight; // [H, N]
 }
 
 export interface MoeWeights {
-  router: GpuWeight; // [E, H] f32
+  router: RowsWeight; // [E, H] f32
   correctionBias: GPUBuffer | null; // [E] f32, sigmoid routing only
   experts: { gateUp: GpuWeight /* [E, 2I, H] */; down: GpuWeight /* [E, H, I] */ };
   shared: FeedForwardWeights | null; // width nShared × I
 }
 
 export interface IndexerWeights {
-  queryUp: GpuWeight; // wq_b [nI*dI, rQ]
-  keyAndWeights: GpuWeight; // [dI + nI, H] f32
+  queryUp: RowsWeight; // wq_b [nI*dI, rQ]
+  keyAndWeights: RowsWeight; // [dI + nI, H] f32
   keyNormWeight: GPUBuffer; // [dI]
   keyNormBias: GPUBuffer; // [dI]
 }
@@ -35,30 +40,37 @@ export interface IndexerWeights {
 export interface LayerWeights {
   inputNorm: GPUBuffer; // [H]
   postAttentionNorm: GPUBuffer; // [H]
-  queryProj: GpuWeight | null; // q_proj [nH*(dN+dR), H] when qLoraRank is null
-  queryDown: GpuWeight | null; // q_a_proj [rQ, H]
+  queryProj: RowsWeight | null; // q_proj [nH*(dN+dR), H] when qLoraRank is null
+  queryDown: RowsWeight | null; // q_a_proj [rQ, H]
   queryNorm: GPUBuffer | null; // q_a_layernorm [rQ]
-  queryUp: GpuWeight | null; // q_b_proj [nH*(dN+dR), rQ]
-  kvDown: GpuWeight; // kv_a_proj_with_mqa [rKV + dR, H]
+  queryUp: RowsWeight | null; // q_b_proj [nH*(dN+dR), rQ]
+  kvDown: RowsWeight; // kv_a_proj_with_mqa [rKV + dR, H]
   kvNorm: GPUBuffer; // kv_a_layernorm [rKV]
   kvUp: GpuWeight; // kv_b_proj [nH*(dN+dV), rKV]
-  outProj: GpuWeight; // o_proj [H, nH*dV]
+  outProj: RowsWeight; // o_proj [H, nH*dV]
   indexer: IndexerWeights | null;
   dense: FeedForwardWeights | null;
   moe: MoeWeights | null;
 }
 
 export interface ModelWeights {
-  embedTokens: GpuWeight; // [V, H]
+  embedTokens: RowsWeight; // [V, H]
   layers: LayerWeights[];
   finalNorm: GPUBuffer; // [H]
-  lmHead: GpuWeight; // [V, H]
+  lmHead: RowsWeight; // [V, H]
   bytes: number;
 }
 
-export async function loadModelWeights(device: GPUDevice, source: TensorSource, plan: WeightPlan | StorageDtype): Promise<ModelWeights> {
+export interface LoadWeightOptions {
+  /** Caps the bytes of one weight buffer below the device's limits (tests force splits with it). */
+  maxWeightBufferBytes?: number;
+}
+
+export async function loadModelWeights(device: GPUDevice, source: TensorSource, plan: WeightPlan | StorageDtype,
+  options: LoadWeightOptions = {}): Promise<ModelWeights> {
   const config = source.config;
   const storage = new TensorStorage(source, typeof plan === 'string' ? weightPlan(plan) : plan);
+  const limit = weightBufferLimit(device, options.maxWeightBufferBytes);
   let bytes = 0;
   const read = (name: string) => source.readF32(name);
   const vector = async (name: string) => {
@@ -66,17 +78,26 @@ export async function loadModelWeights(device: GPUDevice, source: TensorSource, 
     bytes += buffer.size;
     return buffer;
   };
-  /** Tensors `names` (the same K, each [rows, K]) stacked along rows into one weight of logical `shape`. */
-  const fused = async (names: string[], shape: number[], label: string) => {
-    const weight = uploadPacked(device, await storage.fused(names, shape), label);
+  /** Tensors `names` (the same K, each [rows, K]) stacked along rows into one weight of logical `shape`, in one
+   *  buffer (ADAPTER_LIMITS when it cannot fit). */
+  const oneBuffer = async (names: string[], shape: number[], label: string): Promise<GpuWeight> => {
+    const packed = await storage.fused(names, shape);
+    fitsOneBuffer(packed, label, limit);
+    const weight = uploadPacked(device, packed, label);
     bytes += weight.buffer.size;
+    return weight;
+  };
+  /** Like oneBuffer, but split by rows (SwiGLU: by gate + up row pairs) over buffers of at most `limit` bytes. */
+  const fused = async (names: string[], shape: number[], label: string, swiglu = false): Promise<RowsWeight> => {
+    const weight = uploadRowSplit(device, await storage.fused(names, shape), label, limit, swiglu);
+    bytes += weightBytes(weight);
     return weight;
   };
   const plain = async (name: string) => fused([name], storage.shapeOf(name), name);
   const feedForward = async (prefix: string): Promise<FeedForwardWeights> => {
     const [n, h] = storage.shapeOf(`${prefix}.gate_proj.weight`);
     return {
-      gateUp: await fused([`${prefix}.gate_proj.weight`, `${prefix}.up_proj.weight`], [2 * n, h], `${prefix}.gate_up`),
+      gateUp: await fused([`${prefix}.gate_proj.weight`, `${prefix}.up_proj.weight`], [2 * n, h], `${prefix}.gate_up`, true),
       down: await plain(`${prefix}.down_proj.weight`),
     };
   };
@@ -95,7 +116,7 @@ export async function loadModelWeights(device: GPUDevice, source: TensorSource, 
       queryUp: hasQLora ? await plain(`${attn}.q_b_proj.weight`) : null,
       kvDown: await plain(`${attn}.kv_a_proj_with_mqa.weight`),
       kvNorm: await vector(`${attn}.kv_a_layernorm.weight`),
-      kvUp: await plain(`${attn}.kv_b_proj.weight`),
+      kvUp: await oneBuffer([`${attn}.kv_b_proj.weight`], storage.shapeOf(`${attn}.kv_b_proj.weight`), `${attn}.kv_b_proj.weight`),
       outProj: await plain(`${attn}.o_proj.weight`),
       indexer: config.indexer ? await loadIndexer(`${attn}.indexer`) : null,
       dense: l < config.firstKDense ? await feedForward(`${p}.mlp`) : null,
@@ -126,8 +147,8 @@ export async function loadModelWeights(device: GPUDevice, source: TensorSource, 
       router: await plain(`${prefix}.gate.weight`),
       correctionBias: config.scoring === 'sigmoid' ? await vector(`${prefix}.gate.e_score_correction_bias`) : null,
       experts: {
-        gateUp: await fused(gateUp, [e, 2 * i, h], `${prefix}.experts.gate_up`),
-        down: await fused(down, [e, h, i], `${prefix}.experts.down`),
+        gateUp: await oneBuffer(gateUp, [e, 2 * i, h], `${prefix}.experts.gate_up`),
+        down: await oneBuffer(down, [e, h, i], `${prefix}.experts.down`),
       },
       shared: config.nSharedExperts > 0 ? await feedForward(`${prefix}.shared_experts`) : null,
     };

@@ -1,8 +1,10 @@
 // Loads a model package onto an engine device for chatting: the tokenizer from the package's own files, the
 // weights through DeepseekForward.create with the plan the manifest records, with progress in bytes of tensors
 // read and uploaded, then one warm-up step so the kernels are compiled before the first answer. Before uploading,
-// the largest GPU buffer the model needs is checked against the adapter's limits (ADAPTER_LIMITS says both), and any
-// validation or out-of-memory error while building is reported as ADAPTER_LIMITS too, not as a broken model.
+// the model's tensors are checked against the adapter's buffer limits (weights/buffer-limits.ts: tensors over the
+// limit are split by rows, so one row must fit; kv_b_proj and the stacked experts must fit whole; ADAPTER_LIMITS
+// says what is needed and what the adapter allows), and any validation or out-of-memory error while building is
+// reported as ADAPTER_LIMITS too, not as a broken model.
 // maxContext: min(max_position_embeddings, 4096) on GPUs, min(.., 2048) on CPU adapters (SwiftShader keeps the
 // latent cache in system memory, and prefilling thousands of tokens on a CPU takes minutes anyway). Prefill runs
 // in chunks of 64 rows on GPUs and 16 on CPU adapters, where the projections run matrix-vector per row (no tiled
@@ -16,7 +18,9 @@ import { kvBytesPerToken } from '../kv/kv-bytes';
 import { DeepseekForward } from '../model/forward';
 import type { PackageManifest } from '../package/manifest';
 import { ChatTokenizer, type TokenizerFiles } from '../tokenizer/chat-tokenizer';
+import { checkBufferLimits } from '../weights/buffer-limits';
 import { expectedTensors } from '../weights/expected-tensors';
+import { weightBufferLimit } from '../weights/split-weight';
 import type { TensorSource } from '../weights/tensor-source';
 import type { LoadProgress, ModelEntry } from './protocol';
 
@@ -51,30 +55,8 @@ export function maxContextFor(manifest: PackageManifest, cpu: boolean): number {
   return Math.min(manifest.config.maxPositionEmbeddings, cpu ? CPU_MAX_CONTEXT : GPU_MAX_CONTEXT);
 }
 
-/**
- * Bytes of the largest weight buffer: tensors are uploaded one buffer each, except the fused ones (gate and up
- * projections in one; a layer's routed experts stacked in one).
- */
-export function largestWeightBuffer(manifest: PackageManifest): { name: string; bytes: number } {
-  const fused = new Map<string, number>();
-  for (const tensor of manifest.tensors) {
-    const key = tensor.name.replace(/\.experts\.\d+\./, '.experts.').replace(/\.(gate|up)_proj\./, '.gate_up_proj.');
-    fused.set(key, (fused.get(key) ?? 0) + tensor.nbytes);
-  }
-  let largest = { name: '', bytes: 0 };
-  for (const [name, bytes] of fused) if (bytes > largest.bytes) largest = { name, bytes };
-  return largest;
-}
-
 function checkLimits(manifest: PackageManifest, engine: EngineDevice): void {
-  const { name, bytes } = largestWeightBuffer(manifest);
-  const { maxStorageBufferBindingSize, maxBufferSize } = engine.limits;
-  const limit = Math.min(maxStorageBufferBindingSize, maxBufferSize);
-  if (bytes > limit) {
-    throw new EngineError('ADAPTER_LIMITS',
-      `${manifest.name} needs a GPU buffer of ${bytes} bytes (${name}) but this adapter allows ${limit} bytes per storage buffer. Pick a smaller or more quantised model, or use a GPU with larger limits.`,
-      { needed: bytes, available: limit, tensor: name });
-  }
+  checkBufferLimits(manifest.name, manifest.tensors, weightBufferLimit(engine.device));
 }
 
 /** The source with each tensor's first read counted into the progress (bytes as stored in the package). */

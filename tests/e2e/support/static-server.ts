@@ -40,6 +40,7 @@ export interface StaticServer {
   bytesSent: Map<string, number>;
   /** Faults still to inject per URL path, in order: each GET of the path takes the first. */
   faults: Map<string, ServerFault[]>;
+  /** Stops listening and drops every connection (a network cut, as the offline test makes); later calls do nothing. */
   close(): Promise<void>;
 }
 
@@ -77,15 +78,16 @@ export async function startStaticServer(root: string, options: StaticServerOptio
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  let closing: Promise<void> | null = null;
   return {
     origin: `http://127.0.0.1:${port}`,
     bytesSent,
     faults,
     close: () =>
-      new Promise<void>((resolve, reject) => {
+      (closing ??= new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((error) => (error ? reject(error) : resolve()));
-      }),
+      })),
   };
 }
 
