@@ -7,7 +7,9 @@
 # Common words are repeated: a small model can only learn what it sees often, and users ask about common words.
 # A lemma's frequency is the sum of its senses' tag counts in WordNet's semantic concordance (cntlist.rev);
 # its chat items appear REPEATS[k] times for the k-th frequency band (the held-out split is never repeated).
-# Usage: python3 train/build_data.py OUT_DIR   (writes train.jsonl.gz, heldout.jsonl.gz, stats.json)
+# Repetition is on with --weighted (run 3, train/references/*_run3.json); without it the data is the one the shipped
+# model (runs 1 and 2) was trained on.
+# Usage: python3 train/build_data.py OUT_DIR [--weighted]   (writes train.jsonl.gz, heldout.jsonl.gz, stats.json)
 import gzip, hashlib, json, os, re, sys
 
 WORDNET = '/usr/share/wordnet'
@@ -144,7 +146,7 @@ def first_sentences(text, limit=240):
     return out
 
 
-def main(out_dir):
+def main(out_dir, weighted=False):
     os.makedirs(out_dir, exist_ok=True)
     train, held = [], []
     def add(key, item, times=1):
@@ -152,7 +154,8 @@ def main(out_dir):
             held.append(item)
         else:
             train.extend([item] * times)
-    ranks = lemma_ranks()
+    ranks = lemma_ranks() if weighted else {}
+    dictionary_repeats = DICTIONARY_REPEATS if weighted else 1
     for lemma, pairs, gloss in wordnet_records():
         for user, assistant in pairs:
             add(lemma, {'kind': 'chat', 'user': user, 'assistant': assistant, 'source': 'wordnet'}, repeats(ranks.get(lemma)))
@@ -161,20 +164,20 @@ def main(out_dir):
         prose = [p for p in paragraphs if not is_label(p)]
         if not prose:
             continue
-        add(word, {'kind': 'chat', 'user': 'What is "%s"?' % word, 'assistant': '"%s" is a computing term: %s' % (word, first_sentences(re.sub(r'^\d+\.\s*', '', prose[0]))), 'source': 'jargon'}, DICTIONARY_REPEATS)
+        add(word, {'kind': 'chat', 'user': 'What is "%s"?' % word, 'assistant': '"%s" is a computing term: %s' % (word, first_sentences(re.sub(r'^\d+\.\s*', '', prose[0]))), 'source': 'jargon'}, dictionary_repeats)
         add(word, {'kind': 'text', 'text': '%s\n\n%s' % (word, '\n\n'.join(paragraphs)), 'source': 'jargon'})
     for word, paragraphs in dictd_entries('devil', keep_first_line=True):
         word = word.lower()
         prose = [p for p in paragraphs if not is_label(p)]
         if not prose:
             continue
-        add(word, {'kind': 'chat', 'user': 'What does the Devil\'s Dictionary say about "%s"?' % word, 'assistant': first_sentences(prose[0]), 'source': 'devil'}, DICTIONARY_REPEATS)
+        add(word, {'kind': 'chat', 'user': 'What does the Devil\'s Dictionary say about "%s"?' % word, 'assistant': first_sentences(prose[0]), 'source': 'devil'}, dictionary_repeats)
         add(word, {'kind': 'text', 'text': '%s\n\n%s' % (word.upper(), '\n\n'.join(paragraphs)), 'source': 'devil'})
     for name, items in (('train', train), ('heldout', held)):
         with gzip.GzipFile(os.path.join(out_dir, name + '.jsonl.gz'), 'wb', mtime=0) as f:
             for item in items:
                 f.write((json.dumps(item, ensure_ascii=False) + '\n').encode())
-    stats = {'repeat_bands': REPEAT_BANDS, 'dictionary_repeats': DICTIONARY_REPEATS}
+    stats = {'repeat_bands': REPEAT_BANDS if weighted else [], 'dictionary_repeats': dictionary_repeats}
     stats.update({name: {'items': len(items), 'chars': sum(len(json.dumps(i)) for i in items),
                     'by_source': {s: sum(1 for i in items if i['source'] == s) for s in ('wordnet', 'jargon', 'devil')}}
              for name, items in (('train', train), ('heldout', held))})
@@ -183,4 +186,4 @@ def main(out_dir):
 
 
 if __name__ == '__main__':
-    main(sys.argv[1])
+    main(sys.argv[1], weighted='--weighted' in sys.argv[2:])
