@@ -1,7 +1,7 @@
 // A stored model package opened for loading: the manifest and tokenizer files from IndexedDB, and a TensorSource
 // whose reads gather a tensor's bytes from the shard's stored chunks (engine/package/package-source.ts asks for
-// (file, offset, length) pieces). Only the chunks a piece overlaps are read, a few at a time, so loading holds one
-// tensor's bytes plus a few chunks, never the whole model. A missing chunk or file is INTEGRITY: the stored copy
+// (file, offset, length) pieces). Only the chunks a piece overlaps are read, a few at a time; the streaming read
+// hands each chunk's share to the loader, which copies it to the GPU, so loading holds a few chunks, not a tensor. A missing chunk or file is INTEGRITY: the stored copy
 // is damaged, so the message says to delete and download it again.
 import { EngineError } from '../errors';
 import { parseManifest, type PackageManifest } from '../package/manifest';
@@ -19,9 +19,10 @@ function damaged(record: StoredModelRecord, what: string): EngineError {
     { model: record.entry.id, missing: what });
 }
 
-/** Reads `length` bytes at `offset` of a stored shard into a new array. */
-async function readStored(store: ModelStore, record: StoredModelRecord, file: string, offset: number, length: number): Promise<Uint8Array> {
-  const out = new Uint8Array(length);
+/** Hands the bytes at [offset, offset + length) of a stored shard to `sink`, one chunk's share at a time (`at`:
+ *  where the piece starts in the range), reading CHUNKS_PER_READ chunks per IndexedDB request. */
+async function streamStored(store: ModelStore, record: StoredModelRecord, file: string, offset: number, length: number,
+  sink: (bytes: Uint8Array, at: number) => void): Promise<void> {
   const size = record.chunkBytes;
   const first = Math.floor(offset / size);
   const last = Math.floor((offset + length - 1) / size);
@@ -34,9 +35,15 @@ async function readStored(store: ModelStore, record: StoredModelRecord, file: st
       const chunkStart = index * size;
       const start = Math.max(offset, chunkStart);
       const end = Math.min(offset + length, chunkStart + chunk.length);
-      if (end > start) out.set(chunk.subarray(start - chunkStart, end - chunkStart), start - offset);
+      if (end > start) sink(chunk.subarray(start - chunkStart, end - chunkStart), start - offset);
     });
   }
+}
+
+/** Reads `length` bytes at `offset` of a stored shard into a new array. */
+async function readStored(store: ModelStore, record: StoredModelRecord, file: string, offset: number, length: number): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  await streamStored(store, record, file, offset, length, (bytes, at) => out.set(bytes, at));
   return out;
 }
 
@@ -46,7 +53,8 @@ export async function openStoredPackage(store: ModelStore, record: StoredModelRe
   const json = await store.manifest(id);
   if (json === undefined) throw damaged(record, 'its manifest');
   const manifest: PackageManifest = parseManifest(json, where);
-  const source = createPackageSource(manifest, (file, offset, length) => readStored(store, record, file, offset, length), where);
+  const source = createPackageSource(manifest, (file, offset, length) => readStored(store, record, file, offset, length), where,
+    record.chunkBytes % 4 === 0 ? (file, offset, length, sink) => streamStored(store, record, file, offset, length, sink) : undefined);
   const readJson = async (name: string): Promise<Record<string, unknown>> => {
     const text = await store.file(id, name);
     if (text === undefined) throw damaged(record, name);

@@ -1,10 +1,11 @@
 // Tensors in the format a WeightPlan gives them (weight-plan.ts `storageFor`), ready to upload: a package's own
 // packed words when the source has them in exactly that format and group (uploaded as they are), else the f32
 // values packed here. Fused weights (gate;up, stacked experts, indexer wk;weights_proj) are stacked along rows
-// with concatPacked, so their parts must share format, group and K.
+// with concatPacked, so their parts must share format, group and K. `streamed` gives the same fused words as
+// pieces placed where concatPacked would put them, for a loader that copies them to the GPU chunk by chunk.
 import { badCheckpoint } from '../errors';
-import { concatPacked, packMatrix } from '../weights/quant';
-import type { PackedTensor, TensorSource } from '../weights/tensor-source';
+import { concatPacked, packedLayout, packMatrix } from '../weights/quant';
+import type { PackedStream, PackedTensor, TensorSource } from '../weights/tensor-source';
 import { describePlan, storageFor, type WeightPlan } from '../weights/weight-plan';
 
 function rowsOf(shape: readonly number[]): number {
@@ -59,5 +60,45 @@ export class TensorStorage {
       ? first.words
       : concatPacked(parts.map((p) => ({ words: p.words, rows: rowsOf(p.shape) })), k, first.dtype, first.group);
     return { dtype: first.dtype, group: first.group, shape, words };
+  }
+
+  /**
+   * What `fused(names, shape)` would give, as pieces with their byte offsets in the fused words, when every part is
+   * stored in the plan's format and shape (no repacking); undefined otherwise (then use `fused`). A q8/q4 part's
+   * data rows and scale rows go to their places in the fused data and scale regions, as in concatPacked.
+   */
+  streamed(names: readonly string[], shape: number[]): PackedStream | undefined {
+    if (!this.source.streamPacked) return undefined;
+    const parts: PackedStream[] = [];
+    for (const name of names) {
+      const own = this.shapeOf(name);
+      const { dtype, group } = storageFor(name, own, this.plan);
+      const stream = this.source.streamPacked(name);
+      if (!stream || stream.dtype !== dtype || stream.group !== group || stream.shape.join() !== own.join()) return undefined;
+      if (parts.length && (dtype !== parts[0].dtype || group !== parts[0].group)) return undefined; // fused() says why
+      parts.push(stream);
+    }
+    const k = shape[shape.length - 1];
+    const rows = parts.reduce((n, p) => n + rowsOf(p.shape), 0);
+    if (parts.some((p) => p.shape[p.shape.length - 1] !== k) || rowsOf(shape) !== rows) return undefined;
+    const { dtype, group } = parts[0];
+    const whole = packedLayout(dtype, rows, k, group);
+    const read = async (sink: (bytes: Uint8Array, at: number) => void): Promise<void> => {
+      let dataAt = 0;
+      let scaleAt = whole.scaleOffset * 4;
+      for (const part of parts) {
+        const own = packedLayout(dtype, rowsOf(part.shape), k, group);
+        const dataBytes = own.scaleOffset * 4;
+        const [partData, partScales] = [dataAt, scaleAt];
+        await part.read((bytes, at) => {
+          const split = Math.max(0, Math.min(bytes.length, dataBytes - at));
+          if (split > 0) sink(bytes.subarray(0, split), partData + at);
+          if (split < bytes.length) sink(bytes.subarray(split), partScales + at + split - dataBytes);
+        });
+        dataAt += dataBytes;
+        scaleAt += (own.words - own.scaleOffset) * 4;
+      }
+    };
+    return { dtype, group, shape, bytes: whole.words * 4, read };
   }
 }

@@ -11,7 +11,7 @@
 // stacked experts must fit one buffer, else ADAPTER_LIMITS names the tensor, its size and the limit.
 import type { ModelConfig } from '../config';
 import { uploadArray } from '../gpu/buffers';
-import { uploadPacked, type GpuWeight } from '../weights/gpu-weight';
+import { uploadPacked, uploadStreamed, type GpuWeight } from '../weights/gpu-weight';
 import type { StorageDtype } from '../weights/quant';
 import { fitsOneBuffer, uploadRowSplit, weightBufferLimit, weightBytes, type RowsWeight } from '../weights/split-weight';
 import type { TensorSource } from '../weights/tensor-source';
@@ -81,6 +81,12 @@ export async function loadModelWeights(device: GPUDevice, source: TensorSource, 
   /** Tensors `names` (the same K, each [rows, K]) stacked along rows into one weight of logical `shape`, in one
    *  buffer (ADAPTER_LIMITS when it cannot fit). */
   const oneBuffer = async (names: string[], shape: number[], label: string): Promise<GpuWeight> => {
+    const stream = storage.streamed(names, shape);
+    if (stream && stream.bytes <= limit) {
+      const weight = await uploadStreamed(device, stream, label);
+      bytes += weight.buffer.size;
+      return weight;
+    }
     const packed = await storage.fused(names, shape);
     fitsOneBuffer(packed, label, limit);
     const weight = uploadPacked(device, packed, label);
@@ -89,7 +95,9 @@ export async function loadModelWeights(device: GPUDevice, source: TensorSource, 
   };
   /** Like oneBuffer, but split by rows (SwiGLU: by gate + up row pairs) over buffers of at most `limit` bytes. */
   const fused = async (names: string[], shape: number[], label: string, swiglu = false): Promise<RowsWeight> => {
-    const weight = uploadRowSplit(device, await storage.fused(names, shape), label, limit, swiglu);
+    const stream = storage.streamed(names, shape); // stored as uploaded and one buffer: chunk by chunk to the GPU
+    const weight = stream && stream.bytes <= limit ? await uploadStreamed(device, stream, label)
+      : uploadRowSplit(device, await storage.fused(names, shape), label, limit, swiglu);
     bytes += weightBytes(weight);
     return weight;
   };

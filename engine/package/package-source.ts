@@ -6,10 +6,13 @@
 import { badManifest } from '../errors';
 import { expectedTensors } from '../weights/expected-tensors';
 import { unpackMatrix } from '../weights/quant';
-import { formatShape, sameShape, type PackedTensor, type TensorInfo, type TensorSource } from '../weights/tensor-source';
+import { formatShape, sameShape, type PackedStream, type PackedTensor, type TensorInfo, type TensorSource } from '../weights/tensor-source';
 import { matrixShape, type PackageManifest, type PackageTensor } from './manifest';
 
 export type ShardReader = (file: string, offset: number, length: number) => Promise<Uint8Array>;
+/** Hands `length` bytes at `offset` of a shard to `sink` in pieces (`at`: byte offset of the piece in the range);
+ *  each piece is valid only during the call. Lets a loader copy a tensor to the GPU without holding it whole. */
+export type ShardStreamer = (file: string, offset: number, length: number, sink: (bytes: Uint8Array, at: number) => void) => Promise<void>;
 
 /** The manifest must hold every tensor the engine loads, with the expected shape. */
 function checkExpected(manifest: PackageManifest, tensors: ReadonlyMap<string, PackageTensor>, where: string): void {
@@ -48,7 +51,32 @@ async function readTensorBytes(manifest: PackageManifest, tensor: PackageTensor,
   return bytes;
 }
 
-export function createPackageSource(manifest: PackageManifest, readBytes: ShardReader, description = manifest.name): TensorSource {
+/** The tensor's bytes as pieces from `stream`, shard by shard; each piece checked to lie inside the tensor. */
+function streamTensor(manifest: PackageManifest, tensor: PackageTensor, stream: ShardStreamer): PackedStream {
+  const read = async (sink: (bytes: Uint8Array, at: number) => void): Promise<void> => {
+    let done = 0;
+    let offset = tensor.offset;
+    for (let shard = tensor.shard; done < tensor.nbytes; shard++, offset = 0) {
+      const { file, nbytes } = manifest.shards[shard];
+      const length = Math.min(tensor.nbytes - done, nbytes - offset);
+      const base = done;
+      let got = 0;
+      await stream(file, offset, length, (bytes, at) => {
+        if (at < 0 || at + bytes.length > length || at % 4 !== 0 || bytes.length % 4 !== 0) {
+          throw badManifest(file, `tensor ${tensor.name}`, `4-byte aligned pieces of ${length} bytes at offset ${offset}`, `${bytes.length} bytes at ${at}`);
+        }
+        got += bytes.length;
+        sink(bytes, base + at);
+      });
+      if (got !== length) throw badManifest(file, `tensor ${tensor.name}`, `${length} bytes at offset ${offset}`, `${got} bytes`);
+      done += length;
+    }
+  };
+  return { dtype: tensor.dtype, group: tensor.group, shape: [...tensor.shape], bytes: tensor.nbytes, read };
+}
+
+export function createPackageSource(manifest: PackageManifest, readBytes: ShardReader, description = manifest.name,
+  streamBytes?: ShardStreamer): TensorSource {
   const tensors = new Map(manifest.tensors.map((t) => [t.name, t]));
   checkExpected(manifest, tensors, description);
   const lookup = (name: string): PackageTensor => {
@@ -70,6 +98,10 @@ export function createPackageSource(manifest: PackageManifest, readBytes: ShardR
       return tensor && { name, dtype: tensor.dtype, shape: [...tensor.shape] };
     },
     readPacked,
+    streamPacked: (name) => {
+      const tensor = lookup(name);
+      return streamBytes && tensor.offset % 4 === 0 && tensor.nbytes % 4 === 0 ? streamTensor(manifest, tensor, streamBytes) : undefined;
+    },
     readF32: async (name) => {
       const packed = await readPacked(name);
       const { rows, k } = matrixShape(packed.shape);

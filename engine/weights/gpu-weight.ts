@@ -6,7 +6,7 @@
 import { createStorage } from '../gpu/buffers';
 import { f16BitsToF32 } from './safetensors';
 import { f32ToF16Bits, packedLayout, packMatrix, type StorageDtype } from './quant';
-import type { PackedTensor } from './tensor-source';
+import type { PackedStream, PackedTensor } from './tensor-source';
 
 export { f32ToF16Bits };
 
@@ -71,6 +71,29 @@ export function uploadPacked(device: GPUDevice, packed: PackedTensor, label: str
     throw new Error(`${label}: packed ${dtype} [${shape}] holds ${words.length} words, its layout needs ${layout.words}`);
   }
   return weightOf(upload(device, words, label), shape, dtype, group);
+}
+
+/** Uploads a packed tensor that arrives in pieces (TensorStorage.streamed): each piece is written into the buffer
+ *  as it comes, so no whole-tensor array is made in JS memory. */
+export async function uploadStreamed(device: GPUDevice, stream: PackedStream, label: string): Promise<GpuWeight> {
+  const { dtype, shape, group } = stream;
+  const layout = packedLayout(dtype, shape.slice(0, -1).reduce((a, b) => a * b, 1), shape[shape.length - 1], group);
+  if (stream.bytes !== layout.words * 4) {
+    throw new Error(`${label}: packed ${dtype} [${shape}] holds ${stream.bytes} bytes, its layout needs ${layout.words * 4}`);
+  }
+  const buffer = createStorage(device, stream.bytes, label);
+  let written = 0;
+  try {
+    await stream.read((bytes, at) => {
+      device.queue.writeBuffer(buffer, at, bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      written += bytes.byteLength;
+    });
+    if (written !== stream.bytes) throw new Error(`${label}: ${written} of ${stream.bytes} bytes arrived`);
+  } catch (error) {
+    buffer.destroy();
+    throw error;
+  }
+  return weightOf(buffer, shape, dtype, group);
 }
 
 /** The f32 values a weight holds after rounding to f32/f16 (what a CPU reference should use; q8/q4: unpackMatrix). */

@@ -27,6 +27,16 @@ export interface PackedTensor {
   words: Uint32Array; // packedLayout(dtype, rows, K, group).words long
 }
 
+/** A stored packed tensor whose bytes come in pieces (TensorSource.streamPacked). Each piece's length and `at` are
+ *  multiples of 4; a piece is valid only during the `sink` call. */
+export interface PackedStream {
+  dtype: PackedTensor['dtype'];
+  group: number;
+  shape: number[];
+  bytes: number;
+  read(sink: (bytes: Uint8Array, at: number) => void): Promise<void>;
+}
+
 export interface TensorSource {
   readonly config: ModelConfig;
   readonly description: string; // e.g. the checkpoint folder
@@ -38,6 +48,10 @@ export interface TensorSource {
   /** Sources that store GPU-ready tensors (model packages) return them packed, to upload without re-encoding;
    *  undefined when this tensor is not stored that way. Checkpoints do not implement it. */
   readPacked?(name: string): Promise<PackedTensor | undefined>;
+  /** Like readPacked, but hands the stored bytes over piece by piece (`sink(bytes, at)`, `at` the byte offset in
+   *  the tensor's packed words) so a loader can copy them to the GPU without holding the whole tensor; undefined
+   *  when this tensor cannot be streamed (then use readPacked). */
+  streamPacked?(name: string): PackedStream | undefined;
   /** Rows [firstRow, firstRow + rows) of the tensor's [rows, K] view (K the last dim, leading dims flattened; a 1-D
    *  tensor is one row) as readF32 would give them, so a converter can stream a big tensor in bounded memory. */
   readRowsF32?(name: string, firstRow: number, rows: number): Promise<Float32Array>;

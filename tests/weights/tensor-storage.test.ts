@@ -1,12 +1,13 @@
 // TensorStorage (engine/model/tensor-storage.ts), the loader's packing step, on the tiny-v2 checkpoint: every
 // tensor gets the plan's format, a package's packed words are taken as they are only when their format and group
-// are the plan's, and fused tensors stack their parts' data then scales (concatPacked).
+// are the plan's, and fused tensors stack their parts' data then scales (concatPacked); `streamed` places a
+// package's pieces where `fused` puts those words, and declines tensors that need repacking.
 import { describe, expect, it } from 'vitest';
 import { TensorStorage } from '../../engine/model/tensor-storage';
 import { isEngineError } from '../../engine/errors';
 import { openCheckpoint } from '../../engine/weights/checkpoint-node';
 import { concatPacked, packMatrix, unpackMatrix } from '../../engine/weights/quant';
-import type { PackedTensor, TensorSource } from '../../engine/weights/tensor-source';
+import type { PackedStream, PackedTensor, TensorSource } from '../../engine/weights/tensor-source';
 import { weightPlan } from '../../engine/weights/weight-plan';
 import { fixturePath } from '../support/fixtures';
 
@@ -67,5 +68,37 @@ describe('TensorStorage', () => {
     // kv_b_proj is f16 with K = 32 under this plan; gate and up are q4 g32 with K = 64.
     await expect(storage.fused([GATE, 'model.layers.0.self_attn.kv_b_proj.weight'], [256, 64]))
       .rejects.toSatisfy((e: unknown) => isEngineError(e, 'BAD_CHECKPOINT') && /kv_b_proj/.test((e as Error).message));
+  });
+
+  it('streams stored parts into the places fused() gives their words, and declines parts it must repack', async () => {
+    const packedAs = (name: string, values: Float32Array, [rows, k]: number[]): PackedTensor =>
+      ({ dtype: 'q4', group: 32, shape: [rows, k], words: packMatrix(values, rows, k, 'q4', 32) });
+    const packedSource = await withPacked(packedAs);
+    const source = Object.assign(Object.create(packedSource) as TensorSource, {
+      streamPacked(name: string): PackedStream | undefined {
+        const shape = packedSource.info(name)!.shape;
+        if (shape.length !== 2) return undefined;
+        return {
+          dtype: 'q4', group: 32, shape, bytes: 0, // bytes unused by streamed(); the pieces say it all
+          async read(sink: (bytes: Uint8Array, at: number) => void) {
+            const words = (await packedSource.readPacked!(name))!.words;
+            const bytes = new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
+            for (let at = 0; at < bytes.length; at += 36) sink(bytes.subarray(at, at + 36), at); // pieces cross the data/scale edge
+          },
+        };
+      },
+    });
+    const storage = new TensorStorage(source, weightPlan('q4'));
+    const [n, k] = source.info(GATE)!.shape;
+    const stream = storage.streamed([GATE, UP], [2 * n, k])!;
+    const expected = await storage.fused([GATE, UP], [2 * n, k]);
+    expect(stream.bytes).toBe(expected.words.byteLength);
+    const got = new Uint8Array(stream.bytes).fill(0xee);
+    let pieces = 0;
+    await stream.read((bytes, at) => { got.set(bytes, at); pieces++; });
+    expect(pieces).toBeGreaterThan(2);
+    expect(Array.from(new Uint32Array(got.buffer))).toEqual(Array.from(expected.words));
+    // kv_b_proj is f16 under this plan, stored q4 here: it must be repacked, so it is not streamed.
+    expect(storage.streamed(['model.layers.0.self_attn.kv_b_proj.weight'], source.info('model.layers.0.self_attn.kv_b_proj.weight')!.shape)).toBeUndefined();
   });
 });
