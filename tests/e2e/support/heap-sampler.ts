@@ -85,12 +85,12 @@ export async function startHeapSampler(context: BrowserContext, page: Page, ever
 export const MiB = 1024 * 1024;
 
 /** "page max 12.3 MiB, worker max 45.6 MiB (n samples)" for the samples of one phase group. */
-export function heapSummary(samples: HeapSample[]): { pageMax: number; workerMax: number; text: string } {
+export function heapSummary(samples: HeapSample[]): { pageMax: number; workerMax: number; backingMax: number; text: string } {
   const pageMax = Math.max(0, ...samples.map((s) => s.pageUsed));
   const workerMax = Math.max(0, ...samples.map((s) => s.workerUsed));
   const backing = Math.max(0, ...samples.map((s) => s.workerBacking));
   return {
-    pageMax, workerMax,
+    pageMax, workerMax, backingMax: backing,
     text: `page JS heap max ${(pageMax / MiB).toFixed(1)} MiB, worker JS heap max ${(workerMax / MiB).toFixed(1)} MiB` +
       `${backing ? ` (worker ArrayBuffer backing max ${(backing / MiB).toFixed(1)} MiB)` : ''}, ${samples.length} samples`,
   };
