@@ -15,7 +15,7 @@ import { TRAINED_MODEL_DIR } from '../default-model/default-model-config';
 
 const PROMPTS = [
   'What does "house" mean?', 'What does "happy" mean?', 'Use "river" in a sentence.', 'Give synonyms for "big".',
-  'What is "hacker"?', 'What does "run" mean?', 'Give synonyms for "quick".', 'Use "music" in a sentence.',
+  'What is "hacker"?', 'What does "water" mean?', 'Give synonyms for "quick".', 'Use "music" in a sentence.',
   'What is "bug"?', 'What does the Devil\'s Dictionary say about "lawyer"?',
 ];
 
