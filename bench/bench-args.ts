@@ -20,7 +20,7 @@ export function parseBenchArgs(args: string[], cpu: boolean): BenchOptions & { j
       model: { type: 'string' }, synthetic: { type: 'string' }, weights: { type: 'string' },
       context: { type: 'string', default: '512,2048,8192,32768' }, attention: { type: 'string', default: 'sparse,dense' },
       tokens: { type: 'string' }, 'max-rows': { type: 'string' }, 'kv-restore': { type: 'string' },
-      'no-kernels': { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, out: { type: 'string' },
+      'no-kernels': { type: 'boolean', default: false }, profile: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, out: { type: 'string' },
     },
   });
   if (values.model && values.synthetic) usage('give --model or --synthetic, not both');
@@ -40,6 +40,6 @@ export function parseBenchArgs(args: string[], cpu: boolean): BenchOptions & { j
     weights: values.weights as StorageDtype | undefined, contexts, attention,
     decodeTokens: int(values.tokens, 'tokens') ?? (cpu ? 4 : 32), kernels: !values['no-kernels'],
     kvRestore: int(values['kv-restore'], 'kv-restore') ?? (values.model ? 4000 : undefined),
-    maxRows: int(values['max-rows'], 'max-rows'), json: values.json!, out: values.out,
+    maxRows: int(values['max-rows'], 'max-rows'), profile: values.profile, json: values.json!, out: values.out,
   };
 }

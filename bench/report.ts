@@ -1,6 +1,7 @@
 // The human-readable form of a BenchReport (bench.ts prints it unless --json): a header (adapter, model, weights,
 // streaming-read ceiling), one table row per context length and attention mode, the matrix kernels at the model's
 // shapes, and issue 6's restore line when it was measured.
+import { profileLines } from './call-profile';
 import { kvRestoreLines } from './kv-restore-measure';
 import type { BenchReport } from './run-bench';
 
@@ -38,6 +39,7 @@ export function formatReport(report: BenchReport): string {
       k.name, k.dtype, `[${k.shape.join(', ')}]`, (k.bytes / MIB).toFixed(2), k.us.toFixed(1), k.gbps.toFixed(k.gbps < 10 ? 3 : 1), (100 * k.ofCeiling).toFixed(0),
     ])));
   }
+  for (const profile of report.profiles ?? []) out.push('', ...profileLines(profile));
   if (report.kvRestore) out.push('', ...kvRestoreLines(report.kvRestore));
   return out.join('\n');
 }

@@ -12,6 +12,7 @@ import type { StorageDtype } from '../engine/weights/quant';
 import { describePlan, weightPlan, type WeightPlan } from '../engine/weights/weight-plan';
 import { attentionModes, decodeRun, fillCaches, warmUp, type DecodeRun } from './decode-runs';
 import { streamingCeiling } from './gpu-timing';
+import { profileStep, type StepProfile } from './call-profile';
 import { kernelFigures, type KernelFigure } from './kernel-shapes';
 import { measureKvRestore, type KvRestoreResult } from './kv-restore-measure';
 import { syntheticConfig } from './synthetic-configs';
@@ -27,6 +28,7 @@ export interface BenchOptions {
   kernels: boolean;
   kvRestore?: number; // tokens
   maxRows?: number; // prefill chunk
+  profile?: boolean; // per-kernel time of a decode step per context and mode, and of one prefill chunk
 }
 
 export interface BenchReport {
@@ -41,6 +43,7 @@ export interface BenchReport {
   skippedContexts: number[]; // beyond the model's max_position_embeddings
   kernels: KernelFigure[];
   kvRestore: KvRestoreResult | null;
+  profiles: StepProfile[];
   /** Whether the last decode step's logits were all finite (the synthetic weights keep activations sane). */
   logitsFinite: boolean;
 }
@@ -96,6 +99,16 @@ export async function runBench(gpu: BenchDevice, options: BenchOptions, progress
   // One decode step leaves real routed expert ids in the scratch for the expert kernels' probes.
   const kernels = options.kernels ? await kernelFigures(model, ceilingGBps, gpu.cpu ? 2 : 100) : [];
   if (options.kernels) progress(`timed ${kernels.length} kernels`);
+  const profiles: StepProfile[] = [];
+  if (options.profile) {
+    const reps = gpu.cpu ? 1 : 20;
+    for (const context of contexts) for (const attention of modes) profiles.push(await profileStep(model, context, 1, attention, reps));
+    const chunk = model.scratch.maxRows;
+    const at = Math.min(Math.max(0, (contexts[0] ?? chunk) - chunk), model.scratch.maxContext - chunk);
+    profiles.push(await profileStep(model, at, chunk, modes[0] ?? 'dense', gpu.cpu ? 1 : 5));
+    model.reset();
+    progress(`profiled ${profiles.length} steps`);
+  }
   const kvRestore = options.kvRestore ? await measureKvRestore(model, options.kvRestore, progress) : null;
 
   return {
@@ -106,6 +119,6 @@ export async function runBench(gpu: BenchDevice, options: BenchOptions, progress
       vocabSize: config.vocabSize, indexTopk: config.indexer?.topk ?? null,
     },
     weightBytes: model.weights.bytes, ceilingGBps, runs,
-    skippedContexts: options.contexts.filter((c) => !contexts.includes(c)), kernels, kvRestore, logitsFinite,
+    skippedContexts: options.contexts.filter((c) => !contexts.includes(c)), kernels, kvRestore, profiles, logitsFinite,
   };
 }

@@ -3,8 +3,9 @@
 // Variants (booleans): WEIGHT_F16 (kvB stored as f16 pairs, see common/weights.wgsl) and
 //   default  — query absorption: qAbs[t,h, 0:RKV]      = W_UK_hᵀ · q[t,h, 0:DN]
 //                                qAbs[t,h, RKV:RKV+DR] = ropeAdjacent(q[t,h, DN:DN+DR], pos0 + t)
-//              One workgroup per (head, tile of TT rows); threads over column pairs of W_UK_h, looping over its DN
-//              rows, so every weight word is read once per tile and consecutive threads read consecutive words.
+//              One workgroup per (head, tile of TT rows, block of PW column pairs of W_UK_h); DSPLIT threads per
+//              pair split its DN rows (then sum through workgroup memory), so every weight word is read once per
+//              tile, consecutive threads read consecutive words, and a decode row still spreads over many threads.
 //   VALUE_UP — value up-projection: out[t, h*DV + i] = Σ_j W_UV_h[i, j] · attnLatent[t,h,j]
 //              A matvec over rows of W_UV: each workgroup takes ROWS output rows × a tile of TT token rows,
 //              LANES = WG/ROWS threads per output row stride over its RKV columns, then a shared-memory reduction.
@@ -31,6 +32,10 @@ const HALF: u32 = DR / 2u;
 @group(0) @binding(4) var<storage, read_write> qAbs: array<f32>;    // [T, NH, RKV + DR]
 
 var<workgroup> qNope: array<f32, TT * DN>; // the tile's qN rows of head h
+#ifdef SLICES
+var<workgroup> slicePartial: array<vec2<f32>, WG * TT>; // [slice][tt][column pair of this workgroup]
+#endif
+const PW: u32 = WG / DSPLIT; // column pairs per workgroup; DSPLIT threads share each pair's DN rows
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -44,18 +49,33 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   workgroupBarrier();
 
-  for (var p = lid; p < PAIRS; p += WG) {
-    var acc: array<vec2<f32>, TT>;
-    for (var d = 0u; d < DN; d++) {
+  let slice = lid / PW;
+  let pc = lid % PW;
+  let p = wid.z * PW + pc;
+  var acc: array<vec2<f32>, TT>;
+  if (p < PAIRS) {
+    for (var d = slice; d < DN; d += DSPLIT) {
       let w = weight_pair(&kvB, (h * HEAD_ROWS + d) * ROW_STRIDE, 2u * p);
       for (var tt = 0u; tt < nT; tt++) { acc[tt] += w * qNope[tt * DN + d]; }
     }
+  }
+#ifdef SLICES
+  for (var tt = 0u; tt < TT; tt++) { slicePartial[(slice * TT + tt) * PW + pc] = acc[tt]; }
+  workgroupBarrier();
+  if (slice == 0u) {
+    for (var s = 1u; s < DSPLIT; s++) {
+      for (var tt = 0u; tt < TT; tt++) { acc[tt] += slicePartial[(s * TT + tt) * PW + pc]; }
+    }
+  }
+#endif
+  if (slice == 0u && p < PAIRS) {
     for (var tt = 0u; tt < nT; tt++) {
       let dst = ((t0 + tt) * NH + h) * QABS_WIDTH + 2u * p;
       qAbs[dst] = acc[tt].x;
       if (2u * p + 1u < RKV) { qAbs[dst + 1u] = acc[tt].y; }
     }
   }
+  if (wid.z != 0u) { return; } // the first column block also rotates qR
 
   for (var i = lid; i < nT * HALF; i += WG) {
     let t = t0 + i / HALF;

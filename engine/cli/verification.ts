@@ -2,6 +2,7 @@
 // forced decode of `decode_ids` one token at a time over the latent cache — and measures agreement with the
 // logits transformers computed, per phase and over all positions together. Shared by `npm run verify` and the
 // golden tests; pass-bars.ts says what passes.
+import type { AttentionKernel } from '../model/scratch';
 import { basename } from 'node:path';
 import { DeepseekForward, type AttentionMode } from '../model/forward';
 import type { StorageDtype } from '../weights/quant';
@@ -23,6 +24,8 @@ export interface VerifyOptions {
   checkpointName?: string;
   /** Caps one weight buffer below the device's limits, so bigger tensors are split (ForwardOptions). */
   maxWeightBufferBytes?: number;
+  /** Attention kernel, by adapter kind unless given (tests run the GPU layout on CPU adapters too). */
+  attentionKernel?: AttentionKernel;
 }
 
 export interface VerifyReport {
@@ -57,6 +60,7 @@ export async function verifyCheckpoint(device: GPUDevice, options: VerifyOptions
   const longest = Math.max(...golden.sequences.map((s) => s.inputIds.length + s.decodeIds.length));
   const model = await DeepseekForward.create(device, source, {
     weights: plan, maxContext: Math.max(longest, 16), maxWeightBufferBytes: options.maxWeightBufferBytes,
+    attentionKernel: options.attentionKernel,
   });
   const prefill = new LogitComparison(vocab);
   const decode = new LogitComparison(vocab);

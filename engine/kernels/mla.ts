@@ -96,6 +96,10 @@ const SCORE_LANES = { gpu: 16, cpu: 1 } as const;
 // barriers made this kernel cost as much as the rest of a layer on SwiftShader).
 const VALUE_UP = { gpu: { WG: 256, ROWS: 8 }, cpu: { WG: 64, ROWS: 64 } } as const;
 const TOKEN_TILE = 4; // token rows sharing one pass over the weights
+// Query absorption layout: on GPUs 8 threads share each column pair's DN rows (a decode row then runs NH x 16
+// workgroups of 256 instead of NH of 128, which left the GPU idle while each thread walked 128 rows); on CPU
+// adapters one thread per pair.
+const ABSORB = { gpu: { WG: 256, DSPLIT: 8 }, cpu: { WG: ABSORB_WG, DSPLIT: 1 } } as const;
 const WORKGROUP_BYTES = 16384;
 
 function requireCount(kernel: string, name: string, value: number, min = 1): void {
@@ -147,14 +151,18 @@ export function mlaQueryAbsorb(ctx: GpuContext, args: MlaQueryAbsorbArgs): Kerne
   for (const [name, value] of Object.entries({ nH, dN, dV, rKV })) requireCount(kernel, name, value);
   requireRopeDim(kernel, dR);
   requireKvB(kernel, kvB, nH, dN, dV, rKV);
-  if (TOKEN_TILE * dN * 4 > WORKGROUP_BYTES) throw new Error(`${kernel}: dN ${dN} too large for workgroup memory`);
+  const { WG, DSPLIT } = ABSORB[ctx.matvec.THREADS_PER_ROW === 1 ? 'cpu' : 'gpu'];
+  if (TOKEN_TILE * dN * 4 + (DSPLIT > 1 ? WG * TOKEN_TILE * 8 : 0) > WORKGROUP_BYTES) {
+    throw new Error(`${kernel}: dN ${dN} too large for workgroup memory`);
+  }
   const pipeline = ctx.pipeline('mla_absorb', absorbSource, {
-    WG: ABSORB_WG, TT: TOKEN_TILE, NH: nH, DN: dN, DR: dR, DV: dV, RKV: rKV,
+    WG, DSPLIT, SLICES: DSPLIT > 1, TT: TOKEN_TILE, NH: nH, DN: dN, DR: dR, DV: dV, RKV: rKV,
     ROW_STRIDE: kvB.rowStride, WEIGHT_F16: kvB.dtype === 'f16',
   });
   const bindings = [ctx.step, args.q, kvB.buffer, args.ropeTable, args.qAbs];
+  const columnBlocks = Math.ceil(Math.ceil(rKV / 2) / (WG / DSPLIT));
   return simpleCall('mla_query_absorb', pipeline, ctx.bindGroup(pipeline, bindings, 'mla_query_absorb'),
-    (rows) => [nH, Math.ceil(rows / TOKEN_TILE)]);
+    (rows) => [nH, Math.ceil(rows / TOKEN_TILE), columnBlocks]);
 }
 
 /**

@@ -9,6 +9,7 @@ import { indexerKeyAppend, indexerSelect } from '../kernels/indexer';
 import { linear } from '../kernels/linear';
 import { linearPair, projectionsPair } from '../kernels/linear-pair';
 import { mlaAttention, mlaCombine, mlaKvAppend, mlaQueryAbsorb, mlaValueUp } from '../kernels/mla';
+import { mlaAttentionHeads } from '../kernels/mla-heads';
 import { rmsNorm } from '../kernels/rms-norm';
 import { mlaSoftmaxScale } from './rope';
 import type { Scratch } from './scratch';
@@ -71,15 +72,26 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
     qAbs: scratch.queryAbsorbed, latentCache: scratch.latentCache[layer], nH, rKV, dR, scale: mlaSoftmaxScale(config),
     maxContext: scratch.maxContext, output: scratch.attentionLatent, selected,
   };
-  // Decode splits each head's keys over attentionSplit.splits workgroups (NH alone would leave most of a GPU idle),
-  // then combines the shares; steps of several rows already have NH x rows workgroups.
-  const split = scratch.attentionSplit;
   const decode = (rows: number) => rows === 1;
-  const whole = mlaAttention(ctx, attentionArgs);
+  const absorb = mlaQueryAbsorb(ctx, { q: scratch.query, kvB: weights.kvUp, nH, dN, dR, dV, rKV, ropeTable, qAbs: scratch.queryAbsorbed });
+  let attention: KernelCall[];
+  if (scratch.attentionHeads) {
+    // GPUs: heads share each key read; decode cuts a row's keys into many shares, prefill into a few.
+    const [decodeAttention, decodeCombine] = mlaAttentionHeads(ctx, { ...attentionArgs, shares: scratch.attentionHeads.decode });
+    const [chunkAttention, chunkCombine] = mlaAttentionHeads(ctx, { ...attentionArgs, shares: scratch.attentionHeads.prefill });
+    attention = [byRows(decode, decodeAttention, [chunkAttention]), byRows(decode, decodeCombine, [chunkCombine])];
+  } else {
+    // CPU adapters: a workgroup per head; decode splits each head's keys over attentionSplit.splits workgroups,
+    // then combines the shares; steps of several rows already have NH x rows workgroups.
+    const split = scratch.attentionSplit;
+    attention = [
+      byRows(decode, mlaAttention(ctx, { ...attentionArgs, split }), [mlaAttention(ctx, attentionArgs)]),
+      byRows(decode, mlaCombine(ctx, { nH, rKV, split, output: scratch.attentionLatent }), []),
+    ];
+  }
   const attend: KernelCall[] = [
-    mlaQueryAbsorb(ctx, { q: scratch.query, kvB: weights.kvUp, nH, dN, dR, dV, rKV, ropeTable, qAbs: scratch.queryAbsorbed }),
-    byRows(decode, mlaAttention(ctx, { ...attentionArgs, split }), [whole]),
-    byRows(decode, mlaCombine(ctx, { nH, rKV, split, output: scratch.attentionLatent }), []),
+    absorb,
+    ...attention,
     mlaValueUp(ctx, { attnLatent: scratch.attentionLatent, kvB: weights.kvUp, nH, dN, dV, rKV, output: scratch.attentionOut }),
     linear(ctx, { input: scratch.attentionOut, weight: weights.outProj, output: scratch.delta }),
   ];

@@ -19,7 +19,7 @@ import type { WeightPlan } from '../weights/weight-plan';
 import { attentionCalls } from './attention';
 import { feedForwardCalls } from './feed-forward';
 import { buildRopeTable } from './rope';
-import { createScratch, type Scratch } from './scratch';
+import { createScratch, type AttentionKernel, type Scratch } from './scratch';
 import { loadModelWeights, type ModelWeights } from './weights';
 
 export type AttentionMode = 'sparse' | 'dense';
@@ -34,6 +34,8 @@ export interface ForwardOptions {
   /** Caps one weight buffer below the device's maxStorageBufferBindingSize / maxBufferSize; bigger tensors are split
    *  by rows (split-weight.ts). For tests that force splits on an adapter with large limits. */
   maxWeightBufferBytes?: number;
+  /** Attention kernel: by adapter kind unless a test picks one ('heads' on GPUs, 'per-head' on CPU adapters). */
+  attentionKernel?: AttentionKernel;
 }
 
 export interface StepOptions {
@@ -78,7 +80,7 @@ export class DeepseekForward {
     const maxContext = options.maxContext ?? Math.min(config.maxPositionEmbeddings, 4096);
     const maxRows = options.maxRows ?? 64;
     const ctx = new GpuContext(device);
-    const scratch = createScratch(device, config, maxRows, maxContext);
+    const scratch = createScratch(device, config, maxRows, maxContext, options.attentionKernel);
     const table = buildRopeTable(config, maxContext);
     const interleaved = new Float32Array(table.cos.length * 2);
     for (let i = 0; i < table.cos.length; i++) {
@@ -91,6 +93,14 @@ export class DeepseekForward {
   /** Dispatch-level kernel calls per step (the figure to keep low). */
   callsPerStep(mode: AttentionMode = 'dense'): number {
     return (mode === 'sparse' ? this.sparseCalls : this.denseCalls).length + this.heads.last.length + 1;
+  }
+
+  /**
+   * The kernel calls encodeForward records for a step in `mode` with `logitRows`, argmax included, in order (the
+   * benchmark's per-kernel profile times them one by one; the step uniform is the caller's to write).
+   */
+  stepCalls(mode: AttentionMode, logitRows: LogitRows = 'last'): KernelCall[] {
+    return [...(mode === 'sparse' ? this.sparseCalls : this.denseCalls), ...this.heads[logitRows], this.argmaxCall];
   }
 
   /** Compute dispatches recorded by encodeForward so far (the generation loop reports them per token). */

@@ -5,12 +5,26 @@
 import type { ModelConfig } from '../config';
 import { createStorage } from '../gpu/buffers';
 import { isCpuDevice } from '../gpu/device';
+import { headsPartialsBytes, type MlaHeadsPartials } from '../kernels/mla-heads';
 
 /**
  * Workgroups per head in decode attention: on GPUs 16 heads x 8 = 128 workgroups, about one per SM of an H100 (the
  * shares are combined by one more small dispatch); on CPU adapters 1 (more workgroups only add barrier switching).
  */
 export const ATTENTION_SPLITS = { gpu: 8, cpu: 1 } as const;
+
+/** Which attention kernel a model runs: heads sharing key reads (GPUs) or one head per workgroup (CPU adapters). */
+export type AttentionKernel = 'heads' | 'per-head';
+
+/** Bytes the prefill shares of the heads kernel may take; fewer shares per row when a model needs more. */
+const PREFILL_SHARES_BYTES = 32 << 20;
+
+/** Shares per row of the heads kernel: decode enough to fill a big GPU at long contexts, prefill a few. */
+export function headsSplits(nH: number, rKV: number, maxRows: number): { decode: number; prefill: number } {
+  const decode = Math.min(256, Math.max(16, Math.floor(4096 / nH)));
+  const prefill = Math.min(4, Math.max(1, Math.floor(PREFILL_SHARES_BYTES / headsPartialsBytes(maxRows, nH, rKV, 1))));
+  return { decode, prefill };
+}
 
 export interface Scratch {
   maxRows: number;
@@ -28,6 +42,8 @@ export interface Scratch {
   attentionOut: GPUBuffer; // [T, nH * dV]
   /** Decode's split attention: its share count and the shares [1, nH, splits, rKV + 2] (mla.ts MlaSplit). */
   attentionSplit: { splits: number; partials: GPUBuffer };
+  /** The heads kernel's shares (mla-heads.ts) for a decode row and a prefill chunk; null on the per-head kernel. */
+  attentionHeads: { decode: MlaHeadsPartials; prefill: MlaHeadsPartials } | null;
   ffnHidden: GPUBuffer; // [T, max(intermediate, nShared × I)]
   routerLogits: GPUBuffer; // [T, E]
   expertIds: GPUBuffer; // [T, k] u32
@@ -47,7 +63,8 @@ export interface Scratch {
   bytes: number;
 }
 
-export function createScratch(device: GPUDevice, config: ModelConfig, maxRows: number, maxContext: number): Scratch {
+export function createScratch(device: GPUDevice, config: ModelConfig, maxRows: number, maxContext: number,
+  attentionKernel: AttentionKernel = isCpuDevice(device) ? 'per-head' : 'heads'): Scratch {
   let bytes = 0;
   const f32 = (elements: number, label: string) => {
     const buffer = createStorage(device, Math.max(1, elements) * 4, label);
@@ -73,7 +90,8 @@ export function createScratch(device: GPUDevice, config: ModelConfig, maxRows: n
     queryAbsorbed: f32(T * nH * (rKV + dR), 'query_absorbed'),
     attentionLatent: f32(T * nH * rKV, 'attention_latent'),
     attentionOut: f32(T * nH * dV, 'attention_out'),
-    attentionSplit: { splits, partials: f32(nH * splits * (rKV + 2), 'attention_partials') },
+    attentionSplit: { splits, partials: f32(attentionKernel === 'heads' ? 0 : nH * splits * (rKV + 2), 'attention_partials') },
+    attentionHeads: attentionKernel === 'heads' ? headsShares(nH, rKV, maxRows, f32) : null,
     ffnHidden: f32(T * Math.max(config.intermediateSize, config.nSharedExperts * config.moeIntermediateSize), 'ffn_hidden'),
     routerLogits: f32(T * config.nRoutedExperts, 'router_logits'),
     expertIds: f32(T * k, 'expert_ids'),
@@ -95,5 +113,13 @@ export function createScratch(device: GPUDevice, config: ModelConfig, maxRows: n
     get bytes() {
       return bytes;
     },
+  };
+}
+
+function headsShares(nH: number, rKV: number, maxRows: number, f32: (elements: number, label: string) => GPUBuffer) {
+  const splits = headsSplits(nH, rKV, maxRows);
+  return {
+    decode: { splits: splits.decode, partials: f32(headsPartialsBytes(1, nH, rKV, splits.decode) / 4, 'attention_shares_decode') },
+    prefill: { splits: splits.prefill, partials: f32(headsPartialsBytes(maxRows, nH, rKV, splits.prefill) / 4, 'attention_shares_prefill') },
   };
 }

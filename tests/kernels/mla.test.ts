@@ -30,9 +30,10 @@ function ropeTables(dR: number) {
 }
 
 /** One layer's MLA on the GPU beside the float64 reference of the same steps. */
-async function mlaHarness(shape: Shape, dtype: WeightDtype, topk = 0) {
+async function mlaHarness(shape: Shape, dtype: WeightDtype, topk = 0, layout: keyof typeof MATVEC_SHAPES = 'cpu') {
   const { device } = await testDevice();
-  const ctx = new GpuContext(device);
+  // The layout picks the GPU or CPU thread shapes (query absorption, value up-projection, attention score lanes).
+  const ctx = new GpuContext(device, { matvec: MATVEC_SHAPES[layout] });
   const { nH, dN, dR, dV, rKV } = shape;
   const width = rKV + dR;
   const maxRows = 8;
@@ -143,9 +144,9 @@ const label = (s: Shape) => `nH ${s.nH}, dN/dR/dV/rKV ${s.dN}/${s.dR}/${s.dV}/${
 
 describe('mla kernels', () => {
   for (const dtype of ['f32', 'f16'] as const) {
-    for (const shape of SHAPES) {
-      it(`prefill 5 + decode 1 + chunk 3 match the reference over the whole cache (${label(shape)}, ${dtype} kv_b)`, async () => {
-        const layer = await mlaHarness(shape, dtype);
+    for (const [shape, layout] of SHAPES.flatMap((shape) => (['cpu', 'gpu'] as const).map((layout) => [shape, layout] as const))) {
+      it(`prefill 5 + decode 1 + chunk 3 match the reference over the whole cache (${label(shape)}, ${dtype} kv_b, ${layout} layout)`, async () => {
+        const layer = await mlaHarness(shape, dtype, 0, layout);
         const { nH, dV } = shape;
         for (const [i, step] of STEPS.entries()) {
           const expected = await layer.runStep(step, 100 * i + 7);

@@ -1,17 +1,19 @@
-// rms_norm against the float64 reference: odd widths, the fused residual add, and the last-row-only variant.
+// rms_norm against the float64 reference: odd widths (GPU and CPU thread counts), the fused residual add, and the last-row-only variant.
 import { describe, expect, it } from 'vitest';
 import { GpuContext } from '../../engine/gpu/context';
 import { readF32, runCalls, uploadArray, createStorage } from '../../engine/gpu/buffers';
+import { MATVEC_SHAPES } from '../../engine/kernels/matvec-shape';
 import { rmsNorm } from '../../engine/kernels/rms-norm';
 import { rmsNorm as rmsNormRef } from '../reference/ops';
 import { expectClose, randomArray, TOLERANCE } from '../support/compare';
 import { testDevice } from '../support/gpu';
 
 describe('rms_norm kernel', () => {
-  for (const [rows, dim] of [[1, 64], [3, 37], [7, 513], [2, 1]] as const) {
-    it(`matches the reference on [${rows}, ${dim}]`, async () => {
+  const layouts = (['cpu', 'gpu'] as const);
+  for (const [rows, dim, layout] of ([[1, 64], [3, 37], [7, 513], [2, 1], [2, 2048]] as const).flatMap(([r, d]) => layouts.map((l) => [r, d, l] as const))) {
+    it(`matches the reference on [${rows}, ${dim}] (${layout} layout: ${layout === 'gpu' ? 256 : 64} threads a row)`, async () => {
       const { device } = await testDevice();
-      const ctx = new GpuContext(device);
+      const ctx = new GpuContext(device, { matvec: MATVEC_SHAPES[layout] });
       const x = randomArray(rows * dim, rows * 31 + dim, 3);
       const w = randomArray(dim, dim + 7);
       const out = createStorage(device, rows * dim * 4, 'out');

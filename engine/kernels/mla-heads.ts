@@ -1,0 +1,81 @@
+// MLA attention with the heads sharing each key read (shaders/mla_attention_heads.wgsl), the GPU layout for decode
+// and prefill alike: workgroup (head group, row, share) scores a share of the row's keys against HG heads at once
+// and writes per-head partial softmax states; mlaHeadsCombine merges the shares into ô [T, nH, rKV]. The keys of a
+// row are cut into as many shares as keep MIN_KEYS keys each, up to `splits` (decode: enough to fill the GPU at long
+// contexts; prefill: a few, as its rows already fill it). mla.ts keeps the one-head-per-workgroup kernel that CPU
+// adapters run.
+import headsSource from '../../shaders/mla_attention_heads.wgsl';
+import { f32 } from '../gpu/preprocess';
+import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
+import type { MlaSelection } from './mla';
+
+export interface MlaHeadsPartials {
+  splits: number; // most shares per row
+  partials: GPUBuffer; // [rows, nH, splits, rKV + 2] f32
+}
+
+export interface MlaHeadsArgs {
+  qAbs: GPUBuffer; // [T, nH, rKV + dR]
+  latentCache: GPUBuffer; // [maxContext, rKV + dR]
+  nH: number;
+  rKV: number;
+  dR: number;
+  scale: number;
+  maxContext: number;
+  selected?: MlaSelection;
+  shares: MlaHeadsPartials;
+  output: GPUBuffer; // [T, nH, rKV] ô (written by the combine)
+}
+
+const WG = 256;
+const KEY_BLOCK = 32; // keys scored per block (KB)
+const DIM_CHUNK = 64; // dims staged per pass (DC)
+const MAX_HEAD_GROUP = 16; // heads sharing a workgroup (HG)
+export const MIN_SHARE_KEYS = 32;
+
+/** Rows of shares `shares.partials` holds for nH heads (throws below one). */
+function shareRows(kernel: string, nH: number, rKV: number, shares: MlaHeadsPartials): number {
+  if (!Number.isInteger(shares.splits) || shares.splits < 1) throw new Error(`${kernel}: splits must be an integer ≥ 1, got ${shares.splits}`);
+  const rows = Math.floor(shares.partials.size / (nH * shares.splits * (rKV + 2) * 4));
+  if (rows < 1) throw new Error(`${kernel}: partials hold ${shares.partials.size} bytes, less than one row of ${shares.splits} shares`);
+  return rows;
+}
+
+/** Partials for `rows` rows of `splits` shares (the scratch allocates them). */
+export function headsPartialsBytes(rows: number, nH: number, rKV: number, splits: number): number {
+  return rows * nH * splits * (rKV + 2) * 4;
+}
+
+/** The attention and combine calls: ô[t,h] over keys ≤ pos0 + t, or the DSA selection in sparse steps. */
+export function mlaAttentionHeads(ctx: GpuContext, args: MlaHeadsArgs): KernelCall[] {
+  const kernel = 'mlaAttentionHeads';
+  const { nH, rKV, dR, maxContext, selected, shares } = args;
+  for (const [name, value] of Object.entries({ nH, rKV, dR, maxContext })) {
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${kernel}: ${name} must be an integer ≥ 1, got ${value}`);
+  }
+  if (!Number.isFinite(args.scale) || args.scale <= 0) throw new Error(`${kernel}: scale must be positive, got ${args.scale}`);
+  const width = rKV + dR;
+  if (args.latentCache.size < maxContext * width * 4) throw new Error(`${kernel}: latentCache holds ${args.latentCache.size} bytes, needs ${maxContext * width * 4}`);
+  const maxRows = Math.min(shareRows(kernel, nH, rKV, shares), Math.floor(args.output.size / (nH * rKV * 4)));
+  const headGroup = Math.min(nH, MAX_HEAD_GROUP);
+  const groups = Math.ceil(nH / headGroup);
+  const common = {
+    WG, NH: nH, RKV: rKV, DR: dR, SPLITS: shares.splits, MIN_KEYS: MIN_SHARE_KEYS,
+    SELECTION: !!selected, ...(selected ? { TOPK: selected.topk } : {}),
+  };
+  const attention = ctx.pipeline('mla_attention_heads', headsSource, {
+    ...common, HG: headGroup, KB: KEY_BLOCK, DC: DIM_CHUNK, SCALE: f32(args.scale), MAX_CONTEXT: maxContext,
+  });
+  const combine = ctx.pipeline('mla_attention_heads', headsSource, { ...common, COMBINE: true }, 'combine');
+  const attentionGroup = ctx.bindGroup(attention, [ctx.step, args.qAbs, args.latentCache, shares.partials,
+    ...(selected ? [selected.indices, selected.counts] : [])], 'mla_attention_heads');
+  const combineGroup = ctx.bindGroup(combine, [ctx.step, shares.partials, args.output, ...(selected ? [selected.counts] : [])], 'mla_heads_combine');
+  const rowsChecked = (rows: number) => {
+    if (rows > maxRows) throw new Error(`${kernel}: rows=${rows} but its buffers hold ${maxRows} rows`);
+    return rows;
+  };
+  return [
+    simpleCall('mla_attention', attention, attentionGroup, (rows) => [groups, rowsChecked(rows), shares.splits]),
+    simpleCall('mla_combine', combine, combineGroup, (rows) => [nH, rowsChecked(rows)]),
+  ];
+}

@@ -1,0 +1,216 @@
+// Weight-absorbed MLA attention with the heads sharing each key read (GPU layout; mla_attention.wgsl is the
+// one-head-per-workgroup form kept for CPU adapters). In the absorbed form every head attends over the same latent
+// rows [c(u) ; kR(u)], so a workgroup takes a group of HG heads of one query row t and one share of its keys:
+//   s[h,u] = SCALE · qAbs[t,h]·cache[u]        (a [HG, WIDTH] x [WIDTH, KB] product per block of KB keys)
+//   ô[t,h] = Σ_u softmax_u(s[h,·]) · c(u)      (online softmax per head, accumulators rescaled per block)
+// Keys u ≤ pos0 + t, or the DSA selection indices[t, 0:counts[t]] when SELECTION and step.sparse == 1 (entries
+// past pos0 + t ignored). The keys of a row are cut into share_count(nKeys) shares of at least MIN_KEYS keys, at
+// most SPLITS; workgroup (g, t, z) takes share z and writes its unnormalised accumulator with the running max m and
+// sum l per head to partials [T, NH, SPLITS, RKV + 2]; entry point `combine` merges a row's shares into ô
+// (M = max m_z, ô = Σ_z e^(m_z − M) acc_z / Σ_z e^(m_z − M) l_z; 0 with no visible key).
+// Scores: per block the query and key rows pass through workgroup memory DC dims at a time (coalesced loads, key
+// rows padded against bank conflicts); thread (key kk, head quarter hq) sums HPT heads' dots. Values: thread lid
+// owns ô dims lid, lid + WG, … of all HG heads and reads each key's c(u) once for all of them.
+#include "step"
+
+const WIDTH: u32 = RKV + DR;
+const SHARE: u32 = RKV + 2u;
+const NEG_BIG: f32 = -3.0e38;            // "no key yet": finite so exp(NEG_BIG − m) is a clean 0
+const NO_KEY: u32 = 0xffffffffu;
+
+@group(0) @binding(0) var<uniform> step: Step;
+#ifdef COMBINE
+@group(0) @binding(1) var<storage, read> partials: array<f32>;          // [T, NH, SPLITS, RKV + 2]
+@group(0) @binding(2) var<storage, read_write> attnLatent: array<f32>;  // [T, NH, RKV] ô
+#ifdef SELECTION
+@group(0) @binding(3) var<storage, read> counts: array<u32>;            // [T]
+#endif
+#else
+@group(0) @binding(1) var<storage, read> qAbs: array<f32>;              // [T, NH, RKV + DR]
+@group(0) @binding(2) var<storage, read> latentCache: array<f32>;       // [MAX_CONTEXT, RKV + DR]
+@group(0) @binding(3) var<storage, read_write> partials: array<f32>;    // [T, NH, SPLITS, RKV + 2] acc, m, l
+#ifdef SELECTION
+@group(0) @binding(4) var<storage, read> indices: array<u32>;           // [T, TOPK] selected key positions
+@group(0) @binding(5) var<storage, read> counts: array<u32>;            // [T] valid entries of each indices row
+#endif
+#endif
+
+// How many keys row t attends to (entries of a selection may still be masked later).
+fn key_count(t: u32) -> u32 {
+#ifdef SELECTION
+  if (step.sparse == 1u) { return min(counts[t], TOPK); }
+#endif
+  return step.pos0 + t + 1u;
+}
+
+// Shares a row's keys are cut into: each at least MIN_KEYS keys, at most SPLITS shares.
+fn share_count(nKeys: u32) -> u32 {
+  return clamp((nKeys + MIN_KEYS - 1u) / MIN_KEYS, 1u, SPLITS);
+}
+
+#ifdef COMBINE
+var<workgroup> shareWeight: array<f32, SPLITS>;
+
+@compute @workgroup_size(WG)
+fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let h = wid.x;
+  let t = wid.y;
+  if (t >= step.rows) { return; }
+  let shares = share_count(key_count(t));
+  let base = (t * NH + h) * SPLITS * SHARE;
+  var top = NEG_BIG;
+  for (var z = 0u; z < shares; z++) { top = max(top, partials[base + z * SHARE + RKV]); }
+  for (var z = lid; z < shares; z += WG) { shareWeight[z] = exp(partials[base + z * SHARE + RKV] - top); }
+  workgroupBarrier();
+  var total = 0.0;
+  for (var z = 0u; z < shares; z++) { total += shareWeight[z] * partials[base + z * SHARE + RKV + 1u]; }
+  let inv = select(0.0, 1.0 / total, total > 0.0);
+  for (var d = lid; d < RKV; d += WG) {
+    var sum = 0.0;
+    for (var z = 0u; z < shares; z++) { sum += shareWeight[z] * partials[base + z * SHARE + d]; }
+    attnLatent[(t * NH + h) * RKV + d] = sum * inv;
+  }
+}
+#else
+const KEY_GROUPS: u32 = WG / KB;         // threads scoring one key, each for HPT heads
+const HPT: u32 = (HG + KEY_GROUPS - 1u) / KEY_GROUPS;
+const QS_HEADS: u32 = KEY_GROUPS * HPT;  // staged query rows (those past HG are zero)
+const DPT: u32 = (RKV + WG - 1u) / WG;   // ô dims per thread and head
+const CHUNKS: u32 = (WIDTH + DC - 1u) / DC;
+const KS_STRIDE: u32 = DC + 1u;
+
+var<workgroup> qs: array<f32, QS_HEADS * DC>;   // query chunk [head][dim]
+var<workgroup> ks: array<f32, KB * KS_STRIDE>;  // key chunk [key][dim], padded
+var<workgroup> prob: array<f32, HG * KB>;       // the block's scores, then probabilities [head][key]
+var<workgroup> keyPos: array<u32, KB>;          // the block's key positions (NO_KEY when masked)
+var<workgroup> headM: array<f32, HG>;           // running max per head
+var<workgroup> headL: array<f32, HG>;           // running sum per head
+var<workgroup> headAlpha: array<f32, HG>;       // this block's rescale of the accumulators
+
+fn key_at(t: u32, k: u32) -> u32 {
+#ifdef SELECTION
+  if (step.sparse == 1u) { return indices[t * TOPK + k]; }
+#endif
+  return k;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let h0 = wid.x * HG;
+  let t = wid.y;
+  let z = wid.z;
+  if (t >= step.rows) { return; }
+  let last = step.pos0 + t; // the newest key this row may see
+  let nKeys = key_count(t);
+  let shares = share_count(nKeys);
+  if (z >= shares) { return; }
+  let per = (nKeys + shares - 1u) / shares;
+  let kBegin = min(nKeys, z * per);
+  let kEnd = min(nKeys, kBegin + per);
+  if (lid < HG) {
+    headM[lid] = NEG_BIG;
+    headL[lid] = 0.0;
+  }
+  let kk = lid % KB; // the key this thread scores
+  let hq = lid / KB; // and its heads hq·HPT .. hq·HPT + HPT − 1
+  var acc: array<f32, HG * DPT>; // [head][j] for dims lid + j·WG
+
+  for (var k0 = kBegin; k0 < kEnd; k0 += KB) {
+    let n = min(KB, kEnd - k0);
+    if (lid < KB) {
+      var u = NO_KEY;
+      if (lid < n) {
+        let candidate = key_at(t, k0 + lid);
+        if (candidate <= last && candidate < MAX_CONTEXT) { u = candidate; }
+      }
+      keyPos[lid] = u;
+    }
+    workgroupBarrier();
+
+    var dot: array<f32, HPT>;
+    for (var j = 0u; j < HPT; j++) { dot[j] = 0.0; }
+    for (var c = 0u; c < CHUNKS; c++) {
+      let d0 = c * DC;
+      for (var i = lid; i < QS_HEADS * DC; i += WG) {
+        let hh = i / DC;
+        let d = d0 + i % DC;
+        var v = 0.0;
+        if (hh < HG && h0 + hh < NH && d < WIDTH) { v = qAbs[(t * NH + h0 + hh) * WIDTH + d]; }
+        qs[i] = v;
+      }
+      for (var i = lid; i < KB * DC; i += WG) {
+        let key = i / DC;
+        let d = d0 + i % DC;
+        let u = keyPos[key];
+        var v = 0.0;
+        if (u != NO_KEY && d < WIDTH) { v = latentCache[u * WIDTH + d]; }
+        ks[key * KS_STRIDE + i % DC] = v;
+      }
+      workgroupBarrier();
+      for (var d = 0u; d < DC; d++) {
+        let kv = ks[kk * KS_STRIDE + d];
+        for (var j = 0u; j < HPT; j++) { dot[j] += qs[(hq * HPT + j) * DC + d] * kv; }
+      }
+      workgroupBarrier();
+    }
+    for (var j = 0u; j < HPT; j++) {
+      let hh = hq * HPT + j;
+      if (hh < HG) { prob[hh * KB + kk] = select(NEG_BIG, SCALE * dot[j], keyPos[kk] != NO_KEY); }
+    }
+    workgroupBarrier();
+
+    if (lid < HG) {
+      var blockMax = NEG_BIG;
+      for (var k = 0u; k < n; k++) { blockMax = max(blockMax, prob[lid * KB + k]); }
+      let mOld = headM[lid];
+      let mNew = max(mOld, blockMax);
+      headAlpha[lid] = exp(mOld - mNew);
+      headM[lid] = mNew;
+    }
+    workgroupBarrier();
+    for (var i = lid; i < HG * KB; i += WG) {
+      let k = i % KB;
+      prob[i] = select(0.0, exp(prob[i] - headM[i / KB]), k < n && keyPos[k] != NO_KEY);
+    }
+    workgroupBarrier();
+
+    if (lid < HG) {
+      var sum = 0.0;
+      for (var k = 0u; k < n; k++) { sum += prob[lid * KB + k]; }
+      headL[lid] = headL[lid] * headAlpha[lid] + sum;
+    }
+    for (var hh = 0u; hh < HG; hh++) {
+      let alpha = headAlpha[hh];
+      for (var j = 0u; j < DPT; j++) { acc[hh * DPT + j] *= alpha; }
+    }
+    for (var k = 0u; k < n; k++) {
+      let u = keyPos[k];
+      if (u == NO_KEY) { continue; }
+      var v: array<f32, DPT>;
+      for (var j = 0u; j < DPT; j++) {
+        let d = lid + j * WG;
+        v[j] = select(0.0, latentCache[u * WIDTH + min(d, RKV - 1u)], d < RKV);
+      }
+      for (var hh = 0u; hh < HG; hh++) {
+        let p = prob[hh * KB + k];
+        for (var j = 0u; j < DPT; j++) { acc[hh * DPT + j] += p * v[j]; }
+      }
+    }
+    workgroupBarrier(); // the next block overwrites keyPos, prob and headAlpha
+  }
+
+  for (var hh = 0u; hh < HG; hh++) {
+    if (h0 + hh < NH) {
+      let shareBase = ((t * NH + h0 + hh) * SPLITS + z) * SHARE;
+      for (var j = 0u; j < DPT; j++) {
+        let d = lid + j * WG;
+        if (d < RKV) { partials[shareBase + d] = acc[hh * DPT + j]; }
+      }
+      if (lid == 0u) {
+        partials[shareBase + RKV] = headM[hh];
+        partials[shareBase + RKV + 1u] = headL[hh];
+      }
+    }
+  }
+}
+#endif

@@ -1,0 +1,33 @@
+// The GPU attention layout (heads sharing key reads, engine/kernels/mla-heads.ts) through the whole model on every
+// fixture set: CPU adapters run the per-head kernel by default, so this forces the heads kernel and checks the prefill
+// and teacher-forced decode logits against transformers' at the f32 bar, in both attention modes for V3.2.
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { verifyCheckpoint, PASS_THRESHOLDS } from '../../engine/cli/verification';
+import { openCheckpoint } from '../../engine/weights/checkpoint-node';
+import { FIXTURE_NAMES, fixturePath, hasIndexer } from '../support/fixtures';
+import { testDevice } from '../support/gpu';
+
+// Two shared fixtures (V2; V3.2 in both modes) and the partial-shape V3 fixture: every path of the kernel, within
+// the CI time the whole fixture set would double.
+const NAMES = FIXTURE_NAMES.filter((name) => ['tiny-v2', 'tiny-v32', 'shape-v3-fp8-partial'].includes(name));
+const cases = NAMES.flatMap((name) =>
+  (hasIndexer(name) ? (['sparse', 'dense'] as const) : (['dense'] as const)).map((attention) => ({ name, attention })));
+
+describe('heads attention kernel matches transformers on the fixtures', () => {
+  for (const { name, attention } of cases) {
+    it(`${name} f32 ${attention}: prefill and decode logits within the f32 bar`, async () => {
+      const { device } = await testDevice();
+      const dir = fixturePath(name);
+      const report = await verifyCheckpoint(device, {
+        source: await openCheckpoint(dir), goldenPath: join(dir, 'golden.safetensors'), weights: 'f32', attention, attentionKernel: 'heads',
+      });
+      for (const phase of [report.prefill, report.decode]) {
+        expect(phase.positions).toBeGreaterThan(0);
+        expect(phase.maxAbsErr).toBeLessThanOrEqual(PASS_THRESHOLDS.f32.maxAbsErr);
+        expect(phase.top1Agree).toBe(1);
+      }
+      expect(report.pass).toBe(true);
+    });
+  }
+});

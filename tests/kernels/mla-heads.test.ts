@@ -1,0 +1,84 @@
+// The heads-sharing MLA attention (engine/kernels/mla-heads.ts, the GPU layout) against a float64 reference of
+// ô[t,h] = Σ_u softmax_u(τ·qAbs[t,h]·cache[u]) · c(u) over the keys row t sees: one and two head groups (3 and 17
+// heads: 16 + 1), latent widths that leave a partial dim chunk and one or two ô dims per thread, 1 to 600 keys
+// (shares of 32 keys, a partial key block, more allowed shares than keys), one decode row and a chunk of 3 rows, and
+// a sparse DSA selection whose entries past a row's position are ignored.
+import { describe, expect, it } from 'vitest';
+import { GpuContext } from '../../engine/gpu/context';
+import { createStorage, readF32, runCalls, uploadArray } from '../../engine/gpu/buffers';
+import { headsPartialsBytes, mlaAttentionHeads } from '../../engine/kernels/mla-heads';
+import { expectClose, randomArray } from '../support/compare';
+import { testDevice } from '../support/gpu';
+
+const DR = 8, MAX_CONTEXT = 640, SCALE = 0.11, TOPK = 300;
+const TOLERANCE = { atol: 1e-5, rtol: 1e-4 };
+
+/** ô [T, nH, rKV] for rows t seeing keys(t), float64. */
+function reference(qAbs: Float32Array, cache: Float32Array, nH: number, rKV: number, T: number, keys: (t: number) => number[]): Float64Array {
+  const width = rKV + DR;
+  const out = new Float64Array(T * nH * rKV);
+  for (let t = 0; t < T; t++) {
+    const visible = keys(t);
+    for (let h = 0; h < nH; h++) {
+      const q = (t * nH + h) * width;
+      const scores = visible.map((u) => {
+        let dot = 0;
+        for (let d = 0; d < width; d++) dot += qAbs[q + d] * cache[u * width + d];
+        return SCALE * dot;
+      });
+      const top = Math.max(...scores);
+      const weights = scores.map((s) => Math.exp(s - top));
+      const total = weights.reduce((a, b) => a + b, 0);
+      visible.forEach((u, i) => {
+        for (let j = 0; j < rKV; j++) out[(t * nH + h) * rKV + j] += (weights[i] / total) * cache[u * width + j];
+      });
+    }
+  }
+  return out;
+}
+
+describe('heads-sharing MLA attention', () => {
+  for (const [nH, rKV] of [[3, 130], [17, 300]] as const) {
+    it(`matches the reference: ${nH} heads, rKV ${rKV}, 1 and 3 rows, 1 to 600 keys, dense and sparse`, async () => {
+      const { device } = await testDevice();
+      const ctx = new GpuContext(device);
+      const width = rKV + DR;
+      const T = 3;
+      const cache = randomArray(MAX_CONTEXT * width, 41 + nH, 2);
+      const qAbs = randomArray(T * nH * width, 42 + nH, 2);
+      const selection = [0, 1, 2].map((t) => Array.from({ length: TOPK }, (_, i) => (i * 7 + 3 * t + 1) % MAX_CONTEXT));
+      const selected = {
+        indices: uploadArray(device, Uint32Array.from(selection.flat()), 'indices'),
+        counts: uploadArray(device, Uint32Array.from([TOPK, 250, 17]), 'counts'), topk: TOPK,
+      };
+      const base = {
+        qAbs: uploadArray(device, qAbs, 'q_abs'), latentCache: uploadArray(device, cache, 'latent_cache'), nH, rKV, dR: DR,
+        scale: SCALE, maxContext: MAX_CONTEXT, selected,
+      };
+      for (const splits of [3, 256]) {
+        const shares = { splits, partials: createStorage(device, headsPartialsBytes(T, nH, rKV, splits), 'partials') };
+        for (const [rows, pos0, sparse] of [[1, 0, false], [1, 32, false], [1, 599, false], [3, 100, false], [1, 599, true], [3, 400, true]] as const) {
+          const output = uploadArray(device, new Float32Array(T * nH * rKV).fill(-7), 'output');
+          ctx.writeStep(rows, pos0, sparse);
+          runCalls(device, mlaAttentionHeads(ctx, { ...base, shares, output }), rows);
+          const keys = (t: number) => sparse
+            ? selection[t].slice(0, [TOPK, 250, 17][t]).filter((u) => u <= pos0 + t)
+            : Array.from({ length: pos0 + t + 1 }, (_, u) => u);
+          const expected = reference(qAbs, cache, nH, rKV, rows, keys);
+          const what = `${splits} shares, ${rows} rows at ${pos0}${sparse ? ', sparse' : ''}`;
+          expectClose(await readF32(device, output, rows * nH * rKV), expected, TOLERANCE, what);
+        }
+      }
+    });
+  }
+
+  it('refuses partials smaller than one row and steps with more rows than they hold', async () => {
+    const { device } = await testDevice();
+    const ctx = new GpuContext(device);
+    const buffer = createStorage(device, MAX_CONTEXT * 138 * 4, 'any');
+    const args = { qAbs: buffer, latentCache: buffer, nH: 3, rKV: 130, dR: DR, scale: SCALE, maxContext: MAX_CONTEXT, output: buffer };
+    expect(() => mlaAttentionHeads(ctx, { ...args, shares: { splits: 4, partials: createStorage(device, 64, 'tiny') } })).toThrow(/partials/);
+    const shares = { splits: 4, partials: createStorage(device, headsPartialsBytes(1, 3, 130, 4), 'partials') };
+    expect(() => mlaAttentionHeads(ctx, { ...args, shares })[0].encode({} as GPUComputePassEncoder, 2)).toThrow(/rows=2/);
+  });
+});
