@@ -17,7 +17,7 @@ export interface StepProfile {
   rows: number;
   context: number;
   attention: AttentionMode;
-  stepUs: number; // the whole step encoded once per repetition
+  stepUs: number; // the whole step encoded once per repetition (submit overhead included)
   calls: CallTime[]; // by time, largest first
 }
 
@@ -29,6 +29,7 @@ function dispatchesOf(call: KernelCall, rows: number): number {
   return n;
 }
 
+/** Microseconds of `reps` repetitions of `calls` in one pass and one submit, per repetition. */
 async function timeCalls(device: GPUDevice, calls: KernelCall[], rows: number, reps: number): Promise<number> {
   const run = async (n: number) => {
     const encoder = device.createCommandEncoder();
@@ -53,9 +54,11 @@ export async function profileStep(model: DeepseekForward, context: number, rows:
   const calls = model.stepCalls(sparse ? 'sparse' : 'dense');
   model.ctx.writeStep(rows, context, sparse);
   const stepUs = await timeCalls(device, calls, rows, reps);
+  // The submit and wait around each measurement, spread over its repetitions, is taken off every call's figure.
+  const overheadUs = await timeCalls(device, [], rows, reps);
   const byName = new Map<string, CallTime>();
   for (const call of calls) {
-    const us = await timeCalls(device, [call], rows, reps);
+    const us = Math.max(0, (await timeCalls(device, [call], rows, reps)) - overheadUs);
     const entry = byName.get(call.name) ?? { name: call.name, calls: 0, dispatchesPerCall: dispatchesOf(call, rows), us: 0 };
     entry.calls++;
     entry.us += us;

@@ -101,11 +101,11 @@ export async function runBench(gpu: BenchDevice, options: BenchOptions, progress
   if (options.kernels) progress(`timed ${kernels.length} kernels`);
   const profiles: StepProfile[] = [];
   if (options.profile) {
-    const reps = gpu.cpu ? 1 : 20;
+    const reps = gpu.cpu ? 1 : 200;
     for (const context of contexts) for (const attention of modes) profiles.push(await profileStep(model, context, 1, attention, reps));
     const chunk = model.scratch.maxRows;
     const at = Math.min(Math.max(0, (contexts[0] ?? chunk) - chunk), model.scratch.maxContext - chunk);
-    profiles.push(await profileStep(model, at, chunk, modes[0] ?? 'dense', gpu.cpu ? 1 : 5));
+    profiles.push(await profileStep(model, at, chunk, modes[0] ?? 'dense', gpu.cpu ? 1 : 10));
     model.reset();
     progress(`profiled ${profiles.length} steps`);
   }

@@ -73,15 +73,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #ifdef DOWN
   let t = grid_slot;
   if (t >= step.rows || wid.x * WG_ROWS >= N) { return; } // uniform
-  for (var j = 0u; j < TOP_K; j++) {
+  // The token's (expert, chunk) pairs as one flat range over the lanes: K = moe_intermediate_size is a few dozen
+  // chunks, so a loop per expert would leave lanes idle at each expert's end and serialise the experts.
+  for (var i = lane; i < TOP_K * CHUNKS; i += LANES) {
+    let j = i / CHUNKS;
+    let c = i % CHUNKS;
     let slot = t * TOP_K + j;
     let first_row = expert_of(slot) * N;
     let routing_weight = expert_weights[slot];
-    for (var c = lane; c < CHUNKS; c += LANES) {
-      let xc = load_x_chunk((t * ACT_STRIDE + j * K) / 4u, c);
-      for (var r = 0u; r < ROWS_PER_THREAD; r++) {
-        gate[r] += routing_weight * chunk_dot(first_row + min(first + r, N - 1u), c, xc);
-      }
+    let xc = load_x_chunk((t * ACT_STRIDE + j * K) / 4u, c);
+    for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+      gate[r] += routing_weight * chunk_dot(first_row + min(first + r, N - 1u), c, xc);
     }
   }
 #ifdef SHARED

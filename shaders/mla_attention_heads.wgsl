@@ -65,7 +65,9 @@ fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   var total = 0.0;
   for (var z = 0u; z < shares; z++) { total += shareWeight[z] * partials[base + z * SHARE + RKV + 1u]; }
   let inv = select(0.0, 1.0 / total, total > 0.0);
-  for (var d = lid; d < RKV; d += WG) {
+  // Workgroup (h, t, b) writes dims b·WG .. b·WG + WG − 1, a dim a thread: the shares' reads are coalesced.
+  let d = wid.z * WG + lid;
+  if (d < RKV) {
     var sum = 0.0;
     for (var z = 0u; z < shares; z++) { sum += shareWeight[z] * partials[base + z * SHARE + d]; }
     attnLatent[(t * NH + h) * RKV + d] = sum * inv;

@@ -1,5 +1,6 @@
 // MoE router: picks TOP_K of N_EXPERTS experts per token row and their combination weights, from the f32 router
-// logits (deepseek-math.md §5). One workgroup of WG threads per row; all scores live in workgroup memory.
+// logits (deepseek-math.md §5), or with FUSED_GATE from x and mlp.gate.weight (the logits computed here: one
+// dispatch instead of two per MoE layer). One workgroup of WG threads per row; all scores live in workgroup memory.
 // Variants (compile-time):
 //   SOFTMAX (V2):  p = softmax(logits); selection and weight scores are both p; weight = p · SCALE.
 //   otherwise (V3/V3.2 "noaux_tc"): σ = sigmoid(logits), selection b = σ + bias (HAS_BIAS; else b = σ);
@@ -17,7 +18,12 @@
 const GROUP_SIZE: u32 = N_EXPERTS / N_GROUP;
 
 @group(0) @binding(0) var<uniform> step: Step;
+#ifdef FUSED_GATE
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;             // [T, H/4] the normed hidden state
+@group(0) @binding(GATE_BINDING) var<storage, read> gate4: array<vec4<f32>>; // [N_EXPERTS, H/4] mlp.gate.weight
+#else
 @group(0) @binding(1) var<storage, read> logits: array<f32>;               // [T, N_EXPERTS] router logits
+#endif
 @group(0) @binding(2) var<storage, read_write> expert_ids: array<u32>;     // [T, TOP_K] selected experts
 @group(0) @binding(3) var<storage, read_write> expert_weights: array<f32>; // [T, TOP_K] their weights
 #ifdef HAS_BIAS
@@ -30,6 +36,32 @@ var<workgroup> group_score: array<f32, N_GROUP>;
 var<workgroup> group_kept: array<u32, N_GROUP>;
 var<workgroup> chosen_weight: array<f32, TOP_K>;
 var<workgroup> reduce_scratch: array<f32, WG>;
+#ifdef FUSED_GATE
+// FUSED_GATE: the router logits gate·x are computed here (GATE_LANES threads per expert, then a sum per expert)
+// instead of by a separate matrix-vector dispatch.
+var<workgroup> gate_partial: array<f32, GATE_SLOTS>; // [expert][lane]
+var<workgroup> gate_logit: array<f32, N_EXPERTS>;
+
+fn compute_logits(t: u32, lid: u32) {
+  let lane = lid % GATE_LANES;
+  for (var e = lid / GATE_LANES; e < N_EXPERTS; e += WG / GATE_LANES) {
+    var acc = 0.0;
+    for (var i = lane; i < H / 4u; i += GATE_LANES) { acc += dot(x4[t * (H / 4u) + i], gate4[e * (H / 4u) + i]); }
+    gate_partial[e * GATE_LANES + lane] = acc;
+  }
+  workgroupBarrier();
+  for (var e = lid; e < N_EXPERTS; e += WG) {
+    var sum = 0.0;
+    for (var l = 0u; l < GATE_LANES; l++) { sum += gate_partial[e * GATE_LANES + l]; }
+    gate_logit[e] = sum;
+  }
+  workgroupBarrier();
+}
+
+fn router_logit(t: u32, e: u32) -> f32 { return gate_logit[e]; }
+#else
+fn router_logit(t: u32, e: u32) -> f32 { return logits[t * N_EXPERTS + e]; }
+#endif
 
 fn expert_kept(e: u32) -> bool {
 #ifdef GROUPED
@@ -91,15 +123,17 @@ fn score_group(g: u32) -> f32 {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let t = wid.x;
   if (t >= step.rows) { return; }
-  let row = t * N_EXPERTS;
+#ifdef FUSED_GATE
+  compute_logits(t, lid);
+#endif
 
 #ifdef SOFTMAX
-  var local_max = logits[row];
-  for (var e = lid; e < N_EXPERTS; e += WG) { local_max = max(local_max, logits[row + e]); }
+  var local_max = router_logit(t, 0u);
+  for (var e = lid; e < N_EXPERTS; e += WG) { local_max = max(local_max, router_logit(t, e)); }
   let row_max = workgroup_reduce(lid, local_max, true);
   var local_sum = 0.0;
   for (var e = lid; e < N_EXPERTS; e += WG) {
-    let z = exp(logits[row + e] - row_max);
+    let z = exp(router_logit(t, e) - row_max);
     weight_score[e] = z;
     local_sum += z;
   }
@@ -111,7 +145,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
 #else
   for (var e = lid; e < N_EXPERTS; e += WG) {
-    let s = 1.0 / (1.0 + exp(-logits[row + e]));
+    let s = 1.0 / (1.0 + exp(-router_logit(t, e)));
     weight_score[e] = s;
 #ifdef HAS_BIAS
     select_score[e] = s + score_bias[e];

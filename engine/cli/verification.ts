@@ -3,6 +3,7 @@
 // logits transformers computed, per phase and over all positions together. Shared by `npm run verify` and the
 // golden tests; pass-bars.ts says what passes.
 import type { AttentionKernel } from '../model/scratch';
+import type { MatvecKind } from '../kernels/matvec-shape';
 import { basename } from 'node:path';
 import { DeepseekForward, type AttentionMode } from '../model/forward';
 import type { StorageDtype } from '../weights/quant';
@@ -26,6 +27,8 @@ export interface VerifyOptions {
   maxWeightBufferBytes?: number;
   /** Attention kernel, by adapter kind unless given (tests run the GPU layout on CPU adapters too). */
   attentionKernel?: AttentionKernel;
+  /** Every kernel's layout as on this adapter kind (ForwardOptions.kernelLayout). */
+  kernelLayout?: MatvecKind;
 }
 
 export interface VerifyReport {
@@ -60,7 +63,7 @@ export async function verifyCheckpoint(device: GPUDevice, options: VerifyOptions
   const longest = Math.max(...golden.sequences.map((s) => s.inputIds.length + s.decodeIds.length));
   const model = await DeepseekForward.create(device, source, {
     weights: plan, maxContext: Math.max(longest, 16), maxWeightBufferBytes: options.maxWeightBufferBytes,
-    attentionKernel: options.attentionKernel,
+    attentionKernel: options.attentionKernel, kernelLayout: options.kernelLayout,
   });
   const prefill = new LogitComparison(vocab);
   const decode = new LogitComparison(vocab);

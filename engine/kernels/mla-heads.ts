@@ -1,7 +1,7 @@
 // MLA attention with the heads sharing each key read (shaders/mla_attention_heads.wgsl), the GPU layout for decode
 // and prefill alike: workgroup (head group, row, share) scores a share of the row's keys against HG heads at once
 // and writes per-head partial softmax states; mlaHeadsCombine merges the shares into ô [T, nH, rKV]. The keys of a
-// row are cut into as many shares as keep MIN_KEYS keys each, up to `splits` (decode: enough to fill the GPU at long
+// row are cut into as many shares as keep MIN_SHARE_KEYS keys each, up to `splits` (decode: enough to fill the GPU at long
 // contexts; prefill: a few, as its rows already fill it). mla.ts keeps the one-head-per-workgroup kernel that CPU
 // adapters run.
 import headsSource from '../../shaders/mla_attention_heads.wgsl';
@@ -31,7 +31,9 @@ const WG = 256;
 const KEY_BLOCK = 32; // keys scored per block (KB)
 const DIM_CHUNK = 64; // dims staged per pass (DC)
 const MAX_HEAD_GROUP = 16; // heads sharing a workgroup (HG)
-export const MIN_SHARE_KEYS = 32;
+/** Fewest keys in a share: fewer shares make the combine cheaper, more fill the GPU at short contexts. */
+export const MIN_SHARE_KEYS = 64;
+const COMBINE_WG = 128; // ô dims per combine workgroup
 
 /** Rows of shares `shares.partials` holds for nH heads (throws below one). */
 function shareRows(kernel: string, nH: number, rKV: number, shares: MlaHeadsPartials): number {
@@ -66,7 +68,7 @@ export function mlaAttentionHeads(ctx: GpuContext, args: MlaHeadsArgs): KernelCa
   const attention = ctx.pipeline('mla_attention_heads', headsSource, {
     ...common, HG: headGroup, KB: KEY_BLOCK, DC: DIM_CHUNK, SCALE: f32(args.scale), MAX_CONTEXT: maxContext,
   });
-  const combine = ctx.pipeline('mla_attention_heads', headsSource, { ...common, COMBINE: true }, 'combine');
+  const combine = ctx.pipeline('mla_attention_heads', headsSource, { ...common, WG: COMBINE_WG, COMBINE: true }, 'combine');
   const attentionGroup = ctx.bindGroup(attention, [ctx.step, args.qAbs, args.latentCache, shares.partials,
     ...(selected ? [selected.indices, selected.counts] : [])], 'mla_attention_heads');
   const combineGroup = ctx.bindGroup(combine, [ctx.step, shares.partials, args.output, ...(selected ? [selected.counts] : [])], 'mla_heads_combine');
@@ -76,6 +78,6 @@ export function mlaAttentionHeads(ctx: GpuContext, args: MlaHeadsArgs): KernelCa
   };
   return [
     simpleCall('mla_attention', attention, attentionGroup, (rows) => [groups, rowsChecked(rows), shares.splits]),
-    simpleCall('mla_combine', combine, combineGroup, (rows) => [nH, rowsChecked(rows)]),
+    simpleCall('mla_combine', combine, combineGroup, (rows) => [nH, rowsChecked(rows), Math.ceil(rKV / COMBINE_WG)]),
   ];
 }

@@ -13,7 +13,9 @@ export type RouterConfig = Pick<ModelConfig,
   'nRoutedExperts' | 'numExpertsPerTok' | 'nGroup' | 'topkGroup' | 'scoring' | 'topkMethod' | 'normTopkProb' | 'routedScalingFactor'>;
 
 export interface MoeRouteArgs {
-  logits: GPUBuffer; // [T, E] f32 router logits
+  logits: GPUBuffer; // [T, E] f32 router logits (unused with `gate`)
+  /** Computes the logits in the same dispatch from x [T, H] and mlp.gate.weight [E, H] (f32, H a multiple of 4). */
+  gate?: { x: GPUBuffer; weight: GPUBuffer; hiddenSize: number };
   bias: GPUBuffer | null; // [E] f32 e_score_correction_bias (sigmoid routing only; null = no bias)
   config: RouterConfig;
   expertIds: GPUBuffer; // [T, k] u32 out
@@ -34,10 +36,17 @@ export function moeRoute(ctx: GpuContext, args: MoeRouteArgs): KernelCall {
   if (args.expertIds.size < k * 4) throw new Error(`moeRoute: expertIds (${args.expertIds.size} bytes) hold less than one row of ${k} u32`);
   if (args.expertWeights.size < k * 4) throw new Error(`moeRoute: expertWeights (${args.expertWeights.size} bytes) hold less than one row of ${k} f32`);
 
+  const gate = args.gate;
+  if (gate && (gate.hiddenSize % 4 !== 0 || gate.weight.size < E * gate.hiddenSize * 4 || gate.x.size < gate.hiddenSize * 4)) {
+    throw new Error(`moeRoute: the fused gate needs H a multiple of 4 (got ${gate.hiddenSize}), weight [${E}, H] and x [T, H] f32`);
+  }
   const softmax = c.scoring === 'softmax';
+  // The fused gate takes 256 threads: GATE_LANES per expert share a logit's dot product.
+  const wg = gate ? 256 : Math.min(256, Math.max(32, nextPowerOfTwo(E)));
+  const gateLanes = Math.max(1, wg / nextPowerOfTwo(E));
   const grouped = (softmax ? c.topkMethod === 'group_limited_greedy' : true) && c.nGroup > 1 && c.topkGroup < c.nGroup;
   const pipeline = ctx.pipeline('moe_route', source, {
-    WG: Math.min(256, Math.max(32, nextPowerOfTwo(E))),
+    WG: wg,
     N_EXPERTS: E,
     TOP_K: k,
     N_GROUP: grouped ? c.nGroup : 1,
@@ -47,8 +56,11 @@ export function moeRoute(ctx: GpuContext, args: MoeRouteArgs): KernelCall {
     GROUPED: grouped,
     HAS_BIAS: !!args.bias,
     NORM_TOPK: !softmax && c.normTopkProb, // HF V2 ignores norm_topk_prob
+    FUSED_GATE: !!gate,
+    ...(gate ? { H: gate.hiddenSize, GATE_LANES: gateLanes, GATE_SLOTS: Math.max(wg, E * gateLanes), GATE_BINDING: args.bias ? 5 : 4 } : {}),
   });
-  const bindings = [ctx.step, args.logits, args.expertIds, args.expertWeights, ...(args.bias ? [args.bias] : [])];
+  const bindings = [ctx.step, gate ? gate.x : args.logits, args.expertIds, args.expertWeights, ...(args.bias ? [args.bias] : []),
+    ...(gate ? [gate.weight] : [])];
   return simpleCall('moe_route', pipeline, ctx.bindGroup(pipeline, bindings, 'moe_route'), (rows) => [rows]);
 }
 

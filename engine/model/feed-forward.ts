@@ -24,13 +24,15 @@ export function feedForwardCalls(ctx: GpuContext, config: ModelConfig, weights: 
   if (weights.dense) return swiGLU(ctx, weights.dense, scratch);
   const moe = weights.moe!;
   const topK = config.numExpertsPerTok;
-  const route = [
-    linear(ctx, { input: scratch.normed, weight: moe.router, output: scratch.routerLogits }),
-    moeRoute(ctx, {
-      logits: scratch.routerLogits, bias: moe.correctionBias, config,
-      expertIds: scratch.expertIds, expertWeights: scratch.expertWeights,
-    }),
-  ];
+  const routeArgs = { logits: scratch.routerLogits, bias: moe.correctionBias, config, expertIds: scratch.expertIds, expertWeights: scratch.expertWeights };
+  // On GPUs a decode row's router logits are computed inside the routing dispatch (one dispatch fewer per layer).
+  const router = oneBuffer(moe.router);
+  const fuseGate = ctx.matvec.THREADS_PER_ROW !== 1 && router !== null && router.dtype === 'f32'
+    && router.rowStride === config.hiddenSize && config.hiddenSize % 4 === 0;
+  const unfused = [linear(ctx, { input: scratch.normed, weight: moe.router, output: scratch.routerLogits }), moeRoute(ctx, routeArgs)];
+  const route = fuseGate
+    ? [byRows((rows) => rows === 1, moeRoute(ctx, { ...routeArgs, gate: { x: scratch.normed, weight: router.buffer, hiddenSize: config.hiddenSize } }), unfused)]
+    : unfused;
   const { gateUp, down } = moe.experts;
   const routed = { expertIds: scratch.expertIds, topK, output: scratch.expertHidden };
   const shared = moe.shared;

@@ -12,6 +12,7 @@ import { GpuContext, type KernelCall } from '../gpu/context';
 import { argmax } from '../kernels/argmax';
 import { embedding } from '../kernels/embedding';
 import { linear } from '../kernels/linear';
+import { MATVEC_SHAPES, PACKED_MATVEC_SHAPES, ROWS_KERNELS, type MatvecKind } from '../kernels/matvec-shape';
 import { rmsNorm } from '../kernels/rms-norm';
 import type { StorageDtype } from '../weights/quant';
 import type { TensorSource } from '../weights/tensor-source';
@@ -36,6 +37,12 @@ export interface ForwardOptions {
   maxWeightBufferBytes?: number;
   /** Attention kernel: by adapter kind unless a test picks one ('heads' on GPUs, 'per-head' on CPU adapters). */
   attentionKernel?: AttentionKernel;
+  /**
+   * Every kernel's thread layout as on this adapter kind, whatever the adapter is (tests run the GPU layouts —
+   * packed matvec lanes, tiled matmul, fused router gate, heads attention — on CPU adapters too). Default: the
+   * adapter's own kind.
+   */
+  kernelLayout?: MatvecKind;
 }
 
 export interface StepOptions {
@@ -79,8 +86,12 @@ export class DeepseekForward {
   static fromWeights(device: GPUDevice, config: ModelConfig, weights: ModelWeights, options: Omit<ForwardOptions, 'weights'> = {}): DeepseekForward {
     const maxContext = options.maxContext ?? Math.min(config.maxPositionEmbeddings, 4096);
     const maxRows = options.maxRows ?? 64;
-    const ctx = new GpuContext(device);
-    const scratch = createScratch(device, config, maxRows, maxContext, options.attentionKernel);
+    const layout = options.kernelLayout;
+    const ctx = layout
+      ? new GpuContext(device, { matvec: MATVEC_SHAPES[layout], packedMatvec: PACKED_MATVEC_SHAPES[layout], rowsKernel: ROWS_KERNELS[layout] })
+      : new GpuContext(device);
+    const attention = options.attentionKernel ?? (layout ? (layout === 'gpu' ? 'heads' : 'per-head') : undefined);
+    const scratch = createScratch(device, config, maxRows, maxContext, attention);
     const table = buildRopeTable(config, maxContext);
     const interleaved = new Float32Array(table.cos.length * 2);
     for (let i = 0; i < table.cos.length; i++) {

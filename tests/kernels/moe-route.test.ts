@@ -28,7 +28,7 @@ const V3_FULL_PLAIN: RouterConfig = { ...V3_FULL, normTopkProb: false, routedSca
 interface RouteResult { ids: Uint32Array; weights: Float32Array }
 
 async function routeOnGpu(config: RouterConfig, logits: Float32Array, bias: Float32Array | null, rows: number,
-  allocatedRows = rows): Promise<RouteResult> {
+  allocatedRows = rows, gate?: { x: Float32Array; weight: Float32Array; hiddenSize: number }): Promise<RouteResult> {
   const { device } = await testDevice();
   const ctx = new GpuContext(device);
   const k = config.numExpertsPerTok;
@@ -38,6 +38,7 @@ async function routeOnGpu(config: RouterConfig, logits: Float32Array, bias: Floa
     logits: uploadArray(device, logits, 'router_logits'),
     bias: bias ? uploadArray(device, bias, 'score_bias') : null,
     config, expertIds, expertWeights,
+    gate: gate && { x: uploadArray(device, gate.x, 'x'), weight: uploadArray(device, gate.weight, 'gate'), hiddenSize: gate.hiddenSize },
   });
   ctx.writeStep(rows, 0, false);
   runCalls(device, [call], rows);
@@ -80,6 +81,26 @@ describe('moe_route kernel', () => {
         expectRoutesMatch(config, logits, bias, rows, await routeOnGpu(config, logits, bias, rows));
       });
     }
+  }
+
+  // FUSED_GATE: the logits gate·x computed inside the routing dispatch (the GPU decode path), H = 36.
+  for (const [name, config, withBias] of [cases[1], cases[2], cases[4]]) {
+    it(`with the router gate fused in, matches routeExperts on gate·x: ${name}, T = 3`, async () => {
+      const E = config.nRoutedExperts, H = 36, rows = 3;
+      const x = randomArray(rows * H, E + 71, 1);
+      const weight = randomArray(E * H, E + 72, 0.5);
+      const logits = new Float32Array(rows * E);
+      for (let t = 0; t < rows; t++) {
+        for (let e = 0; e < E; e++) {
+          let dot = 0;
+          for (let i = 0; i < H; i++) dot += x[t * H + i] * weight[e * H + i];
+          logits[t * E + e] = dot;
+        }
+      }
+      const bias = withBias ? randomArray(E, E + 13, 0.3) : null;
+      const unusedLogits = new Float32Array(rows * E).fill(Number.NaN);
+      expectRoutesMatch(config, logits, bias, rows, await routeOnGpu(config, unusedLogits, bias, rows, rows, { x, weight, hiddenSize: H }));
+    });
   }
 
   it('V3 drops the group holding the single best expert when its top-2 sum is low', async () => {

@@ -1,6 +1,7 @@
-// The GPU attention layout (heads sharing key reads, engine/kernels/mla-heads.ts) through the whole model on every
-// fixture set: CPU adapters run the per-head kernel by default, so this forces the heads kernel and checks the prefill
-// and teacher-forced decode logits against transformers' at the f32 bar, in both attention modes for V3.2.
+// The GPU kernel layouts through the whole model: CPU adapters run CPU layouts by default, so this forces every
+// kernel's GPU layout (heads-sharing attention, engine/kernels/mla-heads.ts; packed matvec lanes; the router gate
+// fused into routing; query absorption split over threads; 256-thread RMSNorm; tiled prefill matmul) and checks
+// the prefill and teacher-forced decode logits against transformers' at the f32 bar, in both modes for V3.2.
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { verifyCheckpoint, PASS_THRESHOLDS } from '../../engine/cli/verification';
@@ -14,13 +15,13 @@ const NAMES = FIXTURE_NAMES.filter((name) => ['tiny-v2', 'tiny-v32', 'shape-v3-f
 const cases = NAMES.flatMap((name) =>
   (hasIndexer(name) ? (['sparse', 'dense'] as const) : (['dense'] as const)).map((attention) => ({ name, attention })));
 
-describe('heads attention kernel matches transformers on the fixtures', () => {
+describe('GPU kernel layouts match transformers on the fixtures', () => {
   for (const { name, attention } of cases) {
     it(`${name} f32 ${attention}: prefill and decode logits within the f32 bar`, async () => {
       const { device } = await testDevice();
       const dir = fixturePath(name);
       const report = await verifyCheckpoint(device, {
-        source: await openCheckpoint(dir), goldenPath: join(dir, 'golden.safetensors'), weights: 'f32', attention, attentionKernel: 'heads',
+        source: await openCheckpoint(dir), goldenPath: join(dir, 'golden.safetensors'), weights: 'f32', attention, kernelLayout: 'gpu',
       });
       for (const phase of [report.prefill, report.decode]) {
         expect(phase.positions).toBeGreaterThan(0);
