@@ -12,12 +12,7 @@ import { generateGreedy } from '../../engine/model/greedy';
 import { openPackage } from '../../engine/package/package-node';
 import { ChatTokenizer } from '../../engine/tokenizer/chat-tokenizer';
 import { TRAINED_MODEL_DIR } from '../default-model/default-model-config';
-
-const PROMPTS = [
-  'What does "house" mean?', 'What does "happy" mean?', 'Use "river" in a sentence.', 'Give synonyms for "big".',
-  'What is "hacker"?', 'What does "water" mean?', 'Give synonyms for "quick".', 'Use "music" in a sentence.',
-  'What is "bug"?', 'What does the Devil\'s Dictionary say about "lawyer"?',
-];
+import { SAMPLE_PROMPTS } from './sample-prompts';
 
 const { values } = parseArgs({ options: { out: { type: 'string' }, models: { type: 'string', default: 'public/models' } } });
 const dir = join(values.models!, TRAINED_MODEL_DIR);
@@ -26,7 +21,7 @@ const tokenizer = new ChatTokenizer({ tokenizerJson: await read('tokenizer.json'
 const { device } = await createNodeDevice();
 const model = await DeepseekForward.create(device, (await openPackage(dir)).source, { maxContext: 128 });
 const samples: { user: string; answer: string }[] = [];
-for (const user of PROMPTS) {
+for (const user of SAMPLE_PROMPTS) {
   model.reset();
   const ids = await generateGreedy(model, tokenizer.encodeChat([{ role: 'user', content: user }]), { maxNewTokens: 64, stopIds: tokenizer.stopTokenIds });
   samples.push({ user, answer: tokenizer.decode(ids, { skipSpecialTokens: true }) });

@@ -8,9 +8,9 @@ export const MODEL_TIMEOUT_MS = 300_000;
 
 export const byTestId = (page: Page, id: string): Locator => page.locator(`[data-testid="${id}"]`);
 
-export async function waitForModelReady(page: Page): Promise<string> {
+export async function waitForModelReady(page: Page, timeoutMs = MODEL_TIMEOUT_MS): Promise<string> {
   const status = byTestId(page, 'model-status');
-  await status.filter({ hasText: /ready/i }).first().waitFor({ timeout: MODEL_TIMEOUT_MS });
+  await status.filter({ hasText: /ready/i }).first().waitFor({ timeout: timeoutMs });
   return status.first().innerText();
 }
 
@@ -28,21 +28,21 @@ export async function userTexts(page: Page): Promise<string[]> {
 }
 
 /** Types into the composer and sends with the send button; resolves once generation has started. */
-export async function sendMessage(page: Page, text: string): Promise<void> {
+export async function sendMessage(page: Page, text: string, timeoutMs = MODEL_TIMEOUT_MS): Promise<void> {
   const answersBefore = await byTestId(page, 'message-assistant').count();
   await byTestId(page, 'chat-input').fill(text);
   await byTestId(page, 'send-button').click();
   await page.waitForFunction(
     (count) => document.querySelectorAll('[data-testid="message-assistant"]').length > count,
     answersBefore,
-    { timeout: MODEL_TIMEOUT_MS },
+    { timeout: timeoutMs },
   );
 }
 
 /** Waits until no answer is being generated: the stop button is gone and the composer takes input again. */
-export async function waitForAnswerDone(page: Page): Promise<void> {
-  await byTestId(page, 'stop-button').waitFor({ state: 'hidden', timeout: MODEL_TIMEOUT_MS });
-  await byTestId(page, 'send-button').waitFor({ state: 'visible', timeout: MODEL_TIMEOUT_MS });
+export async function waitForAnswerDone(page: Page, timeoutMs = MODEL_TIMEOUT_MS): Promise<void> {
+  await byTestId(page, 'stop-button').waitFor({ state: 'hidden', timeout: timeoutMs });
+  await byTestId(page, 'send-button').waitFor({ state: 'visible', timeout: timeoutMs });
 }
 
 /**
@@ -77,12 +77,20 @@ export async function statValue(page: Page, id: string): Promise<number> {
 
 /** Sets "Max new tokens" in the settings panel, as a user types it; it applies to the next request. */
 export async function setMaxNewTokens(page: Page, tokens: number): Promise<void> {
-  const input = byTestId(page, 'setting-maxNewTokens');
-  await input.fill(String(tokens));
-  await page.waitForFunction((expected) => {
-    const element = document.querySelector<HTMLInputElement>('[data-testid="setting-maxNewTokens"]');
+  await setNumberSetting(page, 'maxNewTokens', tokens);
+}
+
+/**
+ * Types a number into one of the settings panel's number inputs (`setting-<name>`: temperature, topP, topK,
+ * repetitionPenalty, maxNewTokens) and waits until the input shows it; it applies to the next request.
+ */
+export async function setNumberSetting(page: Page, name: string, value: number): Promise<void> {
+  const testId = `setting-${name}`;
+  await byTestId(page, testId).fill(String(value));
+  await page.waitForFunction(([id, expected]) => {
+    const element = document.querySelector<HTMLInputElement>(`[data-testid="${id}"]`);
     return element?.value === expected;
-  }, String(tokens));
+  }, [testId, String(value)]);
 }
 
 /** Waits until the app reports everything saved to IndexedDB (its save-status), so a reload finds it stored. */
