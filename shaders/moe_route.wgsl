@@ -46,7 +46,17 @@ fn compute_logits(t: u32, lid: u32) {
   let lane = lid % GATE_LANES;
   for (var e = lid / GATE_LANES; e < N_EXPERTS; e += WG / GATE_LANES) {
     var acc = 0.0;
-    for (var i = lane; i < H / 4u; i += GATE_LANES) { acc += dot(x4[t * (H / 4u) + i], gate4[e * (H / 4u) + i]); }
+    // Four vec4 pairs' loads at a time (one at a time, each iteration would wait a memory latency).
+    for (var i0 = lane; i0 < H / 4u; i0 += 4u * GATE_LANES) {
+      var xs: array<vec4<f32>, 4>;
+      var ws: array<vec4<f32>, 4>;
+      for (var q = 0u; q < 4u; q++) {
+        let i = min(i0 + q * GATE_LANES, H / 4u - 1u);
+        xs[q] = x4[t * (H / 4u) + i];
+        ws[q] = gate4[e * (H / 4u) + i];
+      }
+      for (var q = 0u; q < 4u; q++) { acc += select(0.0, dot(xs[q], ws[q]), i0 + q * GATE_LANES < H / 4u); }
+    }
     gate_partial[e * GATE_LANES + lane] = acc;
   }
   workgroupBarrier();

@@ -15,6 +15,8 @@
 @group(0) @binding(4) var<storage, read> delta: array<f32>;          // [T, DIM]
 #endif
 
+const PER: u32 = (DIM + WG - 1u) / WG; // elements per thread
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
 #ifdef LAST_ROW
@@ -24,18 +26,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #endif
   if (t >= step.rows) { return; }
   let base = t * ROW_STRIDE;
+  // A thread's PER elements are loaded together (a loop waiting on each load in turn costs a memory latency each).
+  var v: array<f32, PER>;
   var sum = 0.0;
-  for (var i = lid; i < DIM; i += WG) {
+  for (var r = 0u; r < PER; r++) {
+    let i = min(lid + r * WG, DIM - 1u);
 #ifdef RESIDUAL
-    let v = hidden[base + i] + delta[t * DIM + i];
-    hidden[base + i] = v;
+    v[r] = hidden[base + i] + delta[t * DIM + i];
 #else
-    let v = hidden[base + i];
+    v[r] = hidden[base + i];
 #endif
-    sum += v * v;
   }
+  for (var r = 0u; r < PER; r++) { sum += select(0.0, v[r] * v[r], lid + r * WG < DIM); }
+#ifdef RESIDUAL
+  for (var r = 0u; r < PER; r++) {
+    if (lid + r * WG < DIM) { hidden[base + lid + r * WG] = v[r]; }
+  }
+#endif
   let inv = inverseSqrt(workgroup_sum(lid, sum) / f32(DIM) + EPS);
-  for (var i = lid; i < DIM; i += WG) {
-    out[t * DIM + i] = weight[i] * (hidden[base + i] * inv);
+  for (var r = 0u; r < PER; r++) {
+    let i = lid + r * WG;
+    if (i < DIM) { out[t * DIM + i] = weight[i] * (v[r] * inv); }
   }
 }
