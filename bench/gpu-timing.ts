@@ -33,9 +33,24 @@ export async function timeSubmit(device: GPUDevice, iters: number, encode: (pass
   return (performance.now() - t0) / 1000 / iters;
 }
 
-/** GB/s of the streaming-read kernel over a `bytes` buffer: the best of three runs of `iters` reads each. */
-export async function streamingCeiling(device: GPUDevice, bytes: number, iters: number): Promise<number> {
-  const src = createStorage(device, bytes, 'stream_src');
+/** A storage buffer of `bytes`, halved until the adapter can allocate it (SwiftShader cannot always take 1 GiB). */
+export async function largestStorage(device: GPUDevice, bytes: number, label: string): Promise<GPUBuffer> {
+  for (;;) {
+    device.pushErrorScope('out-of-memory');
+    const buffer = createStorage(device, bytes, label);
+    if (!(await device.popErrorScope()) || bytes <= 1 << 20) return buffer;
+    buffer.destroy();
+    bytes /= 2;
+  }
+}
+
+/**
+ * GB/s of the streaming-read kernel over a buffer of `requested` bytes (or the largest the adapter allocates below
+ * it): the best of three runs of `iters` reads each.
+ */
+export async function streamingCeiling(device: GPUDevice, requested: number, iters: number): Promise<number> {
+  const src = await largestStorage(device, requested, 'stream_src');
+  const bytes = src.size;
   const sink = createStorage(device, 16, 'stream_sink');
   const module = device.createShaderModule({ code: READ_KERNEL });
   const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });

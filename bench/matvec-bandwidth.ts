@@ -1,5 +1,5 @@
-// Decode bandwidth probe (a piece of `npm run bench`): the adapter's streaming-read ceiling measured with a plain
-// WGSL read kernel, then each matrix-vector kernel's achieved read bandwidth at DeepSeek-V2-Lite's decode shapes
+// Decode bandwidth probe (a piece of `npm run bench`): the adapter's streaming-read ceiling (bench/gpu-timing.ts's
+// plain WGSL read kernel), then each matrix-vector kernel's achieved read bandwidth at DeepSeek-V2-Lite's decode shapes
 // (bench/matvec-shapes.ts) for f16/q8/q4 weights and every candidate thread layout: the element-pair kernels
 // (linear.wgsl, MatvecShape) as the baseline and the packed-chunk kernels (linear_packed.wgsl, experts_packed.wgsl)
 // under each PackedMatvecShape of --layouts, as GB/s and a share of the ceiling from the same run.
@@ -19,19 +19,8 @@ import { MATVEC_SHAPES, type PackedMatvecShape } from '../engine/kernels/matvec-
 import { packedChunkFits } from '../engine/kernels/weight-args';
 import { packedLayout, type StorageDtype } from '../engine/weights/quant';
 import type { GpuWeight } from '../engine/weights/gpu-weight';
+import { streamingCeiling } from './gpu-timing';
 import { buildShapeCall, DECODE_SHAPES, type DecodeShape } from './matvec-shapes';
-
-const READ_KERNEL = /* wgsl */ `
-@group(0) @binding(0) var<storage, read> src: array<vec4<u32>>;
-@group(0) @binding(1) var<storage, read_write> sink: array<u32>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let stride = groups.x * 256u;
-  var acc = vec4<u32>(0u);
-  for (var i = gid.x; i < arrayLength(&src); i += stride) { acc ^= src[i]; }
-  let v = acc.x ^ acc.y ^ acc.z ^ acc.w;
-  if (v == 0x9e3779b9u) { sink[0] = v; } // keeps the reads alive
-}`;
 
 // Random words whose f16 halves are finite numbers below 1 (scales stay sane; q4/q8 codes stay random).
 const FILL_KERNEL = /* wgsl */ `
@@ -76,33 +65,6 @@ async function timeDispatches(device: GPUDevice, iters: number, encode: (pass: G
 
 function kernel(device: GPUDevice, code: string): GPUComputePipeline {
   return device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
-}
-
-/** A storage buffer of `bytes`, halved until the adapter can allocate it (SwiftShader cannot always take 1 GiB). */
-async function largestStorage(device: GPUDevice, bytes: number): Promise<GPUBuffer> {
-  for (;;) {
-    device.pushErrorScope('out-of-memory');
-    const buffer = createStorage(device, bytes, 'stream_src');
-    if (!(await device.popErrorScope()) || bytes <= 1 << 20) return buffer;
-    buffer.destroy();
-    bytes /= 2;
-  }
-}
-
-async function streamingCeiling(device: GPUDevice, requested: number, iters: number): Promise<number> {
-  const src = await largestStorage(device, requested);
-  const bytes = src.size;
-  const sink = createStorage(device, 16, 'stream_sink');
-  fillRandom(device, src, 1);
-  const pipeline = kernel(device, READ_KERNEL);
-  const group = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: sink } }] });
-  const seconds = await timeDispatches(device, iters, (pass) => {
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(Math.min(65535, Math.ceil(bytes / 16 / 256 / 8)));
-  });
-  src.destroy();
-  return bytes / seconds / 1e9;
 }
 
 const FILL_PIPELINES = new WeakMap<GPUDevice, GPUComputePipeline>();
