@@ -99,7 +99,18 @@ export async function loadModel(entry: ModelEntry, chosen: boolean): Promise<voi
   } catch (error) {
     if (lastEntry !== entry) return;
     const info = toErrorInfo(error);
-    store().setModelStatus(info.code === 'ABORTED' && info.details.why === 'paused' ? 'paused' : 'failed');
+    const paused = info.code === 'ABORTED' && info.details.why === 'paused';
+    // A download that fails, is cancelled or paused leaves the previous model loaded in the engine (it unloads
+    // only once the new package is stored): show it as ready again, so its conversations go on.
+    const still = await engineClient().activeModel();
+    if (lastEntry !== entry) return;
+    if (still && !paused) {
+      store().setLoadedModel(still);
+      store().setModelStatus('ready');
+      store().setLoadProgress(null);
+    } else {
+      store().setModelStatus(paused ? 'paused' : 'failed');
+    }
     reportEngineError(error);
   } finally {
     void refreshStoredModels();

@@ -122,6 +122,11 @@ export class EngineClient {
     return this.call((remote) => remote.cacheSizes()).catch(() => ({}));
   }
 
+  /** The model the engine answers with now (null when none, or when the engine cannot say). */
+  activeModel(): Promise<LoadedModelInfo | null> {
+    return this.call((remote) => remote.activeModel()).catch(() => null);
+  }
+
   /** Each conversation's stored latent cache (bytes, tokens, formats), after the engine's queued saves and evictions. */
   cacheDetails(): Promise<Record<string, StoredCacheInfo>> {
     return this.call((remote) => remote.cacheDetails());

@@ -68,7 +68,10 @@ export async function cancelDownload(): Promise<void> {
   } catch (error) {
     reportEngineError(error);
   }
-  store().setModelStatus('none');
+  // The engine unloads its model only once a new package is stored: after a cancel the previous one still answers.
+  const still = await engineClient().activeModel();
+  if (still) store().setLoadedModel(still);
+  store().setModelStatus(still ? 'ready' : 'none');
   store().setLoadProgress(null);
   await refreshStoredModels();
 }

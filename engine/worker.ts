@@ -59,6 +59,8 @@ export const engineApi = {
   configureKvCache(options: KvCacheOptions): void { host.configureKvCache(options); },
   /** Bytes of each conversation's stored latent cache, by conversation id. */
   async cacheSizes(): Promise<Record<string, number>> { return host.cacheSizes(); },
+  /** The model that answers now (null when none): a failed or cancelled load keeps the previous one until it unloads it. */
+  async activeModel(): Promise<LoadedModelInfo | null> { return host.activeModel(); },
   /** Each conversation's stored latent cache (bytes, tokens, formats), after queued saves and evictions. */
   async cacheDetails(): Promise<Record<string, StoredCacheInfo>> { return host.cacheDetails(); },
   /** Registers a callback for a failed cache save (non-fatal: the answer is kept). */

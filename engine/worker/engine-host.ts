@@ -192,6 +192,11 @@ export class EngineHost {
     this.lostListeners.push(callback);
   }
 
+  /** The model that answers now: after a failed download or a cancelled load, still the previous one. */
+  activeModel(): LoadedModelInfo | null {
+    return this.active?.info ?? null;
+  }
+
   /** The loaded model's chat session (tests look at its cache). */
   get session(): ChatSession | null {
     return this.active?.session ?? null;

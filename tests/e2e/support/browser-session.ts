@@ -51,6 +51,11 @@ export interface SessionOptions {
   viewport?: { width: number; height: number };
   /** Extra folders the local server serves under URL prefixes (see static-server.ts). */
   mounts?: Record<string, string>;
+  /**
+   * Other local origins (`http://127.0.0.1:PORT`, e.g. a second server playing a cross-origin host) whose requests
+   * go through instead of being aborted; read when the session opens, so a test may fill it in an earlier beforeAll.
+   */
+  otherOrigins?: string[];
 }
 
 export async function openAppSession(appDir: string, options: SessionOptions = {}): Promise<AppSession> {
@@ -66,7 +71,8 @@ export async function openAppSession(appDir: string, options: SessionOptions = {
   const externalRequests: string[] = [];
   const dialogs: string[] = [];
   const log: string[] = [];
-  const isLocal = (url: string) => url.startsWith(`${origin}/`) || url.startsWith('data:') || url.startsWith('blob:');
+  const allowed = [origin, ...(options.otherOrigins ?? [])];
+  const isLocal = (url: string) => allowed.some((o) => url.startsWith(`${o}/`)) || url.startsWith('data:') || url.startsWith('blob:');
 
   async function launch(): Promise<{ context: BrowserContext; page: Page }> {
     const context = await chromium.launchPersistentContext(profileDir, {

@@ -38,6 +38,8 @@ export interface StaticServer {
   origin: string;
   /** Body bytes sent per URL path since start (or the last reset). */
   bytesSent: Map<string, number>;
+  /** Every request received, as "METHOD /path" (a CORS preflight shows as OPTIONS). */
+  requests: string[];
   /** Faults still to inject per URL path, in order: each GET of the path takes the first. */
   faults: Map<string, ServerFault[]>;
   /** Stops listening and drops every connection (a network cut, as the offline test makes); later calls do nothing. */
@@ -70,7 +72,9 @@ export function parseByteRange(header: string, size: number): { start: number; e
 export async function startStaticServer(root: string, options: StaticServerOptions = {}): Promise<StaticServer> {
   const bytesSent = new Map<string, number>();
   const faults = new Map<string, ServerFault[]>();
+  const requests: string[] = [];
   const server: Server = createServer((request, response) => {
+    requests.push(`${request.method} ${new URL(request.url ?? '/', 'http://localhost').pathname}`);
     void serveFile(root, options.mounts ?? {}, request, response, { bytesSent, faults }).catch((error: unknown) => {
       if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
       response.end(String(error));
@@ -82,6 +86,7 @@ export async function startStaticServer(root: string, options: StaticServerOptio
   return {
     origin: `http://127.0.0.1:${port}`,
     bytesSent,
+    requests,
     faults,
     close: () =>
       (closing ??= new Promise<void>((resolve, reject) => {
