@@ -26,7 +26,8 @@ export function boot(): Promise<AppPhase> {
     if (!(await navigator.gpu.requestAdapter().catch(() => null))) return 'no-webgpu-adapter';
     persistence = await startPersistence(useAppStore);
     // Before the engine worker starts, so the model files it fetches go through the offline cache.
-    await registerServiceWorker();
+    await registerServiceWorker(() => useAppStore.getState().showError('APP_UPDATED',
+      'A new version of the app was installed while this page was open.'));
     if ((await probeEngine()) === 'no-webgpu') return 'no-webgpu-engine';
     watchKvSettings();
     void loadStartModel();
@@ -51,6 +52,9 @@ export function runStepAction(action: StepAction): void {
       return;
     case 'retry-save':
       void persistence?.saveNow();
+      return;
+    case 'reload-page':
+      window.location.reload();
       return;
   }
 }

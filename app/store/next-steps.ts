@@ -2,11 +2,11 @@
 // what was wrong); this adds the step and, where the app can take it, the button that takes it.
 import type { EngineErrorCode } from '../../engine/errors';
 
-/** Engine codes plus the UI's own: a failed save to IndexedDB. */
-export type BannerCode = EngineErrorCode | 'SAVE_FAILED';
+/** Engine codes plus the UI's own: a failed save to IndexedDB, a new app version that took over the page. */
+export type BannerCode = EngineErrorCode | 'SAVE_FAILED' | 'APP_UPDATED';
 
 /** A step the banner's button can take; the app wires each to an action. */
-export type StepAction = 'reload-engine' | 'new-conversation' | 'pick-model' | 'retry-save';
+export type StepAction = 'reload-engine' | 'new-conversation' | 'pick-model' | 'retry-save' | 'reload-page';
 
 export interface NextStep {
   text: string;
@@ -26,6 +26,7 @@ const STEPS: Record<BannerCode, NextStep> = {
   CONTEXT_FULL: { text: 'This conversation fills the model\'s context: start a new conversation.', action: 'new-conversation', actionLabel: 'New conversation' },
   ABORTED: { text: 'The request was stopped.' },
   SAVE_FAILED: { text: 'Your conversations are not being saved: free browser storage (delete old conversations), then retry.', action: 'retry-save', actionLabel: 'Retry saving' },
+  APP_UPDATED: { text: 'Reload the page to use it; your conversations and models are kept.', action: 'reload-page', actionLabel: 'Reload' },
 };
 
 export function nextStepFor(code: BannerCode): NextStep {
