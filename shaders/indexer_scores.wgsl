@@ -16,6 +16,7 @@ const ROW: u32 = DI + NI;  // key_and_weights row stride
 const WG: u32 = HG * KG;
 const KT: u32 = 4u * KG;   // keys per tile
 const KTP: u32 = KT + 1u;  // padded k_tile row: the transposing store hits distinct banks
+const K_PER: u32 = (KT * DC + WG - 1u) / WG; // key floats each thread stages per chunk
 
 @group(0) @binding(0) var<uniform> step: Step;
 @group(0) @binding(1) var<storage, read> queries: array<f32>;         // [T, NI, DI] not yet rotated
@@ -77,12 +78,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
         q_chunk[i] = vec4<f32>(rotated_query(t, h, d), rotated_query(t, h + 1u, d),
                                rotated_query(t, h + 2u, d), rotated_query(t, h + 3u, d));
       }
-      for (var i = lid; i < KT * DC; i += WG) {
+      // The tile's keys: all of a thread's K_PER loads issued before any is stored (a loop that stored each load
+      // before issuing the next waited a memory latency per key chunk: most of this kernel's time on an H100).
+      var kv: array<f32, K_PER>;
+      for (var r = 0u; r < K_PER; r++) {
+        let i = lid + r * WG;
         let key = i / DC;
         let d = d0 + i % DC;
-        var value = 0.0;
-        if (first + key < keys && d < DI) { value = indexer_cache[(first + key) * DI + d]; }
-        k_tile[(i % DC) * KTP + key] = value;
+        let ok = i < KT * DC && first + key < keys && d < DI;
+        kv[r] = select(0.0, indexer_cache[select(0u, (first + key) * DI + d, ok)], ok);
+      }
+      for (var r = 0u; r < K_PER; r++) {
+        let i = lid + r * WG;
+        if (i < KT * DC) { k_tile[(i % DC) * KTP + i / DC] = kv[r]; }
       }
       workgroupBarrier();
       for (var dd = 0u; dd < DC; dd++) {

@@ -12,6 +12,7 @@
 const WG: u32 = 256u;
 const BINS: u32 = 2048u;          // 11-bit digits
 const BINS_PER_THREAD: u32 = 8u;  // BINS / WG, thread lid owns bins [8·lid, 8·lid + 8)
+const BATCH: u32 = 8u;            // scores loaded together per thread in the histogram rounds
 
 @group(0) @binding(0) var<uniform> step: Step;
 @group(0) @binding(1) var<storage, read> scores: array<f32>;          // [T, MAX_CONTEXT]
@@ -70,19 +71,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (round == 2u) { shift = 0u; digit_mask = 0x3ffu; } // bits 9..0
     for (var b = 0u; b < BINS_PER_THREAD; b++) { atomicStore(&histogram[lid * BINS_PER_THREAD + b], 0u); }
     workgroupBarrier();
-    // Four independent loads per iteration keep more of them in flight.
-    var u = lid;
-    for (; u + 3u * WG < n; u += 4u * WG) {
-      let k0 = order_key(scores[row + u]);
-      let k1 = order_key(scores[row + u + WG]);
-      let k2 = order_key(scores[row + u + 2u * WG]);
-      let k3 = order_key(scores[row + u + 3u * WG]);
-      count_key(k0, prefix, mask, shift, digit_mask);
-      count_key(k1, prefix, mask, shift, digit_mask);
-      count_key(k2, prefix, mask, shift, digit_mask);
-      count_key(k3, prefix, mask, shift, digit_mask);
+    // BATCH independent loads per iteration keep more of them in flight (one at a time, each waits a memory latency).
+    for (var u0 = lid; u0 < n; u0 += BATCH * WG) {
+      var keys: array<u32, BATCH>;
+      for (var q = 0u; q < BATCH; q++) { keys[q] = order_key(scores[row + min(u0 + q * WG, n - 1u)]); }
+      for (var q = 0u; q < BATCH; q++) {
+        if (u0 + q * WG < n) { count_key(keys[q], prefix, mask, shift, digit_mask); }
+      }
     }
-    for (; u < n; u += WG) { count_key(order_key(scores[row + u]), prefix, mask, shift, digit_mask); }
     workgroupBarrier();
     var own = 0u;
     for (var b = 0u; b < BINS_PER_THREAD; b++) { own += atomicLoad(&histogram[lid * BINS_PER_THREAD + b]); }
@@ -112,10 +108,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let take_all_ties = ties == remaining;
   if (lid == 0u) { atomicStore(&next_slot, 0u); }
   workgroupBarrier();
-  for (var u = lid; u < n; u += WG) {
-    let key = order_key(scores[row + u]);
-    if (key > prefix || (take_all_ties && key == prefix)) {
-      indices[out + atomicAdd(&next_slot, 1u)] = u;
+  // BATCH strided scores' loads at a time, as in the histogram rounds.
+  for (var u0 = lid; u0 < n; u0 += BATCH * WG) {
+    var keys: array<u32, BATCH>;
+    for (var q = 0u; q < BATCH; q++) { keys[q] = order_key(scores[row + min(u0 + q * WG, n - 1u)]); }
+    for (var q = 0u; q < BATCH; q++) {
+      let u = u0 + q * WG;
+      if (u < n && (keys[q] > prefix || (take_all_ties && keys[q] == prefix))) {
+        indices[out + atomicAdd(&next_slot, 1u)] = u;
+      }
     }
   }
   if (!take_all_ties) {

@@ -8,8 +8,9 @@ import { isCpuDevice } from '../gpu/device';
 import { headsPartialsBytes, type MlaHeadsPartials } from '../kernels/mla-heads';
 
 /**
- * Workgroups per head in decode attention: on GPUs 16 heads x 8 = 128 workgroups, about one per SM of an H100 (the
- * shares are combined by one more small dispatch); on CPU adapters 1 (more workgroups only add barrier switching).
+ * Workgroups per head in the per-head kernel's decode attention (CPU adapters, or a GPU told to use that kernel):
+ * on GPUs 8 (16 heads x 8 = 128 workgroups, combined by one more small dispatch); on CPU adapters 1 (more
+ * workgroups only add barrier switching). GPUs normally run the heads kernel, whose shares are headsSplits'.
  */
 export const ATTENTION_SPLITS = { gpu: 8, cpu: 1 } as const;
 
