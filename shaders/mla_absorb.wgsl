@@ -14,6 +14,7 @@
 
 const HEAD_ROWS: u32 = DN + DV;       // rows of kv_b_proj per head
 const PAIRS: u32 = (RKV + 1u) / 2u;   // column pairs of a kv_b_proj row (the last one half-empty when RKV is odd)
+const BATCH: u32 = 4u;                // weight loads issued together per thread
 
 @group(0) @binding(0) var<uniform> step: Step;
 #ifdef WEIGHT_F16
@@ -54,9 +55,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let p = wid.z * PW + pc;
   var acc: array<vec2<f32>, TT>;
   if (p < PAIRS) {
-    for (var d = slice; d < DN; d += DSPLIT) {
-      let w = weight_pair(&kvB, (h * HEAD_ROWS + d) * ROW_STRIDE, 2u * p);
-      for (var tt = 0u; tt < nT; tt++) { acc[tt] += w * qNope[tt * DN + d]; }
+    // BATCH rows' weight loads in flight at a time (one at a time, each waited a memory latency).
+    for (var d0 = slice; d0 < DN; d0 += BATCH * DSPLIT) {
+      var w: array<vec2<f32>, BATCH>;
+      for (var q = 0u; q < BATCH; q++) {
+        w[q] = weight_pair(&kvB, (h * HEAD_ROWS + min(d0 + q * DSPLIT, DN - 1u)) * ROW_STRIDE, 2u * p);
+      }
+      for (var q = 0u; q < BATCH; q++) {
+        let d = d0 + q * DSPLIT;
+        if (d < DN) {
+          for (var tt = 0u; tt < nT; tt++) { acc[tt] += w[q] * qNope[tt * DN + d]; }
+        }
+      }
     }
   }
 #ifdef SLICES
@@ -112,13 +122,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
   var acc: array<f32, TT>;
   if (o < OUT_WIDTH) {
-    for (var p = lane; p < PAIRS; p += LANES) {
-      let w = weight_pair(&kvB, rowBase, 2u * p);
-      for (var tt = 0u; tt < nT; tt++) {
-        let a = (t0 + tt) * NH * RKV + h * RKV + 2u * p;
-        var s = w.x * attnLatent[a];
-        if (2u * p + 1u < RKV) { s += w.y * attnLatent[a + 1u]; }
-        acc[tt] += s;
+    // BATCH column pairs' weight loads in flight at a time.
+    for (var p0 = lane; p0 < PAIRS; p0 += BATCH * LANES) {
+      var w: array<vec2<f32>, BATCH>;
+      for (var q = 0u; q < BATCH; q++) { w[q] = weight_pair(&kvB, rowBase, 2u * min(p0 + q * LANES, PAIRS - 1u)); }
+      for (var q = 0u; q < BATCH; q++) {
+        let p = p0 + q * LANES;
+        if (p < PAIRS) {
+          for (var tt = 0u; tt < nT; tt++) {
+            let a = (t0 + tt) * NH * RKV + h * RKV + 2u * p;
+            var s = w[q].x * attnLatent[a];
+            if (2u * p + 1u < RKV) { s += w[q].y * attnLatent[a + 1u]; }
+            acc[tt] += s;
+          }
+        }
       }
     }
   }

@@ -83,7 +83,9 @@ export interface MlaValueUpArgs {
   output: GPUBuffer; // [T, nH·dV]
 }
 
-const CACHE_WG = 64;
+// Latent append threads per row: 256 on GPUs (a 512-wide latent is 2 loads a thread, where 64 threads waited on 8
+// loads in turn), 64 on CPU adapters.
+const CACHE_WG = { gpu: 256, cpu: 64 } as const;
 const ABSORB_WG = 128;
 const ATTENTION_WG = 128;
 /**
@@ -138,7 +140,7 @@ export function mlaKvAppend(ctx: GpuContext, args: MlaKvAppendArgs): KernelCall 
   requireCount(kernel, 'latentCache rows', cacheRows);
   requireBytes(kernel, 'normWeight', args.normWeight, args.rKV * 4);
   const pipeline = ctx.pipeline('mla_cache', cacheSource, {
-    WG: CACHE_WG, RKV: args.rKV, DR: args.dR, EPS: f32(args.eps), CACHE_ROWS: cacheRows,
+    WG: CACHE_WG[ctx.matvec.THREADS_PER_ROW === 1 ? 'cpu' : 'gpu'], RKV: args.rKV, DR: args.dR, EPS: f32(args.eps), CACHE_ROWS: cacheRows,
   });
   const bindings = [ctx.step, args.kva, args.normWeight, args.ropeTable, args.latentCache];
   return simpleCall('mla_kv_append', pipeline, ctx.bindGroup(pipeline, bindings, 'mla_kv_append'), (rows) => [rows]);
