@@ -103,8 +103,9 @@ export async function runBench(gpu: BenchDevice, options: BenchOptions, progress
   if (options.profile) {
     const reps = gpu.cpu ? 1 : 200;
     for (const context of contexts) for (const attention of modes) profiles.push(await profileStep(model, context, 1, attention, reps));
-    const chunk = model.scratch.maxRows;
-    const at = Math.min(Math.max(0, (contexts[0] ?? chunk) - chunk), model.scratch.maxContext - chunk);
+    // One prefill chunk ending at the first context (or as close as the cache allows), never before position 0.
+    const chunk = Math.min(model.scratch.maxRows, model.scratch.maxContext);
+    const at = Math.max(0, Math.min((contexts[0] ?? chunk) - chunk, model.scratch.maxContext - chunk));
     profiles.push(await profileStep(model, at, chunk, modes[0] ?? 'dense', gpu.cpu ? 1 : 10));
     model.reset();
     progress(`profiled ${profiles.length} steps`);

@@ -44,4 +44,26 @@ describe('npm run bench on the synthetic tiny model', () => {
     }
     expect(formatReport(report)).toContain('decode ms/tok');
   });
+
+  it('--profile times every kernel of a decode step (their dispatches add up to the counted ones) and of a prefill chunk', async () => {
+    const gpu = await testDevice();
+    const options = parseBenchArgs(['--synthetic', 'tiny', '--context', '40', '--tokens', '2', '--no-kernels', '--profile'], gpu.cpu);
+    const report = await runBench(gpu, options);
+    expect(report.profiles.map((p) => [p.rows === 1 ? 'decode' : 'chunk', p.attention])).toEqual([['decode', 'sparse'], ['decode', 'dense'], ['chunk', 'sparse']]);
+    const chunk = report.profiles[2];
+    expect(chunk.context + chunk.rows).toBeLessThanOrEqual(44); // the cache: context 40 + 2 tokens + 2 of headroom
+    expect(chunk.context).toBeGreaterThanOrEqual(0);
+    for (const profile of report.profiles) {
+      expect(profile.calls.length).toBeGreaterThan(5);
+      for (const call of profile.calls) expect(Number.isFinite(call.us) && call.us >= 0, call.name).toBe(true);
+      expect(positive(profile.stepUs)).toBe(true);
+    }
+    for (const run of report.runs) {
+      const profile = report.profiles.find((p) => p.rows === 1 && p.attention === run.attention)!;
+      const dispatches = profile.calls.reduce((sum, c) => sum + c.calls * c.dispatchesPerCall, 0);
+      expect(dispatches, `${run.attention}: profiled dispatches`).toBe(run.dispatchesPerToken);
+      expect(profile.calls.map((c) => c.name)).toContain(run.attention === 'sparse' ? 'indexer_select' : 'mla_attention');
+    }
+    expect(formatReport(report)).toContain('profile: decode step at context 40 (sparse)');
+  });
 });
