@@ -5,12 +5,10 @@
 // Also writes the SVG beside the PNG (same name, .svg).
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
 import { chartSvg, type ChartSeries } from './chart-svg';
 import type { BenchReport } from './run-bench';
 
-// Loaded at run time, not bundled by scripts/run-ts.mjs (playwright-core requires Node built-ins dynamically).
-const { chromium } = createRequire(import.meta.url)('playwright-core') as typeof import('playwright-core');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export function seriesOf(report: BenchReport): ChartSeries[] {
