@@ -7,25 +7,11 @@
 import headsSource from '../../shaders/mla_attention_heads.wgsl';
 import { f32 } from '../gpu/preprocess';
 import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
-import type { MlaSelection } from './mla';
+import { checkAttentionArgs, splitRows, type MlaAttentionArgs, type MlaSplit } from './mla';
 
-export interface MlaHeadsPartials {
-  splits: number; // most shares per row
-  partials: GPUBuffer; // [rows, nH, splits, rKV + 2] f32
-}
 
-export interface MlaHeadsArgs {
-  qAbs: GPUBuffer; // [T, nH, rKV + dR]
-  latentCache: GPUBuffer; // [maxContext, rKV + dR]
-  nH: number;
-  rKV: number;
-  dR: number;
-  scale: number;
-  maxContext: number;
-  selected?: MlaSelection;
-  shares: MlaHeadsPartials;
-  output: GPUBuffer; // [T, nH, rKV] ô (written by the combine)
-}
+/** The per-head kernel's arguments (mla.ts), with the heads kernel's shares in place of its split. */
+export type MlaHeadsArgs = Omit<MlaAttentionArgs, 'split'> & { shares: MlaSplit };
 
 const WG = 256;
 const KEY_BLOCK = 32; // keys scored per block (KB)
@@ -35,30 +21,12 @@ const MAX_HEAD_GROUP = 16; // heads sharing a workgroup (HG)
 export const MIN_SHARE_KEYS = 64;
 const COMBINE_WG = 128; // ô dims per combine workgroup
 
-/** Rows of shares `shares.partials` holds for nH heads (throws below one). */
-function shareRows(kernel: string, nH: number, rKV: number, shares: MlaHeadsPartials): number {
-  if (!Number.isInteger(shares.splits) || shares.splits < 1) throw new Error(`${kernel}: splits must be an integer ≥ 1, got ${shares.splits}`);
-  const rows = Math.floor(shares.partials.size / (nH * shares.splits * (rKV + 2) * 4));
-  if (rows < 1) throw new Error(`${kernel}: partials hold ${shares.partials.size} bytes, less than one row of ${shares.splits} shares`);
-  return rows;
-}
-
-/** Partials for `rows` rows of `splits` shares (the scratch allocates them). */
-export function headsPartialsBytes(rows: number, nH: number, rKV: number, splits: number): number {
-  return rows * nH * splits * (rKV + 2) * 4;
-}
-
 /** The attention and combine calls: ô[t,h] over keys ≤ pos0 + t, or the DSA selection in sparse steps. */
 export function mlaAttentionHeads(ctx: GpuContext, args: MlaHeadsArgs): KernelCall[] {
   const kernel = 'mlaAttentionHeads';
   const { nH, rKV, dR, maxContext, selected, shares } = args;
-  for (const [name, value] of Object.entries({ nH, rKV, dR, maxContext })) {
-    if (!Number.isInteger(value) || value < 1) throw new Error(`${kernel}: ${name} must be an integer ≥ 1, got ${value}`);
-  }
-  if (!Number.isFinite(args.scale) || args.scale <= 0) throw new Error(`${kernel}: scale must be positive, got ${args.scale}`);
-  const width = rKV + dR;
-  if (args.latentCache.size < maxContext * width * 4) throw new Error(`${kernel}: latentCache holds ${args.latentCache.size} bytes, needs ${maxContext * width * 4}`);
-  const maxRows = Math.min(shareRows(kernel, nH, rKV, shares), Math.floor(args.output.size / (nH * rKV * 4)));
+  checkAttentionArgs(kernel, args);
+  const maxRows = Math.min(splitRows(kernel, nH, rKV, shares), Math.floor(args.output.size / (nH * rKV * 4)));
   const headGroup = Math.min(nH, MAX_HEAD_GROUP);
   const groups = Math.ceil(nH / headGroup);
   const common = {

@@ -174,16 +174,12 @@ export function mlaQueryAbsorb(ctx: GpuContext, args: MlaQueryAbsorbArgs): Kerne
 export function mlaAttention(ctx: GpuContext, args: MlaAttentionArgs): KernelCall {
   const kernel = 'mlaAttention';
   const { nH, rKV, dR, maxContext, selected, split } = args;
-  for (const [name, value] of Object.entries({ nH, rKV, maxContext })) requireCount(kernel, name, value);
-  requireRopeDim(kernel, dR);
-  if (!Number.isFinite(args.scale) || args.scale <= 0) throw new Error(`${kernel}: scale must be positive, got ${args.scale}`);
+  checkAttentionArgs(kernel, args);
   const width = rKV + dR;
   const scoreLanes = SCORE_LANES[ctx.matvec.THREADS_PER_ROW === 1 ? 'cpu' : 'gpu'];
   if ((width + 2 * ATTENTION_WG + ATTENTION_WG * (scoreLanes + 1)) * 4 > WORKGROUP_BYTES) {
     throw new Error(`${kernel}: rKV + dR = ${width} too large for workgroup memory`);
   }
-  requireBytes(kernel, 'latentCache', args.latentCache, maxContext * width * 4);
-  if (selected) requireCount(kernel, 'selected.topk', selected.topk);
   const pipeline = ctx.pipeline('mla_attention', attentionSource, {
     WG: ATTENTION_WG, SCORE_LANES: scoreLanes, NH: nH, RKV: rKV, DR: dR, SCALE: f32(args.scale), MAX_CONTEXT: maxContext,
     SELECTION: !!selected, ...(selected ? { TOPK: selected.topk } : {}), SPLIT: !!split, SPLITS: split ? split.splits : 1,
@@ -197,10 +193,26 @@ export function mlaAttention(ctx: GpuContext, args: MlaAttentionArgs): KernelCal
   });
 }
 
+/** The checks every attention kernel makes on the arguments they share (mlaAttention, mla-heads.ts). */
+export function checkAttentionArgs(kernel: string,
+  args: Pick<MlaAttentionArgs, 'nH' | 'rKV' | 'dR' | 'scale' | 'maxContext' | 'latentCache' | 'selected'>): void {
+  const { nH, rKV, dR, maxContext, selected } = args;
+  for (const [name, value] of Object.entries({ nH, rKV, maxContext })) requireCount(kernel, name, value);
+  requireRopeDim(kernel, dR);
+  if (!Number.isFinite(args.scale) || args.scale <= 0) throw new Error(`${kernel}: scale must be positive, got ${args.scale}`);
+  requireBytes(kernel, 'latentCache', args.latentCache, maxContext * (rKV + dR) * 4);
+  if (selected) requireCount(kernel, 'selected.topk', selected.topk);
+}
+
+/** Bytes of split shares [rows, nH, splits, rKV + 2] f32 (each share: ô accumulator, running max m, sum l). */
+export function splitPartialsBytes(rows: number, nH: number, rKV: number, splits: number): number {
+  return rows * nH * splits * (rKV + 2) * 4;
+}
+
 /** Rows of split shares `split.partials` holds (at least one, or it throws); checks the split count. */
-function splitRows(kernel: string, nH: number, rKV: number, split: MlaSplit): number {
+export function splitRows(kernel: string, nH: number, rKV: number, split: MlaSplit): number {
   requireCount(kernel, 'split.splits', split.splits);
-  const rowBytes = nH * split.splits * (rKV + 2) * 4;
+  const rowBytes = splitPartialsBytes(1, nH, rKV, split.splits);
   requireBytes(kernel, 'split.partials', split.partials, rowBytes);
   return Math.floor(split.partials.size / rowBytes);
 }

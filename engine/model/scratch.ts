@@ -5,7 +5,7 @@
 import type { ModelConfig } from '../config';
 import { createStorage } from '../gpu/buffers';
 import { isCpuDevice } from '../gpu/device';
-import { headsPartialsBytes, type MlaHeadsPartials } from '../kernels/mla-heads';
+import { splitPartialsBytes, type MlaSplit } from '../kernels/mla';
 
 /**
  * Workgroups per head in the per-head kernel's decode attention (CPU adapters, or a GPU told to use that kernel):
@@ -23,7 +23,7 @@ const PREFILL_SHARES_BYTES = 32 << 20;
 /** Shares per row of the heads kernel: decode enough to fill a big GPU at long contexts, prefill a few. */
 export function headsSplits(nH: number, rKV: number, maxRows: number): { decode: number; prefill: number } {
   const decode = Math.min(256, Math.max(16, Math.floor(4096 / nH)));
-  const prefill = Math.min(4, Math.max(1, Math.floor(PREFILL_SHARES_BYTES / headsPartialsBytes(maxRows, nH, rKV, 1))));
+  const prefill = Math.min(4, Math.max(1, Math.floor(PREFILL_SHARES_BYTES / splitPartialsBytes(maxRows, nH, rKV, 1))));
   return { decode, prefill };
 }
 
@@ -42,9 +42,9 @@ export interface Scratch {
   attentionLatent: GPUBuffer; // [T, nH, rKV]
   attentionOut: GPUBuffer; // [T, nH * dV]
   /** Decode's split attention: its share count and the shares [1, nH, splits, rKV + 2] (mla.ts MlaSplit). */
-  attentionSplit: { splits: number; partials: GPUBuffer };
+  attentionSplit: MlaSplit;
   /** The heads kernel's shares (mla-heads.ts) for a decode row and a prefill chunk; null on the per-head kernel. */
-  attentionHeads: { decode: MlaHeadsPartials; prefill: MlaHeadsPartials } | null;
+  attentionHeads: { decode: MlaSplit; prefill: MlaSplit } | null;
   ffnHidden: GPUBuffer; // [T, max(intermediate, nShared × I)]
   routerLogits: GPUBuffer; // [T, E]
   expertIds: GPUBuffer; // [T, k] u32
@@ -91,7 +91,7 @@ export function createScratch(device: GPUDevice, config: ModelConfig, maxRows: n
     queryAbsorbed: f32(T * nH * (rKV + dR), 'query_absorbed'),
     attentionLatent: f32(T * nH * rKV, 'attention_latent'),
     attentionOut: f32(T * nH * dV, 'attention_out'),
-    attentionSplit: { splits, partials: f32(attentionKernel === 'heads' ? 0 : nH * splits * (rKV + 2), 'attention_partials') },
+    attentionSplit: { splits, partials: f32(attentionKernel === 'heads' ? 0 : splitPartialsBytes(1, nH, rKV, splits) / 4, 'attention_partials') },
     attentionHeads: attentionKernel === 'heads' ? headsShares(nH, rKV, maxRows, f32) : null,
     ffnHidden: f32(T * Math.max(config.intermediateSize, config.nSharedExperts * config.moeIntermediateSize), 'ffn_hidden'),
     routerLogits: f32(T * config.nRoutedExperts, 'router_logits'),
@@ -120,7 +120,7 @@ export function createScratch(device: GPUDevice, config: ModelConfig, maxRows: n
 function headsShares(nH: number, rKV: number, maxRows: number, f32: (elements: number, label: string) => GPUBuffer) {
   const splits = headsSplits(nH, rKV, maxRows);
   return {
-    decode: { splits: splits.decode, partials: f32(headsPartialsBytes(1, nH, rKV, splits.decode) / 4, 'attention_shares_decode') },
-    prefill: { splits: splits.prefill, partials: f32(headsPartialsBytes(maxRows, nH, rKV, splits.prefill) / 4, 'attention_shares_prefill') },
+    decode: { splits: splits.decode, partials: f32(splitPartialsBytes(1, nH, rKV, splits.decode) / 4, 'attention_shares_decode') },
+    prefill: { splits: splits.prefill, partials: f32(splitPartialsBytes(maxRows, nH, rKV, splits.prefill) / 4, 'attention_shares_prefill') },
   };
 }

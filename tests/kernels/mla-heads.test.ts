@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { GpuContext } from '../../engine/gpu/context';
 import { createStorage, readF32, runCalls, uploadArray } from '../../engine/gpu/buffers';
-import { headsPartialsBytes, mlaAttentionHeads } from '../../engine/kernels/mla-heads';
+import { splitPartialsBytes } from '../../engine/kernels/mla';
+import { mlaAttentionHeads } from '../../engine/kernels/mla-heads';
 import { expectClose, randomArray } from '../support/compare';
 import { testDevice } from '../support/gpu';
 
@@ -56,7 +57,7 @@ describe('heads-sharing MLA attention', () => {
         scale: SCALE, maxContext: MAX_CONTEXT, selected,
       };
       for (const splits of [3, 256]) {
-        const shares = { splits, partials: createStorage(device, headsPartialsBytes(T, nH, rKV, splits), 'partials') };
+        const shares = { splits, partials: createStorage(device, splitPartialsBytes(T, nH, rKV, splits), 'partials') };
         for (const [rows, pos0, sparse] of [[1, 0, false], [1, 32, false], [1, 599, false], [3, 100, false], [1, 599, true], [3, 400, true]] as const) {
           const output = uploadArray(device, new Float32Array(T * nH * rKV).fill(-7), 'output');
           ctx.writeStep(rows, pos0, sparse);
@@ -78,7 +79,7 @@ describe('heads-sharing MLA attention', () => {
     const buffer = createStorage(device, MAX_CONTEXT * 138 * 4, 'any');
     const args = { qAbs: buffer, latentCache: buffer, nH: 3, rKV: 130, dR: DR, scale: SCALE, maxContext: MAX_CONTEXT, output: buffer };
     expect(() => mlaAttentionHeads(ctx, { ...args, shares: { splits: 4, partials: createStorage(device, 64, 'tiny') } })).toThrow(/partials/);
-    const shares = { splits: 4, partials: createStorage(device, headsPartialsBytes(1, 3, 130, 4), 'partials') };
+    const shares = { splits: 4, partials: createStorage(device, splitPartialsBytes(1, 3, 130, 4), 'partials') };
     expect(() => mlaAttentionHeads(ctx, { ...args, shares })[0].encode({} as GPUComputePassEncoder, 2)).toThrow(/rows=2/);
   });
 });
