@@ -21,7 +21,6 @@
 const WIDTH: u32 = RKV + DR;                 // one cached token / one absorbed query
 const DIMS_PER_THREAD: u32 = (RKV + WG - 1u) / WG;
 const NEG_BIG: f32 = -3.0e38;                // "no key yet": finite so exp(NEG_BIG − m) is a clean 0
-const NO_KEY: u32 = 0xffffffffu;
 
 @group(0) @binding(0) var<uniform> step: Step;
 #ifdef COMBINE
@@ -67,20 +66,7 @@ const SCORE_GROUPS: u32 = WG / SCORE_LANES;
 const PARTIAL_STRIDE: u32 = SCORE_LANES + 1u; // padded: thread k's sum over its row hits distinct banks
 var<workgroup> scorePartial: array<f32, WG * PARTIAL_STRIDE>; // [key of the block][lane]
 
-// How many keys row t attends to, and the position of its k-th one.
-fn key_count(t: u32, last: u32) -> u32 {
-#ifdef SELECTION
-  if (step.sparse == 1u) { return min(counts[t], TOPK); }
-#endif
-  return last + 1u;
-}
-
-fn key_at(t: u32, k: u32) -> u32 {
-#ifdef SELECTION
-  if (step.sparse == 1u) { return indices[t * TOPK + k]; }
-#endif
-  return k;
-}
+#include "mla_keys"
 
 // This lane's share of q·[c(u); kR(u)] for cached token u: dims lane, lane + SCORE_LANES, …
 fn score_partial(u: u32, lane: u32) -> f32 {
@@ -95,12 +81,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let h = wid.x;
   let t = wid.y;
   if (t >= step.rows) { return; }
-  let last = step.pos0 + t; // the newest key this row may see
   let qBase = (t * NH + h) * WIDTH;
   for (var d = lid; d < WIDTH; d += WG) { query[d] = qAbs[qBase + d]; }
   workgroupBarrier();
 
-  let nKeys = key_count(t, last);
+  let nKeys = key_count(t);
 #ifdef SPLIT
   let share = (nKeys + SPLITS - 1u) / SPLITS;
   let kBegin = min(nKeys, wid.z * share);
@@ -115,10 +100,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var k0 = kBegin; k0 < kEnd; k0 += WG) {
     let n = min(WG, kEnd - k0);
     var u = NO_KEY;
-    if (lid < n) {
-      let candidate = key_at(t, k0 + lid);
-      if (candidate <= last && candidate < MAX_CONTEXT) { u = candidate; }
-    }
+    if (lid < n) { u = visible_key(t, k0 + lid); }
     blockKey[lid] = u;
     workgroupBarrier();
     let lane = lid % SCORE_LANES;

@@ -19,7 +19,6 @@
 const WIDTH: u32 = RKV + DR;
 const SHARE: u32 = RKV + 2u;
 const NEG_BIG: f32 = -3.0e38;            // "no key yet": finite so exp(NEG_BIG − m) is a clean 0
-const NO_KEY: u32 = 0xffffffffu;
 
 @group(0) @binding(0) var<uniform> step: Step;
 #ifdef COMBINE
@@ -38,13 +37,7 @@ const NO_KEY: u32 = 0xffffffffu;
 #endif
 #endif
 
-// How many keys row t attends to (entries of a selection may still be masked later).
-fn key_count(t: u32) -> u32 {
-#ifdef SELECTION
-  if (step.sparse == 1u) { return min(counts[t], TOPK); }
-#endif
-  return step.pos0 + t + 1u;
-}
+#include "mla_keys"
 
 // Shares a row's keys are cut into: each at least MIN_KEYS keys, at most SPLITS shares.
 fn share_count(nKeys: u32) -> u32 {
@@ -141,20 +134,12 @@ fn store_chunk(lid: u32) {
   }
 }
 
-fn key_at(t: u32, k: u32) -> u32 {
-#ifdef SELECTION
-  if (step.sparse == 1u) { return indices[t * TOPK + k]; }
-#endif
-  return k;
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let h0 = wid.x * HG;
   let t = wid.y;
   let z = wid.z;
   if (t >= step.rows) { return; }
-  let last = step.pos0 + t; // the newest key this row may see
   let nKeys = key_count(t);
   let shares = share_count(nKeys);
   if (z >= shares) { return; }
@@ -173,10 +158,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let n = min(KB, kEnd - k0);
     if (lid < KB) {
       var u = NO_KEY;
-      if (lid < n) {
-        let candidate = key_at(t, k0 + lid);
-        if (candidate <= last && candidate < MAX_CONTEXT) { u = candidate; }
-      }
+      if (lid < n) { u = visible_key(t, k0 + lid); }
       keyPos[lid] = u;
     }
     workgroupBarrier();

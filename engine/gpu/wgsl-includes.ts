@@ -1,5 +1,6 @@
 // The shared WGSL snippets that kernels pull in with `#include "name"`.
 import laneReduce from '../../shaders/common/lane_reduce.wgsl';
+import mlaKeys from '../../shaders/common/mla_keys.wgsl';
 import packedChunk from '../../shaders/common/packed_chunk.wgsl';
 import rowDot from '../../shaders/common/row_dot.wgsl';
 import step from '../../shaders/common/step.wgsl';
@@ -8,6 +9,7 @@ import workgroupSum from '../../shaders/common/workgroup_sum.wgsl';
 
 export const WGSL_INCLUDES: Record<string, string> = {
   lane_reduce: laneReduce,
+  mla_keys: mlaKeys,
   packed_chunk: packedChunk,
   row_dot: rowDot,
   step,
