@@ -6,7 +6,7 @@ import type { ModelConfig } from '../../engine/config';
 import { GpuContext } from '../../engine/gpu/context';
 import { createStorage, readF32, readU32, runCalls, uploadArray } from '../../engine/gpu/buffers';
 import { moeRoute, type RouterConfig } from '../../engine/kernels/moe-route';
-import { routeExperts } from '../reference/ops';
+import { linear, routeExperts } from '../reference/ops';
 import { expectClose, randomArray, TOLERANCE } from '../support/compare';
 import { testDevice } from '../support/gpu';
 
@@ -89,14 +89,7 @@ describe('moe_route kernel', () => {
       const E = config.nRoutedExperts, H = 36, rows = 3;
       const x = randomArray(rows * H, E + 71, 1);
       const weight = randomArray(E * H, E + 72, 0.5);
-      const logits = new Float32Array(rows * E);
-      for (let t = 0; t < rows; t++) {
-        for (let e = 0; e < E; e++) {
-          let dot = 0;
-          for (let i = 0; i < H; i++) dot += x[t * H + i] * weight[e * H + i];
-          logits[t * E + e] = dot;
-        }
-      }
+      const logits = Float32Array.from(linear(x, weight, rows, E, H)); // gate·x, as the f32 logits buffer holds it
       const bias = withBias ? randomArray(E, E + 13, 0.3) : null;
       const unusedLogits = new Float32Array(rows * E).fill(Number.NaN);
       expectRoutesMatch(config, logits, bias, rows, await routeOnGpu(config, unusedLogits, bias, rows, rows, { x, weight, hiddenSize: H }));
