@@ -5,7 +5,7 @@
 // model of the same shape, a reload after changing settings, each test) compiles nothing again.
 import {
   checkPackedShape, MATVEC_SHAPES, PACKED_KERNEL_SHAPES, PACKED_MATVEC_SHAPES, ROWS_KERNELS,
-  type MatvecShape, type PackedKernel, type PackedMatvecShape, type RowsKernel,
+  type MatvecKind, type MatvecShape, type PackedKernel, type PackedMatvecShape, type RowsKernel,
 } from '../kernels/matvec-shape';
 import { isCpuDevice } from './device';
 import { preprocessWgsl, type Defines } from './preprocess';
@@ -24,6 +24,11 @@ export const STEP_BYTES = 16;
 export class GpuContext {
   readonly device: GPUDevice;
   readonly step: GPUBuffer;
+  /**
+   * Which adapter kind's thread layouts the other kernels (norms, MLA, routing) follow: the matrix-vector shape's
+   * (one thread per row means the CPU layouts), so a test that picks a matvec shape picks theirs too.
+   */
+  readonly layout: MatvecKind;
   /** Matrix-vector thread layout: by adapter kind unless the caller (a test) picks one. */
   readonly matvec: MatvecShape;
   /**
@@ -37,10 +42,14 @@ export class GpuContext {
   private readonly pipelines: Map<string, GPUComputePipeline>;
   private readonly stepData = new Uint32Array(4);
 
-  constructor(device: GPUDevice, options: { matvec?: MatvecShape; packedMatvec?: PackedMatvecShape | null; rowsKernel?: RowsKernel } = {}) {
+  /** `kind`: the adapter kind whose layouts to use (default this adapter's); the other options override one part. */
+  constructor(device: GPUDevice, options: {
+    kind?: MatvecKind; matvec?: MatvecShape; packedMatvec?: PackedMatvecShape | null; rowsKernel?: RowsKernel;
+  } = {}) {
     this.device = device;
-    const kind = isCpuDevice(device) ? 'cpu' : 'gpu';
+    const kind = options.kind ?? (isCpuDevice(device) ? 'cpu' : 'gpu');
     this.matvec = options.matvec ?? MATVEC_SHAPES[kind];
+    this.layout = this.matvec.THREADS_PER_ROW === 1 ? 'cpu' : 'gpu';
     this.rowsKernel = options.rowsKernel ?? ROWS_KERNELS[kind];
     this.packedMatvec = options.packedMatvec === undefined ? PACKED_MATVEC_SHAPES[kind] : options.packedMatvec;
     // A layout the caller picks applies to every packed kernel; otherwise the adapter kind's per-kernel table.

@@ -140,7 +140,7 @@ export function mlaKvAppend(ctx: GpuContext, args: MlaKvAppendArgs): KernelCall 
   requireCount(kernel, 'latentCache rows', cacheRows);
   requireBytes(kernel, 'normWeight', args.normWeight, args.rKV * 4);
   const pipeline = ctx.pipeline('mla_cache', cacheSource, {
-    WG: CACHE_WG[ctx.matvec.THREADS_PER_ROW === 1 ? 'cpu' : 'gpu'], RKV: args.rKV, DR: args.dR, EPS: f32(args.eps), CACHE_ROWS: cacheRows,
+    WG: CACHE_WG[ctx.layout], RKV: args.rKV, DR: args.dR, EPS: f32(args.eps), CACHE_ROWS: cacheRows,
   });
   const bindings = [ctx.step, args.kva, args.normWeight, args.ropeTable, args.latentCache];
   return simpleCall('mla_kv_append', pipeline, ctx.bindGroup(pipeline, bindings, 'mla_kv_append'), (rows) => [rows]);
@@ -153,7 +153,7 @@ export function mlaQueryAbsorb(ctx: GpuContext, args: MlaQueryAbsorbArgs): Kerne
   for (const [name, value] of Object.entries({ nH, dN, dV, rKV })) requireCount(kernel, name, value);
   requireRopeDim(kernel, dR);
   requireKvB(kernel, kvB, nH, dN, dV, rKV);
-  const { WG, DSPLIT } = ABSORB[ctx.matvec.THREADS_PER_ROW === 1 ? 'cpu' : 'gpu'];
+  const { WG, DSPLIT } = ABSORB[ctx.layout];
   if (TOKEN_TILE * dN * 4 + (DSPLIT > 1 ? WG * TOKEN_TILE * 8 : 0) > WORKGROUP_BYTES) {
     throw new Error(`${kernel}: dN ${dN} too large for workgroup memory`);
   }
@@ -176,7 +176,7 @@ export function mlaAttention(ctx: GpuContext, args: MlaAttentionArgs): KernelCal
   const { nH, rKV, dR, maxContext, selected, split } = args;
   checkAttentionArgs(kernel, args);
   const width = rKV + dR;
-  const scoreLanes = SCORE_LANES[ctx.matvec.THREADS_PER_ROW === 1 ? 'cpu' : 'gpu'];
+  const scoreLanes = SCORE_LANES[ctx.layout];
   if ((width + 2 * ATTENTION_WG + ATTENTION_WG * (scoreLanes + 1)) * 4 > WORKGROUP_BYTES) {
     throw new Error(`${kernel}: rKV + dR = ${width} too large for workgroup memory`);
   }
@@ -237,7 +237,7 @@ export function mlaValueUp(ctx: GpuContext, args: MlaValueUpArgs): KernelCall {
   const { nH, dN, dV, rKV, kvB } = args;
   for (const [name, value] of Object.entries({ nH, dN, dV, rKV })) requireCount(kernel, name, value);
   requireKvB(kernel, kvB, nH, dN, dV, rKV);
-  const { WG, ROWS } = VALUE_UP[ctx.matvec.THREADS_PER_ROW === 1 ? 'cpu' : 'gpu'];
+  const { WG, ROWS } = VALUE_UP[ctx.layout];
   const pipeline = ctx.pipeline('mla_absorb', absorbSource, {
     WG, ROWS, TT: TOKEN_TILE, NH: nH, DN: dN, DV: dV, RKV: rKV,
     ROW_STRIDE: kvB.rowStride, WEIGHT_F16: kvB.dtype === 'f16', VALUE_UP: true,

@@ -27,7 +27,7 @@ export function rmsNorm(ctx: GpuContext, args: RmsNormArgs): KernelCall {
   const rowStride = args.rowStride ?? args.dim;
   if (args.delta && rowStride !== args.dim) throw new Error('rmsNorm: a fused residual needs rowStride == dim');
   const pipeline = ctx.pipeline('rms_norm', source, {
-    WG: WG[ctx.matvec.THREADS_PER_ROW === 1 ? 'cpu' : 'gpu'], DIM: args.dim, ROW_STRIDE: rowStride, EPS: f32(args.eps), RESIDUAL: !!args.delta, LAST_ROW: !!args.lastRow,
+    WG: WG[ctx.layout], DIM: args.dim, ROW_STRIDE: rowStride, EPS: f32(args.eps), RESIDUAL: !!args.delta, LAST_ROW: !!args.lastRow,
   });
   const bindings = [ctx.step, args.hidden, args.weight, args.out, ...(args.delta ? [args.delta] : [])];
   return simpleCall('rms_norm', pipeline, ctx.bindGroup(pipeline, bindings, 'rms_norm'), (rows) => [args.lastRow ? Math.min(rows, 1) : rows]);

@@ -27,7 +27,7 @@ export function feedForwardCalls(ctx: GpuContext, config: ModelConfig, weights: 
   const routeArgs = { logits: scratch.routerLogits, bias: moe.correctionBias, config, expertIds: scratch.expertIds, expertWeights: scratch.expertWeights };
   // On GPUs a decode row's router logits are computed inside the routing dispatch (one dispatch fewer per layer).
   const router = oneBuffer(moe.router);
-  const fuseGate = ctx.matvec.THREADS_PER_ROW !== 1 && router !== null && router.dtype === 'f32'
+  const fuseGate = ctx.layout === 'gpu' && router !== null && router.dtype === 'f32'
     && router.rowStride === config.hiddenSize && config.hiddenSize % 4 === 0;
   const unfused = [linear(ctx, { input: scratch.normed, weight: moe.router, output: scratch.routerLogits }), moeRoute(ctx, routeArgs)];
   const route = fuseGate

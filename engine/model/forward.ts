@@ -12,7 +12,7 @@ import { GpuContext, type KernelCall } from '../gpu/context';
 import { argmax } from '../kernels/argmax';
 import { embedding } from '../kernels/embedding';
 import { linear } from '../kernels/linear';
-import { MATVEC_SHAPES, PACKED_MATVEC_SHAPES, ROWS_KERNELS, type MatvecKind } from '../kernels/matvec-shape';
+import type { MatvecKind } from '../kernels/matvec-shape';
 import { rmsNorm } from '../kernels/rms-norm';
 import type { StorageDtype } from '../weights/quant';
 import type { TensorSource } from '../weights/tensor-source';
@@ -86,11 +86,8 @@ export class DeepseekForward {
   static fromWeights(device: GPUDevice, config: ModelConfig, weights: ModelWeights, options: Omit<ForwardOptions, 'weights'> = {}): DeepseekForward {
     const maxContext = options.maxContext ?? Math.min(config.maxPositionEmbeddings, 4096);
     const maxRows = options.maxRows ?? 64;
-    const layout = options.kernelLayout;
-    const ctx = layout
-      ? new GpuContext(device, { matvec: MATVEC_SHAPES[layout], packedMatvec: PACKED_MATVEC_SHAPES[layout], rowsKernel: ROWS_KERNELS[layout] })
-      : new GpuContext(device);
-    const attention = options.attentionKernel ?? (layout ? (layout === 'gpu' ? 'heads' : 'per-head') : undefined);
+    const ctx = new GpuContext(device, { kind: options.kernelLayout });
+    const attention = options.attentionKernel ?? (ctx.layout === 'gpu' ? 'heads' : 'per-head');
     const scratch = createScratch(device, config, maxRows, maxContext, attention);
     const table = buildRopeTable(config, maxContext);
     const interleaved = new Float32Array(table.cos.length * 2);
