@@ -3,7 +3,7 @@
 // stay in the store). Engine errors go to the banner with their next step. Every load first applies the KV cache
 // settings (app/kv-cache-actions.ts).
 import { toErrorInfo } from '../engine/worker/error-transfer';
-import type { EngineErrorInfo, ModelEntry } from '../engine/worker/protocol';
+import type { EngineErrorInfo, LoadedModelInfo, ModelEntry } from '../engine/worker/protocol';
 import { EngineClient } from './engine-client';
 import { applyKvSettings } from './kv-cache-actions';
 import { requestPersistentStorage, storageFacts } from './storage';
@@ -91,9 +91,7 @@ export async function loadModel(entry: ModelEntry, chosen: boolean): Promise<voi
     void requestPersistentStorage().then((granted) => { if (granted !== null) store().setStoragePersisted(granted); });
     const loaded = await engineClient().loadModel(entry, (progress) => store().setLoadProgress(progress), { storage: await storageFacts() });
     if (lastEntry !== entry) return; // another model was picked meanwhile
-    store().setLoadedModel(loaded);
-    store().setModelStatus('ready');
-    store().setLoadProgress(null);
+    showModelReady(loaded);
     for (const code of LOAD_ERRORS) store().dismissError(code); // a model is ready: those are resolved
     autoRestartAllowed = true;
   } catch (error) {
@@ -104,17 +102,19 @@ export async function loadModel(entry: ModelEntry, chosen: boolean): Promise<voi
     // only once the new package is stored): show it as ready again, so its conversations go on.
     const still = await engineClient().activeModel();
     if (lastEntry !== entry) return;
-    if (still && !paused) {
-      store().setLoadedModel(still);
-      store().setModelStatus('ready');
-      store().setLoadProgress(null);
-    } else {
-      store().setModelStatus(paused ? 'paused' : 'failed');
-    }
+    if (still && !paused) showModelReady(still);
+    else store().setModelStatus(paused ? 'paused' : 'failed');
     reportEngineError(error);
   } finally {
     void refreshStoredModels();
   }
+}
+
+/** Shows `model` as the loaded one, ready to answer (after its load, or when a failed or cancelled load left it). */
+export function showModelReady(model: LoadedModelInfo): void {
+  store().setLoadedModel(model);
+  store().setModelStatus('ready');
+  store().setLoadProgress(null);
 }
 
 /** Terminates the worker and starts again with the same model (or the start model if none was loaded). */

@@ -2,7 +2,7 @@
 // resume and cancel the running download, and delete a stored model. The engine worker does the work (download,
 // verification, IndexedDB); these only command it and put the outcome in the store.
 import type { ModelEntry } from '../engine/worker/protocol';
-import { engineClient, loadingEntry, loadModel, refreshStoredModels, reportEngineError } from './engine-actions';
+import { engineClient, loadingEntry, loadModel, refreshStoredModels, reportEngineError, showModelReady } from './engine-actions';
 import { storageFacts } from './storage';
 import { useAppStore } from './store';
 
@@ -70,9 +70,12 @@ export async function cancelDownload(): Promise<void> {
   }
   // The engine unloads its model only once a new package is stored: after a cancel the previous one still answers.
   const still = await engineClient().activeModel();
-  if (still) store().setLoadedModel(still);
-  store().setModelStatus(still ? 'ready' : 'none');
-  store().setLoadProgress(null);
+  if (still) {
+    showModelReady(still);
+  } else {
+    store().setModelStatus('none');
+    store().setLoadProgress(null);
+  }
   await refreshStoredModels();
 }
 
