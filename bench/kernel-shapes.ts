@@ -62,21 +62,21 @@ function probes(model: DeepseekForward): Probe[] {
     name: 'kv_b_proj value up (W_UV)', weight: kvB, bytes: (kvB.buffer.size * dV) / (dN + dV) + nH * (rKV + dV) * 4,
     call: mlaValueUp(ctx, { attnLatent: scratch.attentionLatent, kvB, nH, dN, dV, rKV, output: scratch.attentionOut }),
   });
-  lin('o_proj', moeLayer.outProj, scratch.attentionOut, scratch.delta);
+  lin('o_proj', moeLayer.outProj, scratch.attentionOut, scratch.hidden);
   if (moeLayer.indexer) {
     lin('indexer wq_b', moeLayer.indexer.queryUp, scratch.queryLatentNormed, scratch.indexer!.queries);
     lin('indexer wk;weights_proj', moeLayer.indexer.keyAndWeights, scratch.normed, scratch.indexer!.keyAndWeights);
   }
   if (dense) {
     swiglu('dense gate_up', dense.gateUp);
-    lin('dense down', dense.down, scratch.ffnHidden, scratch.delta);
+    lin('dense down', dense.down, scratch.ffnHidden, scratch.hidden);
   }
   const moe = moeLayer.moe;
   if (moe) {
     lin('router', moe.router, scratch.normed, scratch.routerLogits);
     if (moe.shared) {
       swiglu('shared experts gate_up', moe.shared.gateUp);
-      lin('shared experts down', moe.shared.down, scratch.ffnHidden, scratch.delta);
+      lin('shared experts down', moe.shared.down, scratch.ffnHidden, scratch.hidden);
     }
     const topK = config.numExpertsPerTok;
     const share = topK / config.nRoutedExperts;
@@ -89,7 +89,7 @@ function probes(model: DeepseekForward): Probe[] {
       name: `experts down (top-${topK})`, weight: moe.experts.down, bytes: share * moe.experts.down.buffer.size + (topK * i + h) * 4,
       call: expertsDown(ctx, {
         input: scratch.expertHidden, weight: moe.experts.down, expertIds: scratch.expertIds, expertWeights: scratch.expertWeights,
-        topK, output: scratch.delta, accumulate: true,
+        topK, output: scratch.hidden, accumulate: false,
       }),
     });
   }

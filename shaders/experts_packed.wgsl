@@ -5,11 +5,11 @@
 //   swiglu (no DOWN): x [T, K=H], W [E, 2N, K] (per expert N=I gate rows then N up rows):
 //           act[t, j*N + n] = silu(Wg[id]·x[t]) * (Wu[id]·x[t]),  id = expert_ids[t*TOP_K + j]
 //   DOWN:   x = act [T, ACT_STRIDE], W [E, N=H, K=I]:
-//           y[t, n] (+)= Σ_j expert_weights[t, j] · (W[id_j][n]·act[t, j*K ..])   (ACCUMULATE: onto the shared
-//           experts' output already in y; one writer per element.)
+//           y[t, n] (+)= Σ_j expert_weights[t, j] · (W[id_j][n]·act[t, j*K ..])   (ACCUMULATE: onto what y holds,
+//           the residual stream or the shared experts' output; one writer per element.)
 //   SHARED: the shared experts (one SwiGLU MLP of width S_N) ride in the same dispatches: swiglu gets one more
 //           slot per token (j = TOP_K) that reads shared_weight [2*S_N, K] into act[t, TOP_K*N ..]; down adds
-//           shared_weight [N, S_K] · act[t, TOP_K*K ..] (weight 1) and overwrites y. Two dispatches fewer per layer.
+//           shared_weight [N, S_K] · act[t, TOP_K*K ..] (weight 1) to the sum. Two dispatches fewer per layer.
 // Layout as linear_packed.wgsl: WG threads = (WG / LANES) slots x LANES lanes, WG_ROWS rows per workgroup
 // (workgroup_id.x), ROWS_PER_THREAD per slot; (y, z) pick the slot (swiglu: t*SLOTS_PER_TOKEN + j; down: t) as
 // z*65535 + y. Rows past the output width read a clamped row and write nothing.

@@ -1,6 +1,7 @@
 // Dense projections y[t, n] = Σ_k W[n, k] x[t, k] (PyTorch layout W [N, K]), f32 math, weights f32 or packed
 // f16/q8/q4 words (WEIGHT_WORDS; common/weights.wgsl dequantises in registers). Variants:
 //   SWIGLU: W is [2N, K] (gate rows [0, N), up rows [N, 2N)); y[t, n] = silu(W[n]·x[t]) * (W[N + n]·x[t]).
+//   ACCUMULATE: y[t, n] += W[n]·x[t] (the residual add fused into a block's last projection).
 // Entry points:
 //   matvec: decode path. A workgroup of WG threads owns ROWS_PER_WG output rows, THREADS_PER_ROW threads per row
 //           striding over K in element pairs (coalesced reads of each weight row), then a shared-memory tree
@@ -74,7 +75,11 @@ fn matvec(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
 #ifdef SWIGLU
     y[t * OUT_STRIDE + OUT_OFFSET + n] = silu(gate_partial[lid]) * up_partial[lid];
 #else
+#ifdef ACCUMULATE
+    y[t * OUT_STRIDE + OUT_OFFSET + n] += gate_partial[lid];
+#else
     y[t * OUT_STRIDE + OUT_OFFSET + n] = gate_partial[lid];
+#endif
 #endif
   }
 }
@@ -162,7 +167,11 @@ fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) l
 #ifdef SWIGLU
         y[t * OUT_STRIDE + OUT_OFFSET + n] = silu(gate[i][j]) * up[i][j];
 #else
+#ifdef ACCUMULATE
+        y[t * OUT_STRIDE + OUT_OFFSET + n] += gate[i][j];
+#else
         y[t * OUT_STRIDE + OUT_OFFSET + n] = gate[i][j];
+#endif
 #endif
       }
     }

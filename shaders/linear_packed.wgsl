@@ -12,6 +12,9 @@
 // Rows past N read row N - 1 (in bounds, uniform control flow) and write nothing. y rows are OUT_STRIDE wide and
 // this weight's outputs start at column OUT_OFFSET (N and 0 for a whole weight; a part of a row-split weight sets
 // its slice).
+//   ACCUMULATE: y += W·x (the residual add fused into the projection that ends a block: one writer per element).
+//   NORM_INPUT: x is the residual stream; each workgroup norms it (common/input_norm.wgsl) and the first row group
+//               writes the normed row to `normed` for later kernels (the RMSNorm before a layer's projections).
 #include "step"
 #include "weights"
 
@@ -31,6 +34,12 @@
 #endif
 #endif
 
+#ifdef NORM_INPUT
+@group(0) @binding(NORM_BINDING) var<storage, read> norm_w4: array<vec4<f32>>;          // [K / 4] norm weight
+@group(0) @binding(NORM_BINDING + 1) var<storage, read_write> normed4: array<vec4<f32>>; // [T, K / 4] out
+#include "workgroup_sum"
+#include "input_norm"
+#endif
 #include "packed_chunk"
 #include "lane_reduce"
 
@@ -78,6 +87,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
 #endif
   let first = group * WG_ROWS + slot * ROWS_PER_THREAD;
+#ifdef NORM_INPUT
+  input_norm(t, lid, group == 0u && !second);
+#endif
   var gate: array<f32, ROWS_PER_THREAD>;
 #ifdef SWIGLU
   var up: array<f32, ROWS_PER_THREAD>;
@@ -117,7 +129,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #ifdef PAIR
       if (second) { y2[t * N2 + n] = gate[r]; } else { y[t * OUT_STRIDE + OUT_OFFSET + n] = gate[r]; }
 #else
+#ifdef ACCUMULATE
+      y[t * OUT_STRIDE + OUT_OFFSET + n] += gate[r];
+#else
       y[t * OUT_STRIDE + OUT_OFFSET + n] = gate[r];
+#endif
 #endif
 #endif
     }

@@ -13,6 +13,8 @@
 // Selection is a rank count rather than k passes: an expert's rank is the number of experts that beat it
 // (higher score, or equal score and lower index), so ties go to the lower index and ranks are unique.
 // Outputs are written in rank order (best first).
+// NORM_INPUT (with FUSED_GATE): x is the residual stream; the workgroup applies the post-attention RMSNorm itself
+// (common/input_norm.wgsl), uses the normed row for the gate and writes it to `normed` for the expert kernels.
 #include "step"
 
 const GROUP_SIZE: u32 = N_EXPERTS / N_GROUP;
@@ -21,6 +23,10 @@ const GROUP_SIZE: u32 = N_EXPERTS / N_GROUP;
 #ifdef FUSED_GATE
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;             // [T, H/4] the normed hidden state
 @group(0) @binding(GATE_BINDING) var<storage, read> gate4: array<vec4<f32>>; // [N_EXPERTS, H/4] mlp.gate.weight
+#ifdef NORM_INPUT
+@group(0) @binding(NORM_BINDING) var<storage, read> norm_w4: array<vec4<f32>>;          // [H / 4] norm weight
+@group(0) @binding(NORM_BINDING + 1) var<storage, read_write> normed4: array<vec4<f32>>; // [T, H / 4] out
+#endif
 #else
 @group(0) @binding(1) var<storage, read> logits: array<f32>;               // [T, N_EXPERTS] router logits
 #endif
@@ -41,6 +47,18 @@ var<workgroup> reduce_scratch: array<f32, WG>;
 // instead of by a separate matrix-vector dispatch.
 var<workgroup> gate_partial: array<f32, GATE_SLOTS>; // [expert][lane]
 var<workgroup> gate_logit: array<f32, N_EXPERTS>;
+#ifdef NORM_INPUT
+#include "workgroup_sum"
+#include "input_norm"
+#endif
+
+fn gate_x4(t: u32, i: u32) -> vec4<f32> {
+#ifdef NORM_INPUT
+  return normed_x4(t, i);
+#else
+  return x4[t * (H / 4u) + i];
+#endif
+}
 
 fn compute_logits(t: u32, lid: u32) {
   let lane = lid % GATE_LANES;
@@ -52,7 +70,7 @@ fn compute_logits(t: u32, lid: u32) {
       var ws: array<vec4<f32>, 4>;
       for (var q = 0u; q < 4u; q++) {
         let i = min(i0 + q * GATE_LANES, H / 4u - 1u);
-        xs[q] = x4[t * (H / 4u) + i];
+        xs[q] = gate_x4(t, i);
         ws[q] = gate4[e * (H / 4u) + i];
       }
       for (var q = 0u; q < 4u; q++) { acc += select(0.0, dot(xs[q], ws[q]), i0 + q * GATE_LANES < H / 4u); }
@@ -134,6 +152,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let t = wid.x;
   if (t >= step.rows) { return; }
 #ifdef FUSED_GATE
+#ifdef NORM_INPUT
+  input_norm(t, lid, true);
+#endif
   compute_logits(t, lid);
 #endif
 

@@ -1,4 +1,5 @@
 // The shared WGSL snippets that kernels pull in with `#include "name"`.
+import inputNorm from '../../shaders/common/input_norm.wgsl';
 import laneReduce from '../../shaders/common/lane_reduce.wgsl';
 import mlaKeys from '../../shaders/common/mla_keys.wgsl';
 import packedChunk from '../../shaders/common/packed_chunk.wgsl';
@@ -8,6 +9,7 @@ import weights from '../../shaders/common/weights.wgsl';
 import workgroupSum from '../../shaders/common/workgroup_sum.wgsl';
 
 export const WGSL_INCLUDES: Record<string, string> = {
+  input_norm: inputNorm,
   lane_reduce: laneReduce,
   mla_keys: mlaKeys,
   packed_chunk: packedChunk,

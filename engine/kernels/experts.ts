@@ -2,13 +2,15 @@
 // GPU: each kernel reads `expertIds` [T, k] and indexes the stacked expert weights directly.
 //   expertsSwiGLU: x [T, H], W [E, 2I, H] (per expert I gate rows then I up rows) -> act [T, k, I]
 //   expertsDown:   act [T, k, I], W [E, H, I], weights [T, k] -> output [T, H] += Σ_j w[t,j]·(W[id_j]·act[t,j])
-//                  (adds onto the shared expert's output already there; `accumulate: false` overwrites instead)
+//                  (adds onto what `output` holds: the residual stream, or the shared expert's output there;
+//                  `accumulate: false` overwrites instead)
 // Both are matrix-vector kernels per (token, slot): f16/q8/q4 rows whose K is a multiple of a 16-byte chunk take
 // the packed-chunk kernels (experts_packed.wgsl, ctx.packedMatvec layout), anything else linear_experts.wgsl with
 // linear.ts's element-pair layout; a prefill step re-reads an expert's rows once per token that picked it.
 // `shared` (packed path only, sharedExpertsFuse): the shared experts' SwiGLU MLP [2S, H] / [H, S] runs inside the
 // same two dispatches; act rows are then [k·I + S] (the shared activations after the routed ones) and expertsDown
-// overwrites the output with shared + routed. Saves the shared MLP's two dispatches per MoE layer.
+// writes shared + routed (overwriting by default; with `accumulate: true` added onto the residual stream). Saves
+// the shared MLP's two dispatches per MoE layer.
 import source from '../../shaders/linear_experts.wgsl';
 import packedSource from '../../shaders/experts_packed.wgsl';
 import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
@@ -37,9 +39,9 @@ export interface ExpertsDownArgs {
   expertWeights: GPUBuffer; // [T, k] f32
   topK: number;
   output: GPUBuffer; // [T, H] f32, accumulated into
-  /** false: overwrite `output` (a MoE layer without shared experts, or with `shared`). Default true. */
+  /** false: overwrite `output`; true: add onto it. Default: true, but false with `shared`. */
   accumulate?: boolean;
-  /** The shared experts' down projection [H, S]; only where sharedExpertsFuse holds. Overwrites `output`. */
+  /** The shared experts' down projection [H, S]; only where sharedExpertsFuse holds. */
   shared?: GpuWeight;
 }
 
@@ -86,7 +88,7 @@ export function expertsDown(ctx: GpuContext, args: ExpertsDownArgs): KernelCall 
   );
   const { pipeline, rowGroups, extra } = expertsPipeline(ctx, name, args.weight, args.shared, {
     E: experts, N: hidden, K: inter, TOP_K: args.topK, ACT_STRIDE: actStride, S_K: sharedInter,
-    ACCUMULATE: !args.shared && (args.accumulate ?? true),
+    ACCUMULATE: args.accumulate ?? !args.shared,
   }, 'down');
   const group = ctx.bindGroup(pipeline,
     [ctx.step, args.input, args.weight.buffer, args.expertIds, args.output, args.expertWeights, ...extra], name);

@@ -3,10 +3,14 @@
 // hidden state. Only for packed-chunk weights of one format (projectionsPair): workgroups [0, GROUPS_1) take W,
 // the rest W2. Steps of several rows on GPUs (prefill) run the two projections' own `linear` calls instead, so they
 // keep the tiled matmul; on CPU adapters the pair runs once per row (workgroup_id.z) like linear's matrix-vector.
+// `norm`: the input is the residual stream and the layer's input RMSNorm runs inside the pair (input-norm.ts),
+// which also writes the normed rows to norm.normed; GPU steps of several rows run an rmsNorm dispatch first.
 import packedSource from '../../shaders/linear_packed.wgsl';
 import type { GpuContext, KernelCall } from '../gpu/context';
 import type { GpuWeight } from '../weights/gpu-weight';
+import { inputNormDefines, type InputNorm } from './input-norm';
 import { checkRows, foldGrid, linear, packedDefines, rowsFitting } from './linear';
+import { rmsNorm } from './rms-norm';
 import { packedRowsPerWorkgroup } from './matvec-shape';
 import { checkWeight, packedChunkFits } from './weight-args';
 
@@ -22,7 +26,7 @@ export function projectionsPair(ctx: GpuContext, a: GpuWeight, b: GpuWeight): bo
     && a.shape[a.shape.length - 1] === b.shape[b.shape.length - 1];
 }
 
-export function linearPair(ctx: GpuContext, input: GPUBuffer, first: Projection, second: Projection): KernelCall {
+export function linearPair(ctx: GpuContext, input: GPUBuffer, first: Projection, second: Projection, norm?: InputNorm): KernelCall {
   const name = 'linear_pair';
   const [n, k] = checkWeight(name, first.weight, 2);
   const [n2] = checkWeight(name, second.weight, 2);
@@ -31,7 +35,7 @@ export function linearPair(ctx: GpuContext, input: GPUBuffer, first: Projection,
     throw new Error(`${name}: [${first.weight.shape}] ${first.weight.dtype} and [${second.weight.shape}] ${second.weight.dtype} cannot share a dispatch; run two linear calls`);
   }
   const maxRows = Math.min(rowsFitting(name, 'input', input, k), rowsFitting(name, 'output', first.output, n),
-    rowsFitting(name, 'second output', second.output, n2));
+    rowsFitting(name, 'second output', second.output, n2), norm ? rowsFitting(name, 'normed', norm.normed, k) : Infinity);
   const rowsPerGroup = packedRowsPerWorkgroup(layout);
   const groups1 = Math.ceil(n / rowsPerGroup);
   const groups = groups1 + Math.ceil(n2 / rowsPerGroup);
@@ -40,12 +44,17 @@ export function linearPair(ctx: GpuContext, input: GPUBuffer, first: Projection,
   const pipeline = ctx.pipeline('linear_packed', packedSource, {
     ...packedDefines(layout, k, n, first.weight, gridX, false, false),
     PAIR: true, N2: n2, GROUPS_1: groups1, SCALE_OFFSET_2: second.weight.scaleOffset, PAIR_BINDING: quantised ? 5 : 4,
+    ...(norm ? inputNormDefines(norm, k, quantised ? 8 : 6) : {}),
   });
   const bindings = [ctx.step, input, first.weight.buffer, first.output, ...(quantised ? [first.weight.buffer] : []),
-    second.weight.buffer, second.output, ...(quantised ? [second.weight.buffer] : [])];
+    second.weight.buffer, second.output, ...(quantised ? [second.weight.buffer] : []), ...(norm ? [norm.weight, norm.normed] : [])];
   const group = ctx.bindGroup(pipeline, bindings, name);
+  const projectionInput = norm ? norm.normed : input;
   const separate = ctx.rowsKernel === 'matmul'
-    ? [linear(ctx, { input, ...first }), linear(ctx, { input, ...second })]
+    ? [
+      ...(norm ? [rmsNorm(ctx, { dim: k, eps: norm.eps, hidden: input, weight: norm.weight, out: norm.normed })] : []),
+      linear(ctx, { input: projectionInput, ...first }), linear(ctx, { input: projectionInput, ...second }),
+    ]
     : null;
   return {
     name,

@@ -33,6 +33,8 @@ export interface LinearArgs {
   output: GPUBuffer; // [T, N] f32
   /** Only output row rows - 1 (from input row rows - 1), whatever the step's rows; the other rows are untouched. */
   lastRow?: boolean;
+  /** y += W·x instead of y = W·x (the residual add of a block's last projection); not with SwiGLU. */
+  accumulate?: boolean;
 }
 
 export function linear(ctx: GpuContext, args: LinearArgs): KernelCall {
@@ -44,6 +46,7 @@ export function linearSwiGLU(ctx: GpuContext, args: LinearArgs): KernelCall {
 }
 
 function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: boolean): KernelCall {
+  if (swiglu && args.accumulate) throw new Error(`${name}: accumulate is for plain projections, not SwiGLU`);
   const parts = weightParts(args.weight);
   const k = parts[0].weight.shape[1];
   const n = parts.reduce((sum, part) => sum + outputsOf(name, part, k, swiglu), 0);
@@ -82,13 +85,15 @@ function buildPart(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bool
   const [tileGridX, tileGridY] = foldGrid(name, Math.ceil(partN / MATMUL_TILE.TILE_N));
   const defines: Defines = {
     K: dims.k, N: partN, OUT_STRIDE: dims.n, OUT_OFFSET: firstRow, ...weightDefines(weight), ...matvecShape, ...MATMUL_TILE,
-    ROW_GRID_X: rowGridX, TILE_GRID_X: tileGridX, SWIGLU: swiglu, LAST_ROW: !!args.lastRow,
+    ROW_GRID_X: rowGridX, TILE_GRID_X: tileGridX, SWIGLU: swiglu, LAST_ROW: !!args.lastRow, ACCUMULATE: !!args.accumulate,
   };
   const label = firstRow > 0 ? `${name}[${firstRow}:]` : name;
   const bindings = [ctx.step, args.input, weight.buffer, args.output];
   const matvec = packedShape
-    ? ctx.pipeline('linear_packed', packedSource,
-      packedDefines(packedShape, dims.k, partN, weight, rowGridX, swiglu, !!args.lastRow, { stride: dims.n, offset: firstRow }))
+    ? ctx.pipeline('linear_packed', packedSource, {
+      ...packedDefines(packedShape, dims.k, partN, weight, rowGridX, swiglu, !!args.lastRow, { stride: dims.n, offset: firstRow }),
+      ACCUMULATE: !!args.accumulate,
+    })
     : ctx.pipeline('linear', source, defines, 'matvec');
   // The packed kernel reads q8/q4 scales through a second, u32-typed binding of the same buffer.
   const packedBindings = weight.dtype === 'f16' ? bindings : [...bindings, weight.buffer];

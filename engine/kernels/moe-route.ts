@@ -8,6 +8,7 @@ import source from '../../shaders/moe_route.wgsl';
 import type { ModelConfig } from '../config';
 import { f32 } from '../gpu/preprocess';
 import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
+import { inputNormDefines, type InputNorm } from './input-norm';
 
 export type RouterConfig = Pick<ModelConfig,
   'nRoutedExperts' | 'numExpertsPerTok' | 'nGroup' | 'topkGroup' | 'scoring' | 'topkMethod' | 'normTopkProb' | 'routedScalingFactor'>;
@@ -15,7 +16,7 @@ export type RouterConfig = Pick<ModelConfig,
 export interface MoeRouteArgs {
   logits: GPUBuffer; // [T, E] f32 router logits (unused with `gate`)
   /** Computes the logits in the same dispatch from x [T, H] and mlp.gate.weight [E, H] (f32, H a multiple of 4). */
-  gate?: { x: GPUBuffer; weight: GPUBuffer; hiddenSize: number };
+  gate?: { x: GPUBuffer; weight: GPUBuffer; hiddenSize: number; norm?: InputNorm };
   bias: GPUBuffer | null; // [E] f32 e_score_correction_bias (sigmoid routing only; null = no bias)
   config: RouterConfig;
   expertIds: GPUBuffer; // [T, k] u32 out
@@ -58,9 +59,10 @@ export function moeRoute(ctx: GpuContext, args: MoeRouteArgs): KernelCall {
     NORM_TOPK: !softmax && c.normTopkProb, // HF V2 ignores norm_topk_prob
     FUSED_GATE: !!gate,
     ...(gate ? { H: gate.hiddenSize, GATE_LANES: gateLanes, GATE_SLOTS: Math.max(wg, E * gateLanes), GATE_BINDING: args.bias ? 5 : 4 } : {}),
+    ...(gate?.norm ? inputNormDefines(gate.norm, gate.hiddenSize, args.bias ? 6 : 5) : {}),
   });
   const bindings = [ctx.step, gate ? gate.x : args.logits, args.expertIds, args.expertWeights, ...(args.bias ? [args.bias] : []),
-    ...(gate ? [gate.weight] : [])];
+    ...(gate ? [gate.weight] : []), ...(gate?.norm ? [gate.norm.weight, gate.norm.normed] : [])];
   return simpleCall('moe_route', pipeline, ctx.bindGroup(pipeline, bindings, 'moe_route'), (rows) => [rows]);
 }
 

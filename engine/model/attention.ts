@@ -1,5 +1,7 @@
-// One layer's Multi-head Latent Attention as a list of kernel calls (doc §3, §6, §10 step 2b-2f), reading
-// `scratch.normed` (x) and writing `scratch.delta` (o_proj output). Both prefill chunks and decode use the
+// One layer's Multi-head Latent Attention as a list of kernel calls (doc §3, §6, §10 step 2b-2f), from the
+// residual stream `scratch.hidden`: its input RMSNorm (inside the q/kv_a pair dispatch where the formats allow one,
+// which also leaves x in `scratch.normed`; otherwise a dispatch of its own), and o_proj added back into
+// `scratch.hidden` (the residual add inside the projection). Both prefill chunks and decode use the
 // weight-absorbed form over the latent cache: the new rows' latents are appended first, then every query row t
 // attends to cached keys u <= pos0 + t. For V3.2 the indexer keys are always appended (so sparse attention can
 // score them later); the top-k selection is a separate call list, encoded only in sparse mode.
@@ -17,11 +19,11 @@ import type { LayerWeights } from './weights';
 import { oneBuffer } from '../weights/split-weight';
 
 export interface AttentionCalls {
-  /** Query and latent projections (one pair dispatch in decode where possible), latent append, indexer keys. */
+  /** Input norm and the query and latent projections (one pair dispatch where possible), latent append, indexer keys. */
   project: KernelCall[];
   /** DSA top-k selection; encoded only when sparse attention is active for the step. */
   select: KernelCall[];
-  /** Absorbed attention over the cache (decode: split over workgroups, then combined) and o_proj into scratch.delta. */
+  /** Absorbed attention over the cache (split over workgroups, then combined) and o_proj added into scratch.hidden. */
   attend: KernelCall[];
 }
 
@@ -29,13 +31,18 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
   scratch: Scratch, ropeTable: GPUBuffer): AttentionCalls {
   const { numHeads: nH, qkNopeHeadDim: dN, qkRopeHeadDim: dR, vHeadDim: dV, kvLoraRank: rKV } = config;
   const eps = config.rmsNormEps;
-  // q_proj (or q_a_proj) and kv_a_proj_with_mqa both read x: one pair dispatch in decode where the formats allow.
+  // q_proj (or q_a_proj) and kv_a_proj_with_mqa both read x: one pair dispatch, with the input norm inside, where
+  // the formats allow.
   const queryFirst = { weight: weights.queryProj ?? weights.queryDown!, output: weights.queryProj ? scratch.query : scratch.queryLatent };
   const kvDown = { weight: weights.kvDown, output: scratch.kvLatentRaw };
   const [queryOne, kvDownOne] = [oneBuffer(queryFirst.weight), oneBuffer(kvDown.weight)];
+  const inputNorm = { weight: weights.inputNorm, eps, normed: scratch.normed };
   const project: KernelCall[] = queryOne && kvDownOne && projectionsPair(ctx, queryOne, kvDownOne)
-    ? [linearPair(ctx, scratch.normed, { ...queryFirst, weight: queryOne }, { ...kvDown, weight: kvDownOne })]
-    : [linear(ctx, { input: scratch.normed, ...queryFirst }), linear(ctx, { input: scratch.normed, ...kvDown })];
+    ? [linearPair(ctx, scratch.hidden, { ...queryFirst, weight: queryOne }, { ...kvDown, weight: kvDownOne }, inputNorm)]
+    : [
+      rmsNorm(ctx, { dim: config.hiddenSize, eps, hidden: scratch.hidden, weight: weights.inputNorm, out: scratch.normed }),
+      linear(ctx, { input: scratch.normed, ...queryFirst }), linear(ctx, { input: scratch.normed, ...kvDown }),
+    ];
   if (!weights.queryProj) {
     project.push(
       rmsNorm(ctx, { dim: config.qLoraRank!, eps, hidden: scratch.queryLatent, weight: weights.queryNorm!, out: scratch.queryLatentNormed }),
@@ -93,7 +100,7 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
     absorb,
     ...attention,
     mlaValueUp(ctx, { attnLatent: scratch.attentionLatent, kvB: weights.kvUp, nH, dN, dV, rKV, output: scratch.attentionOut }),
-    linear(ctx, { input: scratch.attentionOut, weight: weights.outProj, output: scratch.delta }),
+    linear(ctx, { input: scratch.attentionOut, weight: weights.outProj, output: scratch.hidden, accumulate: true }),
   ];
   return { project, select, attend };
 }

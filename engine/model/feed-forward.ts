@@ -1,14 +1,17 @@
-// One layer's feed-forward block as kernel calls, reading `scratch.normed` and writing `scratch.delta`:
+// One layer's feed-forward block as kernel calls, from the residual stream `scratch.hidden`: the post-attention
+// RMSNorm into `scratch.normed` (inside the routing dispatch in GPU decode steps, else a dispatch of its own), then
 // dense SwiGLU for layers < first_k_dense_replace, otherwise MoE (doc §5): router logits in f32, routing on the
-// GPU (expert ids never leave it), the shared experts' SwiGLU written first, then the routed experts' weighted
-// outputs accumulated on top in the same down-projection kernel. Where the shared and routed weights are both
-// packed-chunk formats (sharedExpertsFuse: every f16/q8/q4 DeepSeek checkpoint on the packed path), the shared
-// MLP runs inside the routed experts' two dispatches instead: 4 dispatches per MoE layer instead of 6 in decode.
+// GPU (expert ids never leave it), the shared experts' SwiGLU, then the routed experts' weighted outputs; every
+// down projection adds into `scratch.hidden` (the residual add inside the projection). Where the shared and
+// routed weights are both packed-chunk formats (sharedExpertsFuse: every f16/q8/q4 DeepSeek checkpoint on the
+// packed path), the shared MLP runs inside the routed experts' two dispatches instead: 3 dispatches per MoE layer
+// in GPU decode steps (route with the norm, gate/up, down).
 import type { ModelConfig } from '../config';
 import { byRows, type GpuContext, type KernelCall } from '../gpu/context';
 import { expertsDown, expertsSwiGLU, sharedExpertsFuse } from '../kernels/experts';
 import { linear, linearSwiGLU } from '../kernels/linear';
 import { moeRoute } from '../kernels/moe-route';
+import { rmsNorm } from '../kernels/rms-norm';
 import type { Scratch } from './scratch';
 import type { FeedForwardWeights, LayerWeights } from './weights';
 import { oneBuffer } from '../weights/split-weight';
@@ -16,23 +19,25 @@ import { oneBuffer } from '../weights/split-weight';
 function swiGLU(ctx: GpuContext, weights: FeedForwardWeights, scratch: Scratch): KernelCall[] {
   return [
     linearSwiGLU(ctx, { input: scratch.normed, weight: weights.gateUp, output: scratch.ffnHidden }),
-    linear(ctx, { input: scratch.ffnHidden, weight: weights.down, output: scratch.delta }),
+    linear(ctx, { input: scratch.ffnHidden, weight: weights.down, output: scratch.hidden, accumulate: true }),
   ];
 }
 
 export function feedForwardCalls(ctx: GpuContext, config: ModelConfig, weights: LayerWeights, scratch: Scratch): KernelCall[] {
-  if (weights.dense) return swiGLU(ctx, weights.dense, scratch);
+  const norm = { weight: weights.postAttentionNorm, eps: config.rmsNormEps, normed: scratch.normed };
+  const normCall = rmsNorm(ctx, { dim: config.hiddenSize, eps: norm.eps, hidden: scratch.hidden, weight: norm.weight, out: norm.normed });
+  if (weights.dense) return [normCall, ...swiGLU(ctx, weights.dense, scratch)];
   const moe = weights.moe!;
   const topK = config.numExpertsPerTok;
   const routeArgs = { logits: scratch.routerLogits, bias: moe.correctionBias, config, expertIds: scratch.expertIds, expertWeights: scratch.expertWeights };
-  // On GPUs a decode row's router logits are computed inside the routing dispatch (one dispatch fewer per layer).
+  // On GPUs a decode row's norm and router logits are computed inside the routing dispatch (two dispatches fewer
+  // per layer).
   const router = oneBuffer(moe.router);
   const fuseGate = ctx.layout === 'gpu' && router !== null && router.dtype === 'f32'
     && router.rowStride === config.hiddenSize && config.hiddenSize % 4 === 0;
-  const unfused = [linear(ctx, { input: scratch.normed, weight: moe.router, output: scratch.routerLogits }), moeRoute(ctx, routeArgs)];
-  const route = fuseGate
-    ? [byRows((rows) => rows === 1, moeRoute(ctx, { ...routeArgs, gate: { x: scratch.normed, weight: router.buffer, hiddenSize: config.hiddenSize } }), unfused)]
-    : unfused;
+  const unfused = [normCall, linear(ctx, { input: scratch.normed, weight: moe.router, output: scratch.routerLogits }), moeRoute(ctx, routeArgs)];
+  const fusedGate = fuseGate ? { x: scratch.hidden, weight: router.buffer, hiddenSize: config.hiddenSize, norm } : null;
+  const route = fusedGate ? [byRows((rows) => rows === 1, moeRoute(ctx, { ...routeArgs, gate: fusedGate }), unfused)] : unfused;
   const { gateUp, down } = moe.experts;
   const routed = { expertIds: scratch.expertIds, topK, output: scratch.expertHidden };
   const shared = moe.shared;
@@ -43,12 +48,15 @@ export function feedForwardCalls(ctx: GpuContext, config: ModelConfig, weights: 
     // pair; prefill on GPUs keeps the shared MLP on the tiled matmul, which reads its weights once per 32 tokens.
     const fused = (rows: number) => rows === 1 || ctx.rowsKernel !== 'matmul';
     const [sharedGateUp, sharedDown] = swiGLU(ctx, shared, scratch);
-    const routedDown = { input: scratch.expertHidden, weight: down, expertIds: scratch.expertIds, expertWeights: scratch.expertWeights, topK, output: scratch.delta };
+    const routedDown = {
+      input: scratch.expertHidden, weight: down, expertIds: scratch.expertIds, expertWeights: scratch.expertWeights, topK,
+      output: scratch.hidden, accumulate: true,
+    };
     return [
       ...route,
       byRows(fused, expertsSwiGLU(ctx, { input: scratch.normed, weight: gateUp, ...routed, shared: sharedGateUpOne }),
         [sharedGateUp, expertsSwiGLU(ctx, { input: scratch.normed, weight: gateUp, ...routed })]),
-      byRows(fused, expertsDown(ctx, { ...routedDown, shared: sharedDownOne }), [sharedDown, expertsDown(ctx, { ...routedDown, accumulate: true })]),
+      byRows(fused, expertsDown(ctx, { ...routedDown, shared: sharedDownOne }), [sharedDown, expertsDown(ctx, routedDown)]),
     ];
   }
   return [
@@ -57,7 +65,7 @@ export function feedForwardCalls(ctx: GpuContext, config: ModelConfig, weights: 
     expertsSwiGLU(ctx, { input: scratch.normed, weight: gateUp, ...routed }),
     expertsDown(ctx, {
       input: scratch.expertHidden, weight: down, expertIds: scratch.expertIds, expertWeights: scratch.expertWeights,
-      topK, output: scratch.delta, accumulate: shared !== null,
+      topK, output: scratch.hidden, accumulate: true,
     }),
   ];
 }

@@ -222,8 +222,6 @@ export class DeepseekForward {
 }
 
 function buildStepCalls(ctx: GpuContext, config: ModelConfig, weights: ModelWeights, scratch: Scratch, ropeTable: GPUBuffer): [KernelCall[], KernelCall[]] {
-  const eps = config.rmsNormEps;
-  const h = config.hiddenSize;
   const dense: KernelCall[] = [embedding(ctx, { ids: scratch.tokenIds, table: weights.embedTokens, output: scratch.hidden })];
   const sparse: KernelCall[] = [...dense];
   const both = (...calls: KernelCall[]) => {
@@ -231,23 +229,21 @@ function buildStepCalls(ctx: GpuContext, config: ModelConfig, weights: ModelWeig
     sparse.push(...calls);
   };
   weights.layers.forEach((layer, l) => {
-    both(rmsNorm(ctx, { dim: h, eps, hidden: scratch.hidden, weight: layer.inputNorm, out: scratch.normed, delta: l > 0 ? scratch.delta : undefined }));
     const attention = attentionCalls(ctx, config, l, layer, scratch, ropeTable);
     both(...attention.project);
     sparse.push(...attention.select);
     both(...attention.attend);
-    both(rmsNorm(ctx, { dim: h, eps, hidden: scratch.hidden, weight: layer.postAttentionNorm, out: scratch.normed, delta: scratch.delta }));
     both(...feedForwardCalls(ctx, config, layer, scratch));
   });
   return [dense, sparse];
 }
 
-/** The final norm (with the last layer's residual add) and lm_head, per LogitRows. */
+/** The final norm and lm_head, per LogitRows. */
 function buildHeads(ctx: GpuContext, config: ModelConfig, weights: ModelWeights, scratch: Scratch): Record<LogitRows, KernelCall[]> {
   const head = (lastRow: boolean) => [
     rmsNorm(ctx, {
       dim: config.hiddenSize, eps: config.rmsNormEps, hidden: scratch.hidden, weight: weights.finalNorm,
-      out: scratch.normed, delta: scratch.delta, lastRow,
+      out: scratch.normed, lastRow,
     }),
     linear(ctx, { input: scratch.normed, weight: weights.lmHead, output: scratch.logits, lastRow }),
   ];

@@ -33,7 +33,6 @@ export interface Scratch {
   tokenIds: GPUBuffer; // [maxRows] u32
   hidden: GPUBuffer; // [T, H] residual stream
   normed: GPUBuffer; // [T, H] input of the current sub-block
-  delta: GPUBuffer; // [T, H] output of the current sub-block, added into hidden by the next fused RMSNorm
   queryLatent: GPUBuffer; // [T, rQ] q_a_proj output
   queryLatentNormed: GPUBuffer; // [T, rQ] c_Q
   query: GPUBuffer; // [T, nH, dN + dR]
@@ -83,7 +82,6 @@ export function createScratch(device: GPUDevice, config: ModelConfig, maxRows: n
     tokenIds: f32(T, 'token_ids'),
     hidden: f32(T * h, 'hidden'),
     normed: f32(T * h, 'normed'),
-    delta: f32(T * h, 'delta'),
     queryLatent: f32(T * (config.qLoraRank ?? 0), 'query_latent'),
     queryLatentNormed: f32(T * (config.qLoraRank ?? 0), 'query_latent_normed'),
     query: f32(T * nH * (dN + dR), 'query'),

@@ -9,6 +9,7 @@
 //       subtracting 2^23 leaves q·16^i exactly, so x is pre-scaled by 16^-i (exact: powers of two). The stored
 //       bias of 8 is taken off once per chunk as 8·Σx (XChunk.sum) instead of once per element.
 //   q8: signed bytes, arithmetic shifts (q8_codes in "weights"); f16: unpack2x16float.
+// NORM_INPUT: x is the residual stream, normed on load (common/input_norm.wgsl; include that first).
 // Include after "weights".
 
 #ifdef WEIGHT_F16
@@ -36,7 +37,11 @@ fn load_x_chunk(x_base4: u32, c: u32) -> XChunk {
   var chunk: XChunk;
   var sum = vec4<f32>(0.0);
   for (var i = 0u; i < X_VECS; i++) {
+#ifdef NORM_INPUT
+    let v = normed_x4(x_base4 / (K / 4u), c * X_VECS + i);
+#else
     let v = x4[x_base4 + c * X_VECS + i];
+#endif
 #ifdef WEIGHT_Q4
     sum += v;
     chunk.v[i] = v * NIBBLE_SCALE;

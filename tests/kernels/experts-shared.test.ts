@@ -55,13 +55,15 @@ describe('shared experts fused into the routed experts kernels', () => {
       for (const layout of LAYOUTS) {
         const ctx = new GpuContext(device, { packedMatvec: layout });
         expect(sharedExpertsFuse(ctx, weights.gateUp, weights.sharedGateUp)).toBe(true);
-        for (const steps of [1, rows]) {
+        // accumulate: the sum is added onto the residual stream already in `output` (the forward pass's use).
+        for (const [steps, accumulate] of [[1, false], [rows, false], [1, true], [rows, true]] as const) {
           const hidden = createStorage(device, rows * act * 4, 'act');
-          const output = uploadArray(device, new Float32Array(rows * H).fill(1e6), 'out');
+          const residual = randomArray(rows * H, seed + 6, 3);
+          const output = uploadArray(device, accumulate ? residual : new Float32Array(rows * H).fill(1e6), 'out');
           ctx.writeStep(steps, 0, false);
           runCalls(device, [
             expertsSwiGLU(ctx, { input, weight: weights.gateUp, expertIds, topK: TOP_K, output: hidden, shared: weights.sharedGateUp }),
-            expertsDown(ctx, { input: hidden, weight: weights.down, expertIds, expertWeights, topK: TOP_K, output, shared: weights.sharedDown }),
+            expertsDown(ctx, { input: hidden, weight: weights.down, expertIds, expertWeights, topK: TOP_K, output, shared: weights.sharedDown, accumulate }),
           ], steps);
           const actExpected = new Float64Array(steps * act);
           const outExpected = new Float64Array(steps * H);
@@ -74,14 +76,14 @@ describe('shared experts fused into the routed experts kernels', () => {
             actExpected.set(swiGLURef(xt, stored.sharedGateUp, S, H), t * act + TOP_K * I);
             const actT = Float32Array.from(actExpected.subarray(t * act, (t + 1) * act));
             const sharedOut = linearRef(actT.subarray(TOP_K * I), stored.sharedDown, 1, H, S);
-            for (let h = 0; h < H; h++) outExpected[t * H + h] = sharedOut[h];
+            for (let h = 0; h < H; h++) outExpected[t * H + h] = sharedOut[h] + (accumulate ? residual[t * H + h] : 0);
             for (let j = 0; j < TOP_K; j++) {
               const id = ids[t * TOP_K + j];
               const y = linearRef(actT.subarray(j * I, (j + 1) * I), stored.down.subarray(id * H * I, (id + 1) * H * I), 1, H, I);
               for (let h = 0; h < H; h++) outExpected[t * H + h] += routeWeights[t * TOP_K + j] * y[h];
             }
           }
-          const what = `${storageName(storage)} T=${steps} WG ${layout.WG} x ${layout.LANES} x ${layout.ROWS_PER_THREAD}`;
+          const what = `${storageName(storage)} T=${steps}${accumulate ? ' accumulate' : ''} WG ${layout.WG} x ${layout.LANES} x ${layout.ROWS_PER_THREAD}`;
           expectClose(await readF32(device, hidden, steps * act), actExpected, tolerance(actExpected), `act ${what}`);
           expectClose(await readF32(device, output, steps * H), outExpected, tolerance(outExpected), `out ${what}`);
         }

@@ -8,7 +8,7 @@ import { readF32, runCalls, uploadArray } from '../../engine/gpu/buffers';
 import { linearPair, projectionsPair } from '../../engine/kernels/linear-pair';
 import { PACKED_MATVEC_SHAPES, type PackedMatvecShape, type RowsKernel } from '../../engine/kernels/matvec-shape';
 import { uploadWeight } from '../../engine/weights/gpu-weight';
-import { linear as linearRef } from '../reference/ops';
+import { linear as linearRef, rmsNorm as rmsNormRef } from '../reference/ops';
 import { expectClose, randomArray, type Tolerance } from '../support/compare';
 import { testDevice } from '../support/gpu';
 import { asUpload, storageName, storedValues, type Storage } from '../support/stored-weights';
@@ -49,6 +49,41 @@ describe('linearPair kernel', () => {
             const y = await readF32(device, out, CAPACITY * n);
             expectClose(y.subarray(0, rows * n), expected, tolerance(expected), `${n} rows ${what}`);
             expect(Array.from(y.subarray(rows * n)), `rows past the step ${what}`).toEqual(Array((CAPACITY - rows) * n).fill(-7));
+          }
+        }
+      }
+    });
+  }
+
+  // `norm`: the input is the residual stream, normed inside the pair (GPU-style contexts: an rmsNorm dispatch before
+  // the two tiled calls when T > 1), and the normed rows are written out. q4 and q8, every layout, T in {1, 3}.
+  for (const storage of STORAGES.slice(1)) {
+    it(`with the input norm inside, matches rmsNorm then W·x and W2·x, ${storageName(storage)}`, async () => {
+      const { device } = await testDevice();
+      const seed = 50 + STORAGES.indexOf(storage);
+      const x = randomArray(CAPACITY * K, seed + 1, 3);
+      const normWeight = randomArray(K, seed + 4, 1);
+      const w = randomArray(N * K, seed + 2), w2 = randomArray(N2 * K, seed + 3);
+      const input = uploadArray(device, x, 'x');
+      const norm = { weight: uploadArray(device, normWeight, 'norm'), eps: 1e-6, normed: uploadArray(device, new Float32Array(CAPACITY * K), 'normed') };
+      const first = { weight: uploadWeight(device, w, [N, K], asUpload(storage), 'w'), output: uploadArray(device, new Float32Array(CAPACITY * N), 'y') };
+      const second = { weight: uploadWeight(device, w2, [N2, K], asUpload(storage), 'w2'), output: uploadArray(device, new Float32Array(CAPACITY * N2), 'y2') };
+      for (const [packedMatvec, rowsKernel] of LAYOUTS) {
+        const ctx = new GpuContext(device, { packedMatvec, rowsKernel });
+        const call = linearPair(ctx, input, first, second, norm);
+        for (const rows of [1, CAPACITY]) {
+          device.queue.writeBuffer(norm.normed, 0, new Float32Array(CAPACITY * K).fill(-7));
+          ctx.writeStep(rows, 0, false);
+          runCalls(device, [call], rows);
+          const what = `${storageName(storage)} T=${rows} WG ${packedMatvec.WG} x ${packedMatvec.LANES} x ${packedMatvec.ROWS_PER_THREAD} ${rowsKernel}`;
+          const normedRef = rmsNormRef(x, normWeight, rows, K, 1e-6);
+          const normed = await readF32(device, norm.normed, CAPACITY * K);
+          expectClose(normed.subarray(0, rows * K), normedRef, { atol: 1e-6, rtol: 1e-5 }, `normed ${what}`);
+          expect(Array.from(normed.subarray(rows * K)), `normed rows past the step ${what}`).toEqual(Array((CAPACITY - rows) * K).fill(-7));
+          for (const [values, out, n] of [[w, first.output, N], [w2, second.output, N2]] as const) {
+            const expected = linearRef(normedRef, storedValues(values, K, storage), rows, n, K);
+            const y = await readF32(device, out, CAPACITY * n);
+            expectClose(y.subarray(0, rows * n), expected, tolerance(expected), `${n} rows ${what}`);
           }
         }
       }

@@ -77,6 +77,33 @@ describe('linear kernel', () => {
     }
   }
 
+  // accumulate: y += W·x onto what the output holds (the residual add of o_proj and the FFN down projections), on
+  // the element-pair (f32, odd K) and packed (q8/q4) matrix-vector kernels and the tiled matmul, both layouts.
+  for (const [storage, shape] of [[STORAGES[0], { n: 65, k: 257 }], [QUANTISED[0], { n: 300, k: 64 }], [QUANTISED[QUANTISED.length - 1], { n: 65, k: 128 }]] as const) {
+    it(`accumulate adds W·x onto the output, N=${shape.n}, K=${shape.k}, ${storageName(storage)}, T in {${ROWS}}`, async () => {
+      const { device } = await testDevice();
+      const { n, k } = shape;
+      const x = randomArray(CAPACITY * k, n + 3, 2), w = randomArray(n * k, n + 4), residual = randomArray(CAPACITY * n, n + 5, 3);
+      const input = uploadArray(device, x, 'x');
+      const weight = uploadWeight(device, w, [n, k], asUpload(storage), 'w');
+      const output = createStorage(device, CAPACITY * n * 4, 'y');
+      for (const kind of ['gpu', 'cpu'] as const) {
+        const ctx = new GpuContext(device, { matvec: MATVEC_SHAPES[kind], rowsKernel: ROWS_KERNELS[kind] });
+        const call = linear(ctx, { input, weight, output, accumulate: true });
+        for (const rows of ROWS) {
+          device.queue.writeBuffer(output, 0, residual);
+          ctx.writeStep(rows, 0, false);
+          runCalls(device, [call], rows);
+          const product = linearRef(x, storedValues(w, k, storage), rows, n, k);
+          const expected = product.map((v, i) => v + residual[i]);
+          const y = await readF32(device, output, CAPACITY * n);
+          expectClose(y.subarray(0, rows * n), expected, tolerance(expected), `accumulate ${storageName(storage)} T=${rows} ${kind} layout`);
+          expect(Array.from(y.subarray(rows * n)), `rows past the step, ${kind}`).toEqual(Array.from(residual.subarray(rows * n)));
+        }
+      }
+    });
+  }
+
   it('folds workgroup counts over 65535 onto a 2D grid that covers every group exactly once', () => {
     expect(foldGrid('t', 1)).toEqual([1, 1]);
     expect(foldGrid('t', 65535)).toEqual([65535, 1]);

@@ -6,7 +6,7 @@ import type { ModelConfig } from '../../engine/config';
 import { GpuContext } from '../../engine/gpu/context';
 import { createStorage, readF32, readU32, runCalls, uploadArray } from '../../engine/gpu/buffers';
 import { moeRoute, type RouterConfig } from '../../engine/kernels/moe-route';
-import { linear, routeExperts } from '../reference/ops';
+import { linear, rmsNorm, routeExperts } from '../reference/ops';
 import { expectClose, randomArray, TOLERANCE } from '../support/compare';
 import { testDevice } from '../support/gpu';
 
@@ -25,24 +25,33 @@ const V3_SMALL: RouterConfig = {
 const V3_FULL: RouterConfig = { ...V3_SMALL, nRoutedExperts: 256, numExpertsPerTok: 8, nGroup: 8, topkGroup: 4 };
 const V3_FULL_PLAIN: RouterConfig = { ...V3_FULL, normTopkProb: false, routedScalingFactor: 1 };
 
-interface RouteResult { ids: Uint32Array; weights: Float32Array }
+interface RouteResult { ids: Uint32Array; weights: Float32Array; normed?: Float32Array }
+
+interface GateInput { x: Float32Array; weight: Float32Array; hiddenSize: number; norm?: { weight: Float32Array; eps: number } }
 
 async function routeOnGpu(config: RouterConfig, logits: Float32Array, bias: Float32Array | null, rows: number,
-  allocatedRows = rows, gate?: { x: Float32Array; weight: Float32Array; hiddenSize: number }): Promise<RouteResult> {
+  allocatedRows = rows, gate?: GateInput): Promise<RouteResult> {
   const { device } = await testDevice();
   const ctx = new GpuContext(device);
   const k = config.numExpertsPerTok;
   const expertIds = uploadArray(device, new Uint32Array(allocatedRows * k).fill(0xdead), 'expert_ids');
   const expertWeights = uploadArray(device, new Float32Array(allocatedRows * k).fill(-7), 'expert_weights');
+  const normed = gate?.norm ? uploadArray(device, new Float32Array(allocatedRows * gate.hiddenSize).fill(-7), 'normed') : null;
   const call = moeRoute(ctx, {
     logits: uploadArray(device, logits, 'router_logits'),
     bias: bias ? uploadArray(device, bias, 'score_bias') : null,
     config, expertIds, expertWeights,
-    gate: gate && { x: uploadArray(device, gate.x, 'x'), weight: uploadArray(device, gate.weight, 'gate'), hiddenSize: gate.hiddenSize },
+    gate: gate && {
+      x: uploadArray(device, gate.x, 'x'), weight: uploadArray(device, gate.weight, 'gate'), hiddenSize: gate.hiddenSize,
+      norm: gate.norm && normed ? { weight: uploadArray(device, gate.norm.weight, 'norm'), eps: gate.norm.eps, normed } : undefined,
+    },
   });
   ctx.writeStep(rows, 0, false);
   runCalls(device, [call], rows);
-  return { ids: await readU32(device, expertIds, allocatedRows * k), weights: await readF32(device, expertWeights, allocatedRows * k) };
+  return {
+    ids: await readU32(device, expertIds, allocatedRows * k), weights: await readF32(device, expertWeights, allocatedRows * k),
+    normed: normed && gate ? await readF32(device, normed, allocatedRows * gate.hiddenSize) : undefined,
+  };
 }
 
 /** Pairs (id, weight) of one row sorted by id, so selection order does not matter. */
@@ -93,6 +102,25 @@ describe('moe_route kernel', () => {
       const bias = withBias ? randomArray(E, E + 13, 0.3) : null;
       const unusedLogits = new Float32Array(rows * E).fill(Number.NaN);
       expectRoutesMatch(config, logits, bias, rows, await routeOnGpu(config, unusedLogits, bias, rows, rows, { x, weight, hiddenSize: H }));
+    });
+  }
+
+  // NORM_INPUT: x is the residual stream; the post-attention RMSNorm runs in the same dispatch and its rows are
+  // written out for the expert kernels. H = 36 (9 vec4s, fewer than the 256 threads), T = 3 of 4 allocated rows.
+  for (const [name, config, withBias] of [cases[2], cases[4]]) {
+    it(`with the norm and gate fused in, matches rmsNorm then routeExperts: ${name}, T = 3`, async () => {
+      const E = config.nRoutedExperts, H = 36, rows = 3, eps = 1e-6;
+      const x = randomArray(4 * H, E + 81, 4);
+      const normWeight = randomArray(H, E + 82, 1);
+      const weight = randomArray(E * H, E + 83, 0.5);
+      const normed = rmsNorm(x, normWeight, rows, H, eps);
+      const logits = Float32Array.from(linear(normed, weight, rows, E, H));
+      const bias = withBias ? randomArray(E, E + 13, 0.3) : null;
+      const unusedLogits = new Float32Array(rows * E).fill(Number.NaN);
+      const got = await routeOnGpu(config, unusedLogits, bias, rows, 4, { x, weight, hiddenSize: H, norm: { weight: normWeight, eps } });
+      expectRoutesMatch(config, logits, bias, rows, got);
+      expectClose(got.normed!.subarray(0, rows * H), normed, TOLERANCE.f32, 'normed rows');
+      expect(Array.from(got.normed!.subarray(rows * H)), 'the row past the step').toEqual(Array(H).fill(-7));
     });
   }
 
