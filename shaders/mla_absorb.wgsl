@@ -6,6 +6,12 @@
 //              One workgroup per (head, tile of TT rows, block of PW column pairs of W_UK_h); DSPLIT threads per
 //              pair split its DN rows (then sum through workgroup memory), so every weight word is read once per
 //              tile, consecutive threads read consecutive words, and a decode row still spreads over many threads.
+//              APPEND: the latent-cache append of the same rows rides in the same dispatch (§3.1 steps 2-3): the
+//              extra workgroups h = NH (first column block) write, for each row t of their tile at p = pos0 + t,
+//                latentCache[p, 0:RKV]      = RMSNorm(kva[t, 0:RKV]) ⊙ kvNorm   (kv_a_layernorm: the latent only)
+//                latentCache[p, RKV:RKV+DR] = ropeAdjacent(kva[t, RKV:RKV+DR], p) (kR: rotated, not normed)
+//              skipping rows whose position falls outside the cache (CACHE_ROWS). The attention reads the cache
+//              only in the next dispatch, so nothing here waits for the append.
 //   VALUE_UP — value up-projection: out[t, h*DV + i] = Σ_j W_UV_h[i, j] · attnLatent[t,h,j]
 //              A matvec over rows of W_UV: each workgroup takes ROWS output rows × a tile of TT token rows,
 //              LANES = WG/ROWS threads per output row stride over its RKV columns, then a shared-memory reduction.
@@ -32,6 +38,42 @@ const HALF: u32 = DR / 2u;
 @group(0) @binding(3) var<storage, read> ropeTable: array<f32>;     // [positions, DR/2, 2] (cos, sin)
 @group(0) @binding(4) var<storage, read_write> qAbs: array<f32>;    // [T, NH, RKV + DR]
 
+#ifdef APPEND
+@group(0) @binding(5) var<storage, read> kva: array<f32>;               // [T, RKV + DR] kv_a_proj_with_mqa output
+@group(0) @binding(6) var<storage, read> kvNorm: array<f32>;            // [RKV] kv_a_layernorm
+@group(0) @binding(7) var<storage, read_write> latentCache: array<f32>; // [CACHE_ROWS, RKV + DR]
+#include "workgroup_sum"
+
+const WIDTH: u32 = RKV + DR;        // one cached token: [c ; kR]
+const APPEND_PER: u32 = (RKV + WG - 1u) / WG;
+
+// Row t of the step into the latent cache. Uniform control flow (t is the workgroup's).
+fn append_row(t: u32, lid: u32) {
+  let pos = step.pos0 + t;
+  if (pos >= CACHE_ROWS) { return; }
+  let src = t * WIDTH;
+  let dst = pos * WIDTH;
+  var v: array<f32, APPEND_PER>; // loaded together (one at a time, each would wait a memory latency)
+  for (var r = 0u; r < APPEND_PER; r++) { v[r] = kva[src + min(lid + r * WG, RKV - 1u)]; }
+  var sum = 0.0;
+  for (var r = 0u; r < APPEND_PER; r++) { sum += select(0.0, v[r] * v[r], lid + r * WG < RKV); }
+  let inv = inverseSqrt(workgroup_sum(lid, sum) / f32(RKV) + EPS);
+  for (var r = 0u; r < APPEND_PER; r++) {
+    let i = lid + r * WG;
+    if (i < RKV) { latentCache[dst + i] = kvNorm[i] * (v[r] * inv); }
+  }
+  for (var i = lid; i < HALF; i += WG) {
+    let cs = (pos * HALF + i) * 2u;
+    let c = ropeTable[cs];
+    let s = ropeTable[cs + 1u];
+    let a = kva[src + RKV + 2u * i];
+    let b = kva[src + RKV + 2u * i + 1u];
+    latentCache[dst + RKV + 2u * i] = a * c - b * s;
+    latentCache[dst + RKV + 2u * i + 1u] = a * s + b * c;
+  }
+}
+#endif
+
 var<workgroup> qNope: array<f32, TT * DN>; // the tile's qN rows of head h
 #ifdef SLICES
 var<workgroup> slicePartial: array<vec2<f32>, WG * TT>; // [slice][tt][column pair of this workgroup]
@@ -44,6 +86,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let t0 = wid.y * TT;
   if (t0 >= step.rows) { return; }
   let nT = min(TT, step.rows - t0);
+#ifdef APPEND
+  if (h == NH) { // uniform: the append workgroups
+    if (wid.z == 0u) {
+      for (var tt = 0u; tt < nT; tt++) { append_row(t0 + tt, lid); }
+    }
+    return;
+  }
+#endif
   for (var i = lid; i < nT * DN; i += WG) {
     let tt = i / DN;
     qNope[i] = q[((t0 + tt) * NH + h) * DQK + i % DN];

@@ -1,27 +1,24 @@
 // Multi-head Latent Attention in the weight-absorbed form (shared/docs/deepseek-math.md §3.3), used for prefill
 // rows and decode alike, over a per-layer latent cache [maxContext, rKV + dR] of [c ; kR] per token. One step is
-//   mlaKvAppend     kv_a output -> cache rows pos0..pos0+T-1 (RMSNorm of the latent, adjacent-pair RoPE of kR)
-//   mlaQueryAbsorb  q -> qAbs [T, nH, rKV + dR] = [W_UK_hᵀ·qN ; RoPE(qR)]
+//   mlaQueryAbsorb  q -> qAbs [T, nH, rKV + dR] = [W_UK_hᵀ·qN ; RoPE(qR)]; with `append`, in the same dispatch,
+//                   kv_a output -> cache rows pos0..pos0+T-1 (RMSNorm of the latent, adjacent-pair RoPE of kR)
 //   mlaAttention    qAbs x cache -> ô [T, nH, rKV] (causal, or the DSA selection when step.sparse == 1); with
 //                   `split` (decode) each head's keys are shared by several workgroups writing partial softmax
 //                   states, and mlaCombine merges them into ô
 //   mlaValueUp      ô -> [T, nH·dV] = W_UV_h·ô per head (the o_proj input)
 // Shapes are compile-time defines; rows, pos0 and the sparse/dense choice come from the Step uniform.
 // Invariant: kv_b_proj is [nH·(dN+dV), rKV] with head h's W_UK rows first, then its W_UV rows.
-import cacheSource from '../../shaders/mla_cache.wgsl';
 import absorbSource from '../../shaders/mla_absorb.wgsl';
 import attentionSource from '../../shaders/mla_attention.wgsl';
 import { f32 } from '../gpu/preprocess';
 import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
 import type { GpuWeight } from '../weights/gpu-weight';
 
-export interface MlaKvAppendArgs {
+/** The latent-cache append that rides in the query absorption's dispatch (rKV, dR and the RoPE table are shared). */
+export interface MlaKvAppend {
   kva: GPUBuffer; // [T, rKV + dR] kv_a_proj_with_mqa output
   normWeight: GPUBuffer; // [rKV] kv_a_layernorm
   eps: number;
-  rKV: number;
-  dR: number;
-  ropeTable: GPUBuffer; // [positions, dR/2, 2] (cos, sin)
   latentCache: GPUBuffer; // [maxContext, rKV + dR]
 }
 
@@ -35,6 +32,8 @@ export interface MlaQueryAbsorbArgs {
   rKV: number;
   ropeTable: GPUBuffer; // [positions, dR/2, 2]
   qAbs: GPUBuffer; // [T, nH, rKV + dR]
+  /** Appends the step's latent rows to the cache in the same dispatch (one more workgroup column). */
+  append?: MlaKvAppend;
 }
 
 export interface MlaSelection {
@@ -83,9 +82,6 @@ export interface MlaValueUpArgs {
   output: GPUBuffer; // [T, nH·dV]
 }
 
-// Latent append threads per row: 256 on GPUs (a 512-wide latent is 2 loads a thread, where 64 threads waited on 8
-// loads in turn), 64 on CPU adapters.
-const CACHE_WG = { gpu: 256, cpu: 64 } as const;
 const ABSORB_WG = 128;
 const ATTENTION_WG = 128;
 /**
@@ -129,24 +125,10 @@ function requireBytes(kernel: string, name: string, buffer: GPUBuffer, bytes: nu
   if (buffer.size < bytes) throw new Error(`${kernel}: ${name} holds ${buffer.size} bytes, needs at least ${bytes}`);
 }
 
-/** latentCache[pos0 + t] = [RMSNorm(kva[t, :rKV]) ⊙ w ; ropeAdjacent(kva[t, rKV:], pos0 + t)] for every row t. */
-export function mlaKvAppend(ctx: GpuContext, args: MlaKvAppendArgs): KernelCall {
-  const kernel = 'mlaKvAppend';
-  requireCount(kernel, 'rKV', args.rKV);
-  requireRopeDim(kernel, args.dR);
-  if (!(args.eps > 0)) throw new Error(`${kernel}: eps must be positive, got ${args.eps}`);
-  const width = args.rKV + args.dR;
-  const cacheRows = Math.floor(args.latentCache.size / (width * 4));
-  requireCount(kernel, 'latentCache rows', cacheRows);
-  requireBytes(kernel, 'normWeight', args.normWeight, args.rKV * 4);
-  const pipeline = ctx.pipeline('mla_cache', cacheSource, {
-    WG: CACHE_WG[ctx.layout], RKV: args.rKV, DR: args.dR, EPS: f32(args.eps), CACHE_ROWS: cacheRows,
-  });
-  const bindings = [ctx.step, args.kva, args.normWeight, args.ropeTable, args.latentCache];
-  return simpleCall('mla_kv_append', pipeline, ctx.bindGroup(pipeline, bindings, 'mla_kv_append'), (rows) => [rows]);
-}
-
-/** qAbs[t,h] = [W_UK_hᵀ·qN[t,h] ; ropeAdjacent(qR[t,h], pos0 + t)]. */
+/**
+ * qAbs[t,h] = [W_UK_hᵀ·qN[t,h] ; ropeAdjacent(qR[t,h], pos0 + t)]; with `append`, also latentCache[pos0 + t] =
+ * [RMSNorm(kva[t, :rKV]) ⊙ w ; ropeAdjacent(kva[t, rKV:], pos0 + t)] for every row t.
+ */
 export function mlaQueryAbsorb(ctx: GpuContext, args: MlaQueryAbsorbArgs): KernelCall {
   const kernel = 'mlaQueryAbsorb';
   const { nH, dN, dR, dV, rKV, kvB } = args;
@@ -154,17 +136,28 @@ export function mlaQueryAbsorb(ctx: GpuContext, args: MlaQueryAbsorbArgs): Kerne
   requireRopeDim(kernel, dR);
   requireKvB(kernel, kvB, nH, dN, dV, rKV);
   const { WG, DSPLIT } = ABSORB[ctx.layout];
-  if (TOKEN_TILE * dN * 4 + (DSPLIT > 1 ? WG * TOKEN_TILE * 8 : 0) > WORKGROUP_BYTES) {
+  if (TOKEN_TILE * dN * 4 + (DSPLIT > 1 ? WG * TOKEN_TILE * 8 : 0) + (args.append ? WG * 4 : 0) > WORKGROUP_BYTES) {
     throw new Error(`${kernel}: dN ${dN} too large for workgroup memory`);
+  }
+  const append = args.append;
+  let cacheRows = 0;
+  if (append) {
+    if (!(append.eps > 0)) throw new Error(`${kernel}: append eps must be positive, got ${append.eps}`);
+    cacheRows = Math.floor(append.latentCache.size / ((rKV + dR) * 4));
+    requireCount(kernel, 'latentCache rows', cacheRows);
+    requireBytes(kernel, 'append normWeight', append.normWeight, rKV * 4);
   }
   const pipeline = ctx.pipeline('mla_absorb', absorbSource, {
     WG, DSPLIT, SLICES: DSPLIT > 1, TT: TOKEN_TILE, NH: nH, DN: dN, DR: dR, DV: dV, RKV: rKV,
     ROW_STRIDE: kvB.rowStride, WEIGHT_F16: kvB.dtype === 'f16',
+    APPEND: !!append, ...(append ? { EPS: f32(append.eps), CACHE_ROWS: cacheRows } : {}),
   });
-  const bindings = [ctx.step, args.q, kvB.buffer, args.ropeTable, args.qAbs];
+  const bindings = [ctx.step, args.q, kvB.buffer, args.ropeTable, args.qAbs,
+    ...(append ? [append.kva, append.normWeight, append.latentCache] : [])];
   const columnBlocks = Math.ceil(Math.ceil(rKV / 2) / (WG / DSPLIT));
+  const headColumns = nH + (append ? 1 : 0);
   return simpleCall('mla_query_absorb', pipeline, ctx.bindGroup(pipeline, bindings, 'mla_query_absorb'),
-    (rows) => [nH, Math.ceil(rows / TOKEN_TILE), columnBlocks]);
+    (rows) => [headColumns, Math.ceil(rows / TOKEN_TILE), columnBlocks]);
 }
 
 /**

@@ -10,7 +10,7 @@ import { byRows, type GpuContext, type KernelCall } from '../gpu/context';
 import { indexerKeyAppend, indexerSelect } from '../kernels/indexer';
 import { linear } from '../kernels/linear';
 import { linearPair, projectionsPair } from '../kernels/linear-pair';
-import { mlaAttention, mlaCombine, mlaKvAppend, mlaQueryAbsorb, mlaValueUp } from '../kernels/mla';
+import { mlaAttention, mlaCombine, mlaQueryAbsorb, mlaValueUp } from '../kernels/mla';
 import { mlaAttentionHeads } from '../kernels/mla-heads';
 import { rmsNorm } from '../kernels/rms-norm';
 import { mlaSoftmaxScale } from './rope';
@@ -19,11 +19,14 @@ import type { LayerWeights } from './weights';
 import { oneBuffer } from '../weights/split-weight';
 
 export interface AttentionCalls {
-  /** Input norm and the query and latent projections (one pair dispatch where possible), latent append, indexer keys. */
+  /** Input norm and the query and latent projections (one pair dispatch where possible), indexer keys. */
   project: KernelCall[];
   /** DSA top-k selection; encoded only when sparse attention is active for the step. */
   select: KernelCall[];
-  /** Absorbed attention over the cache (split over workgroups, then combined) and o_proj added into scratch.hidden. */
+  /**
+   * Query absorption with the latent append, absorbed attention over the cache (split over workgroups, then
+   * combined), value up-projection and o_proj added into scratch.hidden.
+   */
   attend: KernelCall[];
 }
 
@@ -49,9 +52,6 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
       linear(ctx, { input: scratch.queryLatentNormed, weight: weights.queryUp!, output: scratch.query }),
     );
   }
-  project.push(
-    mlaKvAppend(ctx, { kva: scratch.kvLatentRaw, normWeight: weights.kvNorm, eps, rKV, dR, ropeTable, latentCache: scratch.latentCache[layer] }),
-  );
 
   const select: KernelCall[] = [];
   let selected: Parameters<typeof mlaAttention>[1]['selected'];
@@ -80,7 +80,11 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
     maxContext: scratch.maxContext, output: scratch.attentionLatent, selected,
   };
   const decode = (rows: number) => rows === 1;
-  const absorb = mlaQueryAbsorb(ctx, { q: scratch.query, kvB: weights.kvUp, nH, dN, dR, dV, rKV, ropeTable, qAbs: scratch.queryAbsorbed });
+  // The latent append rides in the query absorption's dispatch (the attention after it reads the new rows).
+  const absorb = mlaQueryAbsorb(ctx, {
+    q: scratch.query, kvB: weights.kvUp, nH, dN, dR, dV, rKV, ropeTable, qAbs: scratch.queryAbsorbed,
+    append: { kva: scratch.kvLatentRaw, normWeight: weights.kvNorm, eps, latentCache: scratch.latentCache[layer] },
+  });
   let attention: KernelCall[];
   if (scratch.attentionHeads) {
     // GPUs: heads share each key read; decode cuts a row's keys into many shares, prefill into a few.

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { GpuContext, type KernelCall } from '../../engine/gpu/context';
 import { createStorage, readF32, runCalls, uploadArray } from '../../engine/gpu/buffers';
-import { mlaAttention, mlaKvAppend, mlaQueryAbsorb, mlaValueUp } from '../../engine/kernels/mla';
+import { mlaAttention, mlaQueryAbsorb, mlaValueUp } from '../../engine/kernels/mla';
 import { MATVEC_SHAPES } from '../../engine/kernels/matvec-shape';
 import { buildRopeTable } from '../../engine/model/rope';
 import type { ModelConfig } from '../../engine/config';
@@ -43,8 +43,9 @@ async function mlaHarness(shape: Shape, dtype: WeightDtype, topk = 0, layout: ke
   const kvB = uploadWeight(device, kvBValues, [nH * (dN + dV), rKV], dtype, 'kv_b_proj');
   const buffers = {
     kva: createStorage(device, MAX_CONTEXT * width * 4, 'kva'),
-    q: createStorage(device, maxRows * nH * (dN + dR) * 4, 'q'),
-    qAbs: createStorage(device, maxRows * nH * width * 4, 'qAbs'),
+    // q and qAbs hold as many rows as the cache: appendOnly runs the absorption (which carries the append) over them.
+    q: createStorage(device, MAX_CONTEXT * nH * (dN + dR) * 4, 'q'),
+    qAbs: createStorage(device, MAX_CONTEXT * nH * width * 4, 'qAbs'),
     latentCache: createStorage(device, MAX_CONTEXT * width * 4, 'latentCache'),
     attnLatent: createStorage(device, maxRows * nH * rKV * 4, 'attnLatent'),
     output: createStorage(device, maxRows * nH * dV * 4, 'output'),
@@ -54,8 +55,10 @@ async function mlaHarness(shape: Shape, dtype: WeightDtype, topk = 0, layout: ke
   const scale = 1 / Math.sqrt(dN + dR);
   const ropeTable = uploadArray(device, rope.table, 'ropeTable');
   const calls: KernelCall[] = [
-    mlaKvAppend(ctx, { kva: buffers.kva, normWeight: uploadArray(device, normWeight, 'kv_a_layernorm'), eps: EPS, rKV, dR, ropeTable, latentCache: buffers.latentCache }),
-    mlaQueryAbsorb(ctx, { q: buffers.q, kvB, nH, dN, dR, dV, rKV, ropeTable, qAbs: buffers.qAbs }),
+    mlaQueryAbsorb(ctx, {
+      q: buffers.q, kvB, nH, dN, dR, dV, rKV, ropeTable, qAbs: buffers.qAbs,
+      append: { kva: buffers.kva, normWeight: uploadArray(device, normWeight, 'kv_a_layernorm'), eps: EPS, latentCache: buffers.latentCache },
+    }),
     mlaAttention(ctx, { qAbs: buffers.qAbs, latentCache: buffers.latentCache, nH, rKV, dR, scale, maxContext: MAX_CONTEXT, output: buffers.attnLatent,
       selected: topk ? { indices: buffers.indices, counts: buffers.counts, topk } : undefined }),
     mlaValueUp(ctx, { attnLatent: buffers.attnLatent, kvB, nH, dN, dV, rKV, output: buffers.output }),
@@ -76,7 +79,7 @@ async function mlaHarness(shape: Shape, dtype: WeightDtype, topk = 0, layout: ke
     }
   }
 
-  /** Fills cache rows pos0..pos0+T-1 with the append kernel alone (T up to MAX_CONTEXT). */
+  /** Fills cache rows pos0..pos0+T-1 with the absorption dispatch that carries the append (T up to MAX_CONTEXT). */
   function appendOnly(T: number, pos0: number, seed: number): void {
     const kva = randomArray(T * width, seed, 2);
     device.queue.writeBuffer(buffers.kva, 0, kva);
@@ -220,7 +223,9 @@ describe('mla kernels', () => {
     const ctx = new GpuContext(device);
     const buffer = createStorage(device, 1024, 'any');
     const kvB = uploadWeight(device, new Float32Array(2 * 12 * 9), [24, 9], 'f32', 'kv_b_proj');
-    expect(() => mlaKvAppend(ctx, { kva: buffer, normWeight: buffer, eps: 1e-6, rKV: 9, dR: 3, ropeTable: buffer, latentCache: buffer })).toThrow(/dR/);
+    const append = { kva: buffer, normWeight: buffer, eps: 1e-6, latentCache: buffer };
+    expect(() => mlaQueryAbsorb(ctx, { q: buffer, kvB, nH: 2, dN: 5, dR: 3, dV: 7, rKV: 9, ropeTable: buffer, qAbs: buffer, append })).toThrow(/dR/);
+    expect(() => mlaQueryAbsorb(ctx, { q: buffer, kvB, nH: 2, dN: 5, dR: 4, dV: 7, rKV: 9, ropeTable: buffer, qAbs: buffer, append: { ...append, eps: 0 } })).toThrow(/eps/);
     expect(() => mlaQueryAbsorb(ctx, { q: buffer, kvB, nH: 3, dN: 5, dR: 4, dV: 7, rKV: 9, ropeTable: buffer, qAbs: buffer })).toThrow(/kvB/);
     expect(() => mlaAttention(ctx, { qAbs: buffer, latentCache: buffer, nH: 1, rKV: 9, dR: 4, scale: 0.1, maxContext: 100, output: buffer })).toThrow(/latentCache/);
     expect(() => mlaValueUp(ctx, { attnLatent: buffer, kvB, nH: 2, dN: 5, dV: 7, rKV: 0, output: buffer })).toThrow(/rKV/);
