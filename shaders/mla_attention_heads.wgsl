@@ -11,7 +11,8 @@
 // Scores: per block the query and key rows pass through workgroup memory DC dims at a time (coalesced loads, key
 // rows padded against bank conflicts), the next chunk's loads in flight while the current one is used; thread
 // (key kk, head group part hq) sums HPT heads' dots. Values: thread lid owns ô dims lid, lid + WG, … of all HG
-// heads and reads each key's c(u) once for all of them, KEYS_TOGETHER keys' loads at a time.
+// heads and reads each key's c(u) once for all of them: the block's value loads are issued as soon as its key
+// positions are known, so they are in flight during the scores and the softmax.
 // Loads are issued in batches throughout: on a GPU a loop that waits on each load in turn costs a memory latency
 // (~0.5 µs) per iteration, which made a one-load-per-iteration version of this kernel ~5x slower.
 #include "step"
@@ -47,7 +48,7 @@ fn share_count(nKeys: u32) -> u32 {
 #ifdef COMBINE
 var<workgroup> shareWeight: array<f32, SPLITS>; // m_z, then e^(m_z − M)
 var<workgroup> shareSum: array<f32, SPLITS>;    // l_z
-const UNROLL: u32 = 8u;                          // shares whose loads are issued together
+const UNROLL: u32 = 16u;                         // shares whose loads are issued together
 
 @compute @workgroup_size(WG)
 fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -91,7 +92,6 @@ const CHUNKS: u32 = (WIDTH + DC - 1u) / DC;
 const KS_STRIDE: u32 = DC + 1u;
 const Q_PER: u32 = (QS_HEADS * DC + WG - 1u) / WG; // staged query floats per thread
 const K_PER: u32 = (KB * DC + WG - 1u) / WG;       // staged key floats per thread
-const KEYS_TOGETHER: u32 = 4u;                     // value rows whose loads are issued together (KB a multiple)
 
 var<workgroup> qs: array<f32, QS_HEADS * DC>;   // query chunk [head][dim]
 var<workgroup> ks: array<f32, KB * KS_STRIDE>;  // key chunk [key][dim], padded
@@ -162,6 +162,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       keyPos[lid] = u;
     }
     workgroupBarrier();
+    // The block's value rows c(u), dims lid + j·WG: issued now, used after the softmax. Masked and missing keys
+    // read row 0 (their probability is 0).
+    var vals: array<f32, KB * DPT>;
+    for (var k = 0u; k < KB; k++) {
+      let u = keyPos[k];
+      let row = select(0u, u, u != NO_KEY) * WIDTH;
+      for (var j = 0u; j < DPT; j++) { vals[k * DPT + j] = latentCache[row + min(lid + j * WG, RKV - 1u)]; }
+    }
 
     var dot: array<f32, HPT>;
     for (var j = 0u; j < HPT; j++) { dot[j] = 0.0; }
@@ -206,19 +214,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let alpha = headAlpha[hh];
       for (var j = 0u; j < DPT; j++) { acc[hh * DPT + j] *= alpha; }
     }
-    // Masked and missing keys have probability 0 (their rows are read clamped, and add nothing).
-    for (var k = 0u; k < n; k += KEYS_TOGETHER) {
-      var v: array<f32, KEYS_TOGETHER * DPT>;
-      for (var q = 0u; q < KEYS_TOGETHER; q++) {
-        let u = keyPos[k + q];
-        let row = select(0u, u, u != NO_KEY) * WIDTH;
-        for (var j = 0u; j < DPT; j++) { v[q * DPT + j] = latentCache[row + min(lid + j * WG, RKV - 1u)]; }
-      }
-      for (var q = 0u; q < KEYS_TOGETHER; q++) {
-        for (var hh = 0u; hh < HG; hh++) {
-          let p = prob[hh * KB + k + q];
-          for (var j = 0u; j < DPT; j++) { acc[hh * DPT + j] += p * v[q * DPT + j]; }
-        }
+    // Masked and missing keys have probability 0 (their rows were read clamped, and add nothing).
+    for (var k = 0u; k < n; k++) {
+      for (var hh = 0u; hh < HG; hh++) {
+        let p = prob[hh * KB + k];
+        for (var j = 0u; j < DPT; j++) { acc[hh * DPT + j] += p * vals[k * DPT + j]; }
       }
     }
     workgroupBarrier(); // the next block overwrites keyPos, prob and headAlpha

@@ -18,7 +18,7 @@ const KEY_BLOCK = 32; // keys scored per block (KB)
 const DIM_CHUNK = 64; // dims staged per pass (DC)
 const MAX_HEAD_GROUP = 16; // heads sharing a workgroup (HG)
 /** Fewest keys in a share: fewer shares make the combine cheaper, more fill the GPU at short contexts. */
-export const MIN_SHARE_KEYS = 64;
+export const MIN_SHARE_KEYS = 32;
 const COMBINE_WG = 128; // ô dims per combine workgroup
 
 /** The attention and combine calls: ô[t,h] over keys ≤ pos0 + t, or the DSA selection in sparse steps. */
