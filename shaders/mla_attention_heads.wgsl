@@ -11,8 +11,8 @@
 // Scores: per block the query and key rows pass through workgroup memory DC dims at a time (coalesced loads, key
 // rows padded against bank conflicts), the next chunk's loads in flight while the current one is used; thread
 // (key kk, head group part hq) sums HPT heads' dots. Values: thread lid owns ô dims lid, lid + WG, … of all HG
-// heads and reads each key's c(u) once for all of them: the block's value loads are issued as soon as its key
-// positions are known, so they are in flight during the scores and the softmax.
+// heads and reads each key's c(u) once for all of them, KEYS_TOGETHER keys' loads at a time (a register array
+// indexed by constants only: one indexed by a runtime key count would live in local memory).
 // Loads are issued in batches throughout: on a GPU a loop that waits on each load in turn costs a memory latency
 // (~0.5 µs) per iteration, which made a one-load-per-iteration version of this kernel ~5x slower.
 #include "step"
@@ -48,7 +48,34 @@ fn share_count(nKeys: u32) -> u32 {
 #ifdef COMBINE
 var<workgroup> shareWeight: array<f32, SPLITS>; // m_z, then e^(m_z − M)
 var<workgroup> shareSum: array<f32, SPLITS>;    // l_z
-const UNROLL: u32 = 16u;                         // shares whose loads are issued together
+var<workgroup> laneSum: array<f32, WG>;         // [share lane][dim] partial sums
+const SHARE_LANES: u32 = WG / COMBINE_DIMS;      // threads splitting one dim's shares
+const UNROLL: u32 = 8u;                          // shares whose loads a thread issues together
+
+// The workgroup's max / sum of one value per thread (through laneSum; every thread gets the result).
+fn reduce_lanes_max(lid: u32, value: f32) -> f32 {
+  laneSum[lid] = value;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) { laneSum[lid] = max(laneSum[lid], laneSum[lid + stride]); }
+    workgroupBarrier();
+  }
+  let result = laneSum[0];
+  workgroupBarrier();
+  return result;
+}
+
+fn reduce_lanes_sum(lid: u32, value: f32) -> f32 {
+  laneSum[lid] = value;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) { laneSum[lid] += laneSum[lid + stride]; }
+    workgroupBarrier();
+  }
+  let result = laneSum[0];
+  workgroupBarrier();
+  return result;
+}
 
 @compute @workgroup_size(WG)
 fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -63,24 +90,37 @@ fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
     shareSum[z] = partials[base + z * SHARE + RKV + 1u];
   }
   workgroupBarrier();
+  // M = max m_z and Σ e^(m_z − M) l_z as tree reductions (a loop over up to SPLITS shares per thread was several µs).
   var top = NEG_BIG;
-  for (var z = 0u; z < shares; z++) { top = max(top, shareWeight[z]); }
-  workgroupBarrier(); // everyone has the max before the weights replace the maxima
+  for (var z = lid; z < shares; z += WG) { top = max(top, shareWeight[z]); }
+  top = reduce_lanes_max(lid, top);
   for (var z = lid; z < shares; z += WG) { shareWeight[z] = exp(shareWeight[z] - top); }
   workgroupBarrier();
-  var total = 0.0;
-  for (var z = 0u; z < shares; z++) { total += shareWeight[z] * shareSum[z]; }
+  var part = 0.0;
+  for (var z = lid; z < shares; z += WG) { part += shareWeight[z] * shareSum[z]; }
+  let total = reduce_lanes_sum(lid, part);
   let inv = select(0.0, 1.0 / total, total > 0.0);
-  // Workgroup (h, t, b) writes dims b·WG .. b·WG + WG − 1, a dim a thread: the shares' reads are coalesced.
-  let d = wid.z * WG + lid;
-  if (d < RKV) {
-    var sum = 0.0;
-    for (var z = 0u; z < shares; z += UNROLL) {
-      var v: array<f32, UNROLL>;
-      for (var q = 0u; q < UNROLL; q++) { v[q] = partials[base + min(z + q, shares - 1u) * SHARE + d]; }
-      for (var q = 0u; q < UNROLL; q++) { sum += select(0.0, shareWeight[min(z + q, shares - 1u)] * v[q], z + q < shares); }
+  // Workgroup (h, t, b) writes dims b·COMBINE_DIMS ..: thread (share lane sl, dim dl) sums shares sl, sl +
+  // SHARE_LANES, … of dim dl (consecutive threads read consecutive dims), then the lanes' sums are added.
+  let dl = lid % COMBINE_DIMS;
+  let sl = lid / COMBINE_DIMS;
+  let d = wid.z * COMBINE_DIMS + dl;
+  let dRead = min(d, RKV - 1u);
+  var sum = 0.0;
+  for (var z0 = sl; z0 < shares; z0 += UNROLL * SHARE_LANES) {
+    var v: array<f32, UNROLL>;
+    for (var q = 0u; q < UNROLL; q++) { v[q] = partials[base + min(z0 + q * SHARE_LANES, shares - 1u) * SHARE + dRead]; }
+    for (var q = 0u; q < UNROLL; q++) {
+      let z = z0 + q * SHARE_LANES;
+      sum += select(0.0, shareWeight[min(z, shares - 1u)] * v[q], z < shares);
     }
-    attnLatent[(t * NH + h) * RKV + d] = sum * inv;
+  }
+  laneSum[lid] = sum;
+  workgroupBarrier();
+  if (sl == 0u && d < RKV) {
+    var all = 0.0;
+    for (var l = 0u; l < SHARE_LANES; l++) { all += laneSum[l * COMBINE_DIMS + dl]; }
+    attnLatent[(t * NH + h) * RKV + d] = all * inv;
   }
 }
 #else
@@ -92,6 +132,7 @@ const CHUNKS: u32 = (WIDTH + DC - 1u) / DC;
 const KS_STRIDE: u32 = DC + 1u;
 const Q_PER: u32 = (QS_HEADS * DC + WG - 1u) / WG; // staged query floats per thread
 const K_PER: u32 = (KB * DC + WG - 1u) / WG;       // staged key floats per thread
+const KEYS_TOGETHER: u32 = 8u;                     // value rows whose loads are issued together (KB a multiple)
 
 var<workgroup> qs: array<f32, QS_HEADS * DC>;   // query chunk [head][dim]
 var<workgroup> ks: array<f32, KB * KS_STRIDE>;  // key chunk [key][dim], padded
@@ -162,14 +203,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       keyPos[lid] = u;
     }
     workgroupBarrier();
-    // The block's value rows c(u), dims lid + j·WG: issued now, used after the softmax. Masked and missing keys
-    // read row 0 (their probability is 0).
-    var vals: array<f32, KB * DPT>;
-    for (var k = 0u; k < KB; k++) {
-      let u = keyPos[k];
-      let row = select(0u, u, u != NO_KEY) * WIDTH;
-      for (var j = 0u; j < DPT; j++) { vals[k * DPT + j] = latentCache[row + min(lid + j * WG, RKV - 1u)]; }
-    }
 
     var dot: array<f32, HPT>;
     for (var j = 0u; j < HPT; j++) { dot[j] = 0.0; }
@@ -214,11 +247,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let alpha = headAlpha[hh];
       for (var j = 0u; j < DPT; j++) { acc[hh * DPT + j] *= alpha; }
     }
-    // Masked and missing keys have probability 0 (their rows were read clamped, and add nothing).
-    for (var k = 0u; k < n; k++) {
-      for (var hh = 0u; hh < HG; hh++) {
-        let p = prob[hh * KB + k];
-        for (var j = 0u; j < DPT; j++) { acc[hh * DPT + j] += p * vals[k * DPT + j]; }
+    // Masked and missing keys have probability 0 (their rows are read clamped, and add nothing).
+    for (var k = 0u; k < n; k += KEYS_TOGETHER) {
+      var v: array<f32, KEYS_TOGETHER * DPT>;
+      for (var q = 0u; q < KEYS_TOGETHER; q++) {
+        let u = keyPos[k + q];
+        let row = select(0u, u, u != NO_KEY) * WIDTH;
+        for (var j = 0u; j < DPT; j++) { v[q * DPT + j] = latentCache[row + min(lid + j * WG, RKV - 1u)]; }
+      }
+      for (var q = 0u; q < KEYS_TOGETHER; q++) {
+        for (var hh = 0u; hh < HG; hh++) {
+          let p = prob[hh * KB + k + q];
+          for (var j = 0u; j < DPT; j++) { acc[hh * DPT + j] += p * v[q * DPT + j]; }
+        }
       }
     }
     workgroupBarrier(); // the next block overwrites keyPos, prob and headAlpha

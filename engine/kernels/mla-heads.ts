@@ -15,11 +15,21 @@ export type MlaHeadsArgs = Omit<MlaAttentionArgs, 'split'> & { shares: MlaSplit 
 
 const WG = 256;
 const KEY_BLOCK = 32; // keys scored per block (KB)
-const DIM_CHUNK = 64; // dims staged per pass (DC)
+/**
+ * Dims staged per pass (DC): 128 where the device takes ~27 KiB of workgroup memory (5 passes over a 576-wide row
+ * instead of 9, each a memory latency on a GPU), 64 within WebGPU's default 16 KiB.
+ */
+function dimChunk(device: GPUDevice, headGroup: number): number {
+  const keyGroups = WG / KEY_BLOCK;
+  const queryRows = keyGroups * Math.ceil(headGroup / keyGroups); // QS_HEADS
+  const bytes = (dc: number) => (KEY_BLOCK * (dc + 1) + queryRows * dc + headGroup * KEY_BLOCK + KEY_BLOCK + 3 * headGroup) * 4;
+  return bytes(128) <= device.limits.maxComputeWorkgroupStorageSize ? 128 : 64;
+}
 const MAX_HEAD_GROUP = 16; // heads sharing a workgroup (HG)
 /** Fewest keys in a share: fewer shares make the combine cheaper, more fill the GPU at short contexts. */
 export const MIN_SHARE_KEYS = 32;
-const COMBINE_WG = 128; // ô dims per combine workgroup
+const COMBINE_WG = 256;
+const COMBINE_DIMS = 32; // ô dims per combine workgroup (its 256 threads split each dim's shares 8 ways)
 
 /** The attention and combine calls: ô[t,h] over keys ≤ pos0 + t, or the DSA selection in sparse steps. */
 export function mlaAttentionHeads(ctx: GpuContext, args: MlaHeadsArgs): KernelCall[] {
@@ -34,9 +44,9 @@ export function mlaAttentionHeads(ctx: GpuContext, args: MlaHeadsArgs): KernelCa
     SELECTION: !!selected, ...(selected ? { TOPK: selected.topk } : {}),
   };
   const attention = ctx.pipeline('mla_attention_heads', headsSource, {
-    ...common, HG: headGroup, KB: KEY_BLOCK, DC: DIM_CHUNK, SCALE: f32(args.scale), MAX_CONTEXT: maxContext,
+    ...common, HG: headGroup, KB: KEY_BLOCK, DC: dimChunk(ctx.device, headGroup), SCALE: f32(args.scale), MAX_CONTEXT: maxContext,
   });
-  const combine = ctx.pipeline('mla_attention_heads', headsSource, { ...common, WG: COMBINE_WG, COMBINE: true }, 'combine');
+  const combine = ctx.pipeline('mla_attention_heads', headsSource, { ...common, WG: COMBINE_WG, COMBINE_DIMS, COMBINE: true }, 'combine');
   const attentionGroup = ctx.bindGroup(attention, [ctx.step, args.qAbs, args.latentCache, shares.partials,
     ...(selected ? [selected.indices, selected.counts] : [])], 'mla_attention_heads');
   const combineGroup = ctx.bindGroup(combine, [ctx.step, shares.partials, args.output, ...(selected ? [selected.counts] : [])], 'mla_heads_combine');
@@ -46,6 +56,6 @@ export function mlaAttentionHeads(ctx: GpuContext, args: MlaHeadsArgs): KernelCa
   };
   return [
     simpleCall('mla_attention', attention, attentionGroup, (rows) => [groups, rowsChecked(rows), shares.splits]),
-    simpleCall('mla_combine', combine, combineGroup, (rows) => [nH, rowsChecked(rows), Math.ceil(rKV / COMBINE_WG)]),
+    simpleCall('mla_combine', combine, combineGroup, (rows) => [nH, rowsChecked(rows), Math.ceil(rKV / COMBINE_DIMS)]),
   ];
 }
