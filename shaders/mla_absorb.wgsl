@@ -20,7 +20,7 @@
 
 const HEAD_ROWS: u32 = DN + DV;       // rows of kv_b_proj per head
 const PAIRS: u32 = (RKV + 1u) / 2u;   // column pairs of a kv_b_proj row (the last one half-empty when RKV is odd)
-const BATCH: u32 = 4u;                // weight loads issued together per thread
+const BATCH: u32 = 8u;                // weight loads issued together per thread
 
 @group(0) @binding(0) var<uniform> step: Step;
 #ifdef WEIGHT_F16

@@ -83,12 +83,21 @@ fn chunk_words_dot(words: vec4<u32>, xc: XChunk) -> f32 {
 #endif
 }
 
+// The scale of W[row] chunk c (1 for f16).
+fn chunk_scale(row: u32, c: u32) -> f32 {
+#ifdef WEIGHT_QUANTISED
+  let g = c * CHUNK / GROUP;
+  return unpack2x16float(weight[SCALE_OFFSET + row * SCALE_ROW_STRIDE + g / 2u])[g & 1u];
+#else
+  return 1.0;
+#endif
+}
+
 // W[row] chunk c · x chunk (scale applied).
 fn chunk_dot(row: u32, c: u32, xc: XChunk) -> f32 {
   let s = chunk_words_dot(weight4[row * ROW_CHUNKS + c], xc);
 #ifdef WEIGHT_QUANTISED
-  let g = c * CHUNK / GROUP;
-  return s * unpack2x16float(weight[SCALE_OFFSET + row * SCALE_ROW_STRIDE + g / 2u])[g & 1u];
+  return s * chunk_scale(row, c);
 #else
   return s;
 #endif
