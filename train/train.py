@@ -2,7 +2,9 @@
 # three stages within a time budget: (1) dense attention, the whole model learns the next token while the DSA
 # indexer learns, from detached inputs, to match the attention distribution (KL); (2) indexer warm-up: the model
 # frozen, only the indexer trains on the dense attention; (3) sparse: the indexer's top-k selection on, the model
-# learns through it and the indexer keeps matching attention over the keys it selected. Then evaluate.py.
+# learns through it and the indexer keeps matching attention over the keys it selected. With --snapshot-every, bf16
+# copies of the weights are kept during the sparse stage and the one that best gives back the model card's ten
+# answers under the shipping plan (plan_eval.py) becomes the checkpoint (choose_snapshot). Then evaluate.py.
 # Reproduce (the shipped model: two calls of at most 10 minutes on one H100, the second going on from the first):
 #   python3 train/build_data.py /tmp/data && cd train && python3 train.py --data /tmp/data --out /tmp/run1 && python3 train.py --data /tmp/data --out /tmp/run2 --resume /tmp/run1/checkpoint --lr 1e-3 --dense-until 0.5
 import argparse, json, math, os, random, time
