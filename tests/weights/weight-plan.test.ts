@@ -9,7 +9,10 @@ describe('weight plan', () => {
     expect(tensorClass('model.layers.0.input_layernorm.weight', [8])).toBe('vector');
     expect(tensorClass('model.layers.1.mlp.gate.e_score_correction_bias', [4])).toBe('vector');
     expect(tensorClass('model.layers.1.mlp.gate.weight', matrix)).toBe('router');
-    expect(tensorClass('model.layers.1.mlp.experts.3.gate_proj.weight', matrix)).toBe('matrix');
+    expect(tensorClass('model.layers.1.mlp.experts.3.gate_proj.weight', matrix)).toBe('experts');
+    expect(tensorClass('model.layers.1.mlp.experts.gate_up_proj', [4, 8, 16])).toBe('experts');
+    expect(tensorClass('model.layers.1.mlp.shared_experts.down_proj.weight', matrix)).toBe('matrix');
+    expect(tensorClass('model.layers.0.mlp.up_proj.weight', matrix)).toBe('matrix');
     expect(tensorClass('model.layers.0.self_attn.indexer.wk.weight', matrix)).toBe('indexerKey');
     expect(tensorClass('model.layers.0.self_attn.indexer.weights_proj.weight', matrix)).toBe('indexerKey');
     expect(tensorClass('model.layers.0.self_attn.indexer.wq_b.weight', matrix)).toBe('matrix');
@@ -36,6 +39,20 @@ describe('weight plan', () => {
     expect(storageFor('lm_head.weight', matrix, plain)).toEqual({ dtype: 'q4', group: 64 });
     expect(describePlan(q4)).toBe('q4 g32 (embedding q8, lm_head q8)');
     expect(describePlan(plain)).toBe('q4 g64');
+  });
+
+  it('stores the routed experts as plan.routedExperts, defaulting to the plan dtype', () => {
+    const routed = 'model.layers.1.mlp.experts.3.down_proj.weight';
+    const mixed = weightPlan('f16', { group: 16, routedExperts: 'q8' });
+    expect(storageFor(routed, matrix, mixed)).toEqual({ dtype: 'q8', group: 16 });
+    expect(storageFor('model.layers.1.mlp.shared_experts.down_proj.weight', matrix, mixed)).toEqual({ dtype: 'f16', group: 0 });
+    expect(storageFor('model.layers.0.self_attn.o_proj.weight', matrix, mixed)).toEqual({ dtype: 'f16', group: 0 });
+    expect(storageFor('lm_head.weight', matrix, mixed)).toEqual({ dtype: 'f16', group: 0 });
+    expect(storageFor('model.layers.1.mlp.gate.weight', matrix, mixed)).toEqual({ dtype: 'f32', group: 0 });
+    expect(storageFor(routed, matrix, weightPlan('q4'))).toEqual({ dtype: 'q4', group: 32 });
+    expect(describePlan(mixed)).toBe('f16 (routed experts q8 g16)');
+    expect(describePlan(weightPlan('q8', { routedExperts: 'q4' }))).toBe('q8 g16 (routed experts q4, embedding f16, lm_head f16)');
+    expect(() => weightPlan('f16', { routedExperts: 'q8' })).toThrow(/multiple of 8/); // f16's group is 0: q8 experts need one
   });
 
   it('rejects a group size the kernels cannot use', () => {
