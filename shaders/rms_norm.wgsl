@@ -1,6 +1,5 @@
-// RMSNorm over rows of width DIM, optionally fused with the residual add that precedes it:
-//   RESIDUAL: hidden[t] += delta[t] (written back), then out[t] = weight * hidden[t] / sqrt(mean(hidden[t]^2) + EPS)
-//   otherwise: out[t] = weight * x[t] / sqrt(mean(x[t]^2) + EPS)
+// RMSNorm over rows of width DIM: out[t] = weight * x[t] / sqrt(mean(x[t]^2) + EPS). (The residual adds happen in the
+// projections that end each block, and decode steps run most norms inside their consumers: common/input_norm.wgsl.)
 // Bindings carry logical shapes; one workgroup of WG threads per row, ROW_STRIDE elements between input rows
 // (lets the kv_a output [T, rKV + dR] be normalised over its first rKV columns only when used via mla_kv).
 // LAST_ROW: one workgroup normalises only the step's last row (t = rows - 1; the final norm before last-row logits).
@@ -8,12 +7,9 @@
 #include "workgroup_sum"
 
 @group(0) @binding(0) var<uniform> step: Step;
-@group(0) @binding(1) var<storage, read_write> hidden: array<f32>;   // [T, ROW_STRIDE] input (residual stream)
+@group(0) @binding(1) var<storage, read> hidden: array<f32>;         // [T, ROW_STRIDE] input (residual stream)
 @group(0) @binding(2) var<storage, read> weight: array<f32>;         // [DIM]
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;      // [T, DIM]
-#ifdef RESIDUAL
-@group(0) @binding(4) var<storage, read> delta: array<f32>;          // [T, DIM]
-#endif
 
 const PER: u32 = (DIM + WG - 1u) / WG; // elements per thread
 
@@ -31,18 +27,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var sum = 0.0;
   for (var r = 0u; r < PER; r++) {
     let i = min(lid + r * WG, DIM - 1u);
-#ifdef RESIDUAL
-    v[r] = hidden[base + i] + delta[t * DIM + i];
-#else
     v[r] = hidden[base + i];
-#endif
   }
   for (var r = 0u; r < PER; r++) { sum += select(0.0, v[r] * v[r], lid + r * WG < DIM); }
-#ifdef RESIDUAL
-  for (var r = 0u; r < PER; r++) {
-    if (lid + r * WG < DIM) { hidden[base + lid + r * WG] = v[r]; }
-  }
-#endif
   let inv = inverseSqrt(workgroup_sum(lid, sum) / f32(DIM) + EPS);
   for (var r = 0u; r < PER; r++) {
     let i = lid + r * WG;

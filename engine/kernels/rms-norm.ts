@@ -1,6 +1,5 @@
-// RMSNorm kernel driver (shaders/rms_norm.wgsl): out = weight ⊙ x / rms(x), per row of `dim`, optionally
-// fused with the residual add before it (hidden += delta, written back into the residual stream); `lastRow` does
-// only the step's last row (the final norm when only the last row's logits are wanted).
+// RMSNorm kernel driver (shaders/rms_norm.wgsl): out = weight ⊙ x / rms(x), per row of `dim`; `lastRow` does only
+// the step's last row (the final norm when only the last row's logits are wanted).
 import source from '../../shaders/rms_norm.wgsl';
 import { f32 } from '../gpu/preprocess';
 import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
@@ -8,13 +7,11 @@ import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
 export interface RmsNormArgs {
   dim: number;
   eps: number;
-  /** [T, rowStride] rows to normalise (the residual stream when `delta` is given); rowStride defaults to dim. */
+  /** [T, rowStride] rows to normalise (e.g. the residual stream); rowStride defaults to dim. */
   hidden: GPUBuffer;
   rowStride?: number;
   weight: GPUBuffer; // [dim] f32
   out: GPUBuffer; // [T, dim]
-  /** [T, dim]: added into `hidden` first. */
-  delta?: GPUBuffer;
   /** Only the step's last row (t = rows - 1), in one workgroup; the other rows are left as they are. */
   lastRow?: boolean;
 }
@@ -25,10 +22,9 @@ const WG = { gpu: 256, cpu: 64 } as const;
 
 export function rmsNorm(ctx: GpuContext, args: RmsNormArgs): KernelCall {
   const rowStride = args.rowStride ?? args.dim;
-  if (args.delta && rowStride !== args.dim) throw new Error('rmsNorm: a fused residual needs rowStride == dim');
   const pipeline = ctx.pipeline('rms_norm', source, {
-    WG: WG[ctx.layout], DIM: args.dim, ROW_STRIDE: rowStride, EPS: f32(args.eps), RESIDUAL: !!args.delta, LAST_ROW: !!args.lastRow,
+    WG: WG[ctx.layout], DIM: args.dim, ROW_STRIDE: rowStride, EPS: f32(args.eps), LAST_ROW: !!args.lastRow,
   });
-  const bindings = [ctx.step, args.hidden, args.weight, args.out, ...(args.delta ? [args.delta] : [])];
+  const bindings = [ctx.step, args.hidden, args.weight, args.out];
   return simpleCall('rms_norm', pipeline, ctx.bindGroup(pipeline, bindings, 'rms_norm'), (rows) => [args.lastRow ? Math.min(rows, 1) : rows]);
 }
