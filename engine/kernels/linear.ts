@@ -1,7 +1,7 @@
 // Dense projection drivers (shaders/linear.wgsl): `linear` (y = x·Wᵀ, W [N, K]) and `linearSwiGLU` (the fused
 // gate + up + SiLU of a SwiGLU FFN, W [2N, K] with gate rows first). Weights f32 or packed f16/q8/q4 (GpuWeight). A
 // step of one token row runs the matrix-vector kernel (memory-bound decode; threads per row by adapter kind,
-// matvec-shape.ts); more rows run the tiled matmul (32 tokens x 64 outputs per 16x16 workgroup) on GPUs, and the
+// matvec-shape.ts); more rows run the tiled matmul (64 tokens x 128 outputs per 256-thread workgroup) on GPUs, and the
 // matrix-vector kernel once per row (workgroup_id.z) on CPU adapters (ctx.rowsKernel, matvec-shape.ts). The
 // matrix-vector kernel is linear_packed.wgsl (16-byte chunks, ctx.packedShapeFor('linear')) for f16/q8/q4 rows whose
 // K is a multiple of a chunk, linear.wgsl's element-pair one otherwise. Pipelines and bind groups are built once; `encode` only picks one from `rows` and dispatches. `lastRow`
@@ -22,8 +22,16 @@ import { checkWeight, packedChunkFits, weightDefines } from './weight-args';
 
 export { checkWeight };
 
-/** Matmul tile: TILE_T tokens x TILE_N outputs per 16x16 workgroup, K staged TILE_K at a time (6 KiB shared). */
-export const MATMUL_TILE = { TILE_T: 32, TILE_N: 64, TILE_K: 16 } as const;
+/**
+ * Matmul tile (common/matmul_tile.wgsl): TILE_T tokens x 128 outputs (SwiGLU: 64 outputs, their gate and up rows)
+ * per workgroup of 4·TILE_T threads, 4x8 per thread, K staged 16 at a time (12.5 KiB of workgroup memory).
+ */
+export const MATMUL_TILE = { TILE_T: 64 } as const;
+
+/** Outputs one matmul workgroup covers. */
+export function matmulTileOutputs(swiglu: boolean): number {
+  return swiglu ? 64 : 128;
+}
 
 const MAX_GRID = 65535;
 
@@ -82,7 +90,7 @@ function buildPart(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bool
   const packedShape = packedChunkFits(weight) ? ctx.packedShapeFor('linear') : null;
   const rowsPerGroup = packedShape ? packedRowsPerWorkgroup(packedShape) : matvecShape.ROWS_PER_WG;
   const [rowGridX, rowGridY] = foldGrid(name, Math.ceil(partN / rowsPerGroup));
-  const [tileGridX, tileGridY] = foldGrid(name, Math.ceil(partN / MATMUL_TILE.TILE_N));
+  const [tileGridX, tileGridY] = foldGrid(name, Math.ceil(partN / matmulTileOutputs(swiglu)));
   const defines: Defines = {
     K: dims.k, N: partN, OUT_STRIDE: dims.n, OUT_OFFSET: firstRow, ...weightDefines(weight), ...matvecShape, ...MATMUL_TILE,
     ROW_GRID_X: rowGridX, TILE_GRID_X: tileGridX, SWIGLU: swiglu, LAST_ROW: !!args.lastRow, ACCUMULATE: !!args.accumulate,
