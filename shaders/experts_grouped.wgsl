@@ -79,7 +79,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     row_x_base[i] = base;
   }
   workgroupBarrier();
-  matmul_tile(lid);
+  matmul_tile(lid, 0u, K);
   let tx = lid % 16u;
   let ty = lid / 16u;
   for (var r = 0u; r < 4u; r++) {

@@ -2,15 +2,13 @@
 // f16/q8/q4 words (WEIGHT_WORDS; common/weights.wgsl dequantises in registers). Variants:
 //   SWIGLU: W is [2N, K] (gate rows [0, N), up rows [N, 2N)); y[t, n] = silu(W[n]·x[t]) * (W[N + n]·x[t]).
 //   ACCUMULATE: y[t, n] += W[n]·x[t] (the residual add fused into a block's last projection).
-// Entry points:
+// The prefill path's tiled matmul is linear_matmul.wgsl.
+// Entry point:
 //   matvec: decode path. A workgroup of WG threads owns ROWS_PER_WG output rows, THREADS_PER_ROW threads per row
 //           striding over K in element pairs (coalesced reads of each weight row), then a shared-memory tree
 //           reduction. Token t = workgroup_id.z (normally one token). Output-row groups are folded onto a 2D grid
 //           of ROW_GRID_X columns so vocab-sized N stays under 65535 workgroups per dimension. LAST_ROW: the one
 //           token is the step's last row (t = rows - 1; the logits of the row the sampler reads), not wid.z.
-//   matmul: prefill path. A workgroup of 4·TILE_T threads computes TILE_T tokens x 128 outputs (SWIGLU: 64 outputs
-//           from 64 gate and 64 up rows), 4x8 per thread, K staged 16 at a time with the weights dequantised once
-//           per workgroup (common/matmul_tile.wgsl). Output tiles are folded onto (TILE_GRID_X, y); token tiles on z.
 // Split weights (a tensor over the adapter's buffer limit, in parts of whole rows): one dispatch per part, N its
 // outputs, writing y columns [OUT_OFFSET, OUT_OFFSET + N) of rows OUT_STRIDE wide (one buffer: 0 and N).
 // Every load is bounds-checked: any T, N, K (odd K: the last element has no pair partner).
@@ -81,69 +79,5 @@ fn matvec(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     y[t * OUT_STRIDE + OUT_OFFSET + n] = gate_partial[lid];
 #endif
 #endif
-  }
-}
-
-// ---- matmul (prefill) ----
-// Output columns per workgroup: 128 outputs, or (SWIGLU) 64 outputs from their 64 gate and 64 up rows.
-#ifdef SWIGLU
-const TILE_N: u32 = 64u;
-#else
-const TILE_N: u32 = 128u;
-#endif
-
-var<private> tile_t0: u32;
-var<private> tile_n0: u32;
-
-fn tile_x_base(i: u32) -> u32 {
-  let t = tile_t0 + i;
-  return select(NO_ROW, t * K, t < step.rows);
-}
-
-fn tile_weight_row(c: u32) -> u32 {
-#ifdef SWIGLU
-  let n = tile_n0 + c % 64u;
-  return select(NO_ROW, n + (c / 64u) * N, n < N);
-#else
-  let n = tile_n0 + c;
-  return select(NO_ROW, n, n < N);
-#endif
-}
-
-#include "matmul_tile"
-
-fn store_output(t: u32, n: u32, value: f32) {
-  if (n < N) {
-#ifdef ACCUMULATE
-    y[t * OUT_STRIDE + OUT_OFFSET + n] += value;
-#else
-    y[t * OUT_STRIDE + OUT_OFFSET + n] = value;
-#endif
-  }
-}
-
-@compute @workgroup_size(MM_WG)
-fn matmul(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let n0 = (wid.y * TILE_GRID_X + wid.x) * TILE_N;
-  let t0 = wid.z * TILE_T;
-  // Uniform exit only: the whole workgroup leaves together, so the barriers stay in uniform control flow.
-  if (t0 >= step.rows || n0 >= N) { return; }
-  tile_n0 = n0;
-  tile_t0 = t0;
-  matmul_tile(lid);
-  let tx = lid % 16u;
-  let ty = lid / 16u;
-  for (var r = 0u; r < 4u; r++) {
-    let t = tile_t0 + 4u * ty + r;
-    if (t >= step.rows) { break; }
-    for (var q = 0u; q < 4u; q++) {
-      let n = tile_n0 + 4u * tx + q;
-#ifdef SWIGLU
-      if (n < N) { y[t * OUT_STRIDE + OUT_OFFSET + n] = silu(acc_a[r][q]) * acc_b[r][q]; }
-#else
-      store_output(t, n, acc_a[r][q]);
-      store_output(t, n + 64u, acc_b[r][q]);
-#endif
-    }
   }
 }

@@ -7,6 +7,7 @@ import {
   checkPackedShape, MATVEC_SHAPES, PACKED_KERNEL_SHAPES, PACKED_MATVEC_SHAPES, ROWS_KERNELS,
   type MatvecKind, type MatvecShape, type PackedKernel, type PackedMatvecShape, type RowsKernel,
 } from '../kernels/matvec-shape';
+import { createStorage } from './buffers';
 import { isCpuDevice } from './device';
 import { preprocessWgsl, type Defines } from './preprocess';
 import { WGSL_INCLUDES } from './wgsl-includes';
@@ -40,6 +41,7 @@ export class GpuContext {
   readonly rowsKernel: RowsKernel;
   private readonly packedByKernel: Partial<Record<PackedKernel, PackedMatvecShape>>;
   private readonly pipelines: Map<string, GPUComputePipeline>;
+  private readonly scratchBuffers = new Map<string, GPUBuffer>();
   private readonly stepData = new Uint32Array(4);
 
   /** `kind`: the adapter kind whose layouts to use (default this adapter's); the other options override one part. */
@@ -80,6 +82,21 @@ export class GpuContext {
       this.pipelines.set(key, pipeline);
     }
     return pipeline;
+  }
+
+  /**
+   * A storage buffer of at least `bytes` shared by every kernel that asks for `name` on this context: for data that
+   * lives only from one dispatch of a call to the next (a split matmul's partial sums), where the dispatches of a
+   * pass run in order, so one buffer serves every call. A larger request replaces it; bind groups made earlier keep
+   * the old one, which still fits them.
+   */
+  scratchBuffer(name: string, bytes: number): GPUBuffer {
+    let buffer = this.scratchBuffers.get(name);
+    if (!buffer || buffer.size < bytes) {
+      buffer = createStorage(this.device, bytes, name);
+      this.scratchBuffers.set(name, buffer);
+    }
+    return buffer;
   }
 
   /** Bind group 0 with `bindings[i]` at binding i. */

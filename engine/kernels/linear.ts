@@ -12,6 +12,7 @@
 // Also exports the buffer validation and grid folding that the expert kernels (experts.ts) share; weight checks
 // and storage-format defines live in weight-args.ts.
 import source from '../../shaders/linear.wgsl';
+import matmulSource from '../../shaders/linear_matmul.wgsl';
 import packedSource from '../../shaders/linear_packed.wgsl';
 import type { GpuContext, KernelCall } from '../gpu/context';
 import type { Defines } from '../gpu/preprocess';
@@ -31,6 +32,24 @@ export const MATMUL_TILE = { TILE_T: 64 } as const;
 /** Outputs one matmul workgroup covers. */
 export function matmulTileOutputs(swiglu: boolean): number {
   return swiglu ? 64 : 128;
+}
+
+/** Workgroups a split matmul aims at (about two per SM of a large GPU); splits are at least 64 K elements, at most 8. */
+const MATMUL_TARGET_WORKGROUPS = 256;
+const MIN_SPLIT_ELEMENTS = 64;
+const MAX_SPLITS = 8;
+
+/**
+ * How the tiled matmul cuts K for a step of up to `maxRows` rows with `outputTiles` output tiles: into `splits`
+ * ranges of `kSplit` elements (a multiple of the 16-wide slice) when the tiles alone are too few workgroups to fill
+ * a GPU (a 64-row prefill chunk of a 3072-output projection is 24 tiles), else one range.
+ */
+export function matmulSplit(k: number, outputTiles: number, maxRows: number): { splits: number; kSplit: number } {
+  const tiles = outputTiles * Math.ceil(maxRows / MATMUL_TILE.TILE_T);
+  const want = Math.min(MAX_SPLITS, Math.floor(k / MIN_SPLIT_ELEMENTS), Math.ceil(MATMUL_TARGET_WORKGROUPS / tiles));
+  if (want <= 1) return { splits: 1, kSplit: Math.ceil(k / 16) * 16 };
+  const kSplit = Math.ceil(k / want / 16) * 16;
+  return { splits: Math.ceil(k / kSplit), kSplit };
 }
 
 const MAX_GRID = 65535;
@@ -63,7 +82,7 @@ function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bo
     throw new Error(`${name}: weight parts hold [${expected}, ${k}] but the weight is [${args.weight.shape}]`);
   }
   const maxRows = Math.min(rowsFitting(name, 'input', args.input, k), rowsFitting(name, 'output', args.output, n));
-  const calls = parts.map((part) => buildPart(ctx, name, args, swiglu, part, { k, n }));
+  const calls = parts.map((part) => buildPart(ctx, name, args, swiglu, part, { k, n, maxRows }));
   return {
     name: args.lastRow ? `${name}.last_row` : name,
     encode(pass, rows) {
@@ -83,17 +102,17 @@ function outputsOf(name: string, part: WeightPart, k: number, swiglu: boolean): 
 }
 
 /** Pipelines and bind groups of one weight part (outputs [firstRow, firstRow + rows) of y); returns its encoder. */
-function buildPart(ctx: GpuContext, name: string, args: LinearArgs, swiglu: boolean, part: WeightPart, dims: { k: number; n: number }) {
+function buildPart(ctx: GpuContext, name: string, args: LinearArgs, swiglu: boolean, part: WeightPart,
+  dims: { k: number; n: number; maxRows: number }) {
   const { weight, firstRow } = part;
   const partN = swiglu ? weight.shape[0] / 2 : weight.shape[0];
   const matvecShape = ctx.matvec;
   const packedShape = packedChunkFits(weight) ? ctx.packedShapeFor('linear') : null;
   const rowsPerGroup = packedShape ? packedRowsPerWorkgroup(packedShape) : matvecShape.ROWS_PER_WG;
   const [rowGridX, rowGridY] = foldGrid(name, Math.ceil(partN / rowsPerGroup));
-  const [tileGridX, tileGridY] = foldGrid(name, Math.ceil(partN / matmulTileOutputs(swiglu)));
   const defines: Defines = {
-    K: dims.k, N: partN, OUT_STRIDE: dims.n, OUT_OFFSET: firstRow, ...weightDefines(weight), ...matvecShape, ...MATMUL_TILE,
-    ROW_GRID_X: rowGridX, TILE_GRID_X: tileGridX, SWIGLU: swiglu, LAST_ROW: !!args.lastRow, ACCUMULATE: !!args.accumulate,
+    K: dims.k, N: partN, OUT_STRIDE: dims.n, OUT_OFFSET: firstRow, ...weightDefines(weight), ...matvecShape,
+    ROW_GRID_X: rowGridX, SWIGLU: swiglu, LAST_ROW: !!args.lastRow, ACCUMULATE: !!args.accumulate,
   };
   const label = firstRow > 0 ? `${name}[${firstRow}:]` : name;
   const bindings = [ctx.step, args.input, weight.buffer, args.output];
@@ -106,18 +125,44 @@ function buildPart(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bool
   // The packed kernel reads q8/q4 scales through a second, u32-typed binding of the same buffer.
   const packedBindings = weight.dtype === 'f16' ? bindings : [...bindings, weight.buffer];
   const matvecGroup = ctx.bindGroup(matvec, packedShape ? packedBindings : bindings, `${label}.matvec`);
-  const tiled = !args.lastRow && ctx.rowsKernel === 'matmul';
-  const matmul = tiled ? ctx.pipeline('linear', source, defines, 'matmul') : null;
-  const matmulGroup = matmul ? ctx.bindGroup(matmul, bindings, `${label}.matmul`) : null;
+  const matmul = !args.lastRow && ctx.rowsKernel === 'matmul'
+    ? buildMatmul(ctx, label, args, swiglu, weight, { ...dims, partN, firstRow })
+    : null;
   return (pass: GPUComputePassEncoder, rows: number) => {
-    if (rows === 1 || args.lastRow || !matmul || !matmulGroup) {
+    if (rows === 1 || !matmul) {
       pass.setPipeline(matvec);
       pass.setBindGroup(0, matvecGroup);
       pass.dispatchWorkgroups(rowGridX, rowGridY, args.lastRow ? 1 : rows);
     } else {
-      pass.setPipeline(matmul);
-      pass.setBindGroup(0, matmulGroup);
-      pass.dispatchWorkgroups(tileGridX, tileGridY, Math.ceil(rows / MATMUL_TILE.TILE_T));
+      matmul(pass, rows);
+    }
+  };
+}
+
+/** The tiled matmul of one weight part (linear_matmul.wgsl), split over K and reduced where its tiles are few. */
+function buildMatmul(ctx: GpuContext, label: string, args: LinearArgs, swiglu: boolean, weight: GpuWeight,
+  dims: { k: number; n: number; maxRows: number; partN: number; firstRow: number }) {
+  const { k, n, maxRows, partN, firstRow } = dims;
+  const [tileGridX, tileGridY] = foldGrid(label, Math.ceil(partN / matmulTileOutputs(swiglu)));
+  const { splits, kSplit } = matmulSplit(k, tileGridX * tileGridY, maxRows);
+  const out = { N: partN, OUT_STRIDE: n, OUT_OFFSET: firstRow, SWIGLU: swiglu, ACCUMULATE: !!args.accumulate, SPLIT_K: splits };
+  const pipeline = ctx.pipeline('linear_matmul', matmulSource, {
+    ...out, K: k, ...weightDefines(weight), ...MATMUL_TILE, TILE_GRID_X: tileGridX, K_SPLIT: kSplit, SPLIT: splits > 1,
+  });
+  const partials = splits > 1
+    ? ctx.scratchBuffer('matmul_partials', splits * maxRows * partN * (swiglu ? 2 : 1) * 4)
+    : null;
+  const group = ctx.bindGroup(pipeline, [ctx.step, args.input, weight.buffer, partials ?? args.output], `${label}.matmul`);
+  const reduce = partials ? ctx.pipeline('linear_matmul', matmulSource, { ...out, REDUCE: true }) : null;
+  const reduceGroup = reduce && partials ? ctx.bindGroup(reduce, [ctx.step, partials, args.output], `${label}.matmul_reduce`) : null;
+  return (pass: GPUComputePassEncoder, rows: number) => {
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(tileGridX, tileGridY, Math.ceil(rows / MATMUL_TILE.TILE_T) * splits);
+    if (reduce && reduceGroup) {
+      pass.setPipeline(reduce);
+      pass.setBindGroup(0, reduceGroup);
+      pass.dispatchWorkgroups(Math.ceil(partN / 256), rows);
     }
   };
 }

@@ -11,7 +11,7 @@
 // constants K, TILE_T (16, 32 or 64) and the format defines, and, before including this file:
 //   fn tile_x_base(i: u32) -> u32      offset in x of tile row i's K values, or NO_ROW (a row past the tile: zeros)
 //   fn tile_weight_row(c: u32) -> u32  weight row of block column c, or NO_ROW (past the outputs: zeros)
-// Call matmul_tile from uniform control flow; acc_a / acc_b then hold the block, to be stored by the includer.
+// Call matmul_tile from uniform control flow (k_begin, k_end uniform); acc_a / acc_b then hold the block, to be stored by the includer.
 // Any K: the last slice's elements past K are zero, and a partial last word is read element by element.
 
 const NO_ROW: u32 = 0xffffffffu;
@@ -109,14 +109,16 @@ fn load_w_slice(k0: u32, lid: u32) {
   }
 }
 
-fn matmul_tile(lid: u32) {
+// The block's sums over K elements [k_begin, k_end) (k_begin a multiple of MM_K; k_end <= K, a multiple of MM_K
+// unless it is K).
+fn matmul_tile(lid: u32, k_begin: u32, k_end: u32) {
   let tx = lid % 16u;
   let ty = lid / 16u;
   for (var r = 0u; r < 4u; r++) {
     acc_a[r] = vec4<f32>(0.0);
     acc_b[r] = vec4<f32>(0.0);
   }
-  for (var k0 = 0u; k0 < K; k0 += MM_K) {
+  for (var k0 = k_begin; k0 < k_end; k0 += MM_K) {
     load_x_slice(k0, lid);
     load_w_slice(k0, lid);
     workgroupBarrier();
