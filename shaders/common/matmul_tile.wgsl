@@ -12,7 +12,8 @@
 //   fn tile_x_base(i: u32) -> u32      offset in x of tile row i's K values, or NO_ROW (a row past the tile: zeros)
 //   fn tile_weight_row(c: u32) -> u32  weight row of block column c, or NO_ROW (past the outputs: zeros)
 // Call matmul_tile from uniform control flow (k_begin, k_end uniform); acc_a / acc_b then hold the block, to be stored by the includer.
-// Any K: the last slice's elements past K are zero, and a partial last word is read element by element.
+// Any K: the elements past K in the last slice are zeroed when staged. The next slice's loads are issued before the
+// current slice's products and converted after them (fetch_slice / stage_slice), hiding global memory latency.
 
 const NO_ROW: u32 = 0xffffffffu;
 const MM_K: u32 = 16u;
@@ -31,6 +32,46 @@ var<workgroup> w_tile: array<vec4<f32>, MM_K * 32u>;          // [MM_K][128] W, 
 var<private> acc_a: array<vec4<f32>, 4>;
 var<private> acc_b: array<vec4<f32>, 4>;
 
+const MM_XP: u32 = TILE_T * MM_K / MM_WG;  // x values a thread stages per slice (4)
+const MM_WP: u32 = MM_UNITS / MM_WG;        // weight units a thread stages per slice
+
+// The next slice as loaded, not yet converted: fetch_slice issues the loads before the current slice's products
+// and stage_slice converts and stores them after, so global memory latency overlaps the arithmetic.
+var<private> x_next: array<f32, MM_XP>;
+var<private> w_next: array<vec4<u32>, MM_WP>;  // per unit: q4/q8 (word, scale word, 0, 0); f16 (two words); f32 bits
+
+fn fetch_slice(k0: u32, lid: u32) {
+  for (var r = 0u; r < MM_XP; r++) {
+    let e = lid + r * MM_WG;
+    let base = tile_x_base(e / MM_K);
+    let k = k0 + e % MM_K;
+    var v = 0.0;
+    if (base != NO_ROW && k < K) { v = x[base + k]; }
+    x_next[r] = v;
+  }
+  for (var r = 0u; r < MM_WP; r++) {
+    let e = lid + r * MM_WG;
+    let row = tile_weight_row(e % 128u);
+    let k = k0 + (e / 128u) * MM_UNIT;
+    var raw = vec4<u32>(0u);
+    if (row != NO_ROW && k < K) {
+      // A unit past K's last word reads the next row's words (or clamps at the buffer's end); stage_slice zeroes
+      // the elements past K, so any value will do.
+      let rb = row * ROW_STRIDE;
+#ifdef WEIGHT_QUANTISED
+      raw = vec4<u32>(weight[rb + k / MM_UNIT], weight[SCALE_OFFSET + row * SCALE_ROW_STRIDE + k / GROUP / 2u], 0u, 0u);
+#else
+#ifdef WEIGHT_F16
+      raw = vec4<u32>(weight[rb + k / 2u], weight[rb + k / 2u + 1u], 0u, 0u);
+#else
+      raw = bitcast<vec4<u32>>(vec4<f32>(weight[rb + k], weight[rb + k + 1u], weight[rb + k + 2u], weight[rb + k + 3u]));
+#endif
+#endif
+    }
+    w_next[r] = raw;
+  }
+}
+
 fn x_tile_set(kk: u32, i: u32, v: f32) {
   let at = kk * MM_XS + i;
   x_tile[at / 4u][at % 4u] = v;
@@ -40,66 +81,38 @@ fn w_tile_set(kk: u32, c: u32, v: f32) {
   w_tile[kk * 32u + c / 4u][c % 4u] = v;
 }
 
-fn load_x_slice(k0: u32, lid: u32) {
-  for (var e = lid; e < TILE_T * MM_K; e += MM_WG) {
-    let i = e / MM_K;
-    let kk = e % MM_K;
-    let base = tile_x_base(i);
-    var v = 0.0;
-    if (base != NO_ROW && k0 + kk < K) { v = x[base + k0 + kk]; }
-    x_tile_set(kk, i, v);
+// Zero where element k + i is past K.
+fn mask_k(v: vec4<f32>, k: u32) -> vec4<f32> {
+  return select(vec4<f32>(0.0), v, vec4<u32>(k) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(K));
+}
+
+fn stage_slice(k0: u32, lid: u32) {
+  for (var r = 0u; r < MM_XP; r++) {
+    let e = lid + r * MM_WG;
+    x_tile_set(e % MM_K, e / MM_K, x_next[r]);
   }
-}
-
-// Elements k .. k + 3 (k a multiple of 4) of weight row `row`, whole (k + 4 <= K).
-fn weight_quad(row: u32, k: u32) -> vec4<f32> {
-  let rb = row * ROW_STRIDE;
-#ifdef WEIGHT_F16
-  return vec4<f32>(unpack2x16float(weight[rb + k / 2u]), unpack2x16float(weight[rb + k / 2u + 1u]));
-#else
-#ifdef WEIGHT_Q8
-  return q8_codes(weight[rb + k / 4u]) * weight_group_scale(&weight, row, k / GROUP);
-#else
-#ifdef WEIGHT_Q4
-  return vec4<f32>(0.0); // unused: q4 reads whole words (weight_octet)
-#else
-  return vec4<f32>(weight[rb + k], weight[rb + k + 1u], weight[rb + k + 2u], weight[rb + k + 3u]);
-#endif
-#endif
-#endif
-}
-
-fn load_w_slice(k0: u32, lid: u32) {
-  for (var e = lid; e < MM_UNITS; e += MM_WG) {
+  for (var r = 0u; r < MM_WP; r++) {
+    let e = lid + r * MM_WG;
     let c = e % 128u;
     let kk = (e / 128u) * MM_UNIT;
     let k = k0 + kk;
-    let row = tile_weight_row(c);
-    var lo = vec4<f32>(0.0);
+    let raw = w_next[r];
+#ifdef WEIGHT_QUANTISED
+    let g = k / GROUP;
+    let scale = unpack2x16float(raw.y)[g & 1u];
 #ifdef WEIGHT_Q4
-    var hi = vec4<f32>(0.0);
-#endif
-    if (row != NO_ROW && k < K) {
-      if (k + MM_UNIT <= K) {
-#ifdef WEIGHT_Q4
-        let word = weight[row * ROW_STRIDE + k / 8u];
-        let scale = weight_group_scale(&weight, row, k / GROUP);
-        lo = q4_codes(word, 0u) * scale;
-        hi = q4_codes(word, 1u) * scale;
+    let lo = mask_k(q4_codes(raw.x, 0u) * scale, k);
+    let hi = mask_k(q4_codes(raw.x, 1u) * scale, k + 4u);
 #else
-        lo = weight_quad(row, k);
+    let lo = mask_k(q8_codes(raw.x) * scale, k);
 #endif
-      } else {
-        // The row's last, partial unit: element by element up to K.
-        let rb = row * ROW_STRIDE;
-        for (var q = 0u; q < 4u; q++) {
-          if (k + q < K) { lo[q] = weight_element(&weight, rb, k + q); }
-#ifdef WEIGHT_Q4
-          if (k + 4u + q < K) { hi[q] = weight_element(&weight, rb, k + 4u + q); }
+#else
+#ifdef WEIGHT_F16
+    let lo = mask_k(vec4<f32>(unpack2x16float(raw.x), unpack2x16float(raw.y)), k);
+#else
+    let lo = mask_k(bitcast<vec4<f32>>(raw), k);
 #endif
-        }
-      }
-    }
+#endif
     for (var q = 0u; q < 4u; q++) {
       w_tile_set(kk + q, c, lo[q]);
 #ifdef WEIGHT_Q4
@@ -118,10 +131,11 @@ fn matmul_tile(lid: u32, k_begin: u32, k_end: u32) {
     acc_a[r] = vec4<f32>(0.0);
     acc_b[r] = vec4<f32>(0.0);
   }
+  fetch_slice(k_begin, lid);
   for (var k0 = k_begin; k0 < k_end; k0 += MM_K) {
-    load_x_slice(k0, lid);
-    load_w_slice(k0, lid);
+    stage_slice(k0, lid);
     workgroupBarrier();
+    if (k0 + MM_K < k_end) { fetch_slice(k0 + MM_K, lid); } // in flight during the products below
     for (var kk = 0u; kk < MM_K; kk++) {
       let xv = x_tile[(kk * MM_XS) / 4u + ty];
       let wa = w_tile[kk * 32u + tx];
