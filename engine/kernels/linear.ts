@@ -1,7 +1,8 @@
-// Dense projection drivers (shaders/linear.wgsl): `linear` (y = x·Wᵀ, W [N, K]) and `linearSwiGLU` (the fused
+// Dense projection drivers (shaders/linear.wgsl, linear_matmul.wgsl): `linear` (y = x·Wᵀ, W [N, K]) and `linearSwiGLU` (the fused
 // gate + up + SiLU of a SwiGLU FFN, W [2N, K] with gate rows first). Weights f32 or packed f16/q8/q4 (GpuWeight). A
 // step of one token row runs the matrix-vector kernel (memory-bound decode; threads per row by adapter kind,
-// matvec-shape.ts); more rows run the tiled matmul (64 tokens x 128 outputs per 256-thread workgroup) on GPUs, and the
+// matvec-shape.ts); more rows run the tiled matmul (linear_matmul.wgsl: 64 tokens x 128 outputs per 256-thread workgroup,
+// K split over several workgroups and summed by a second dispatch where the output tiles are few) on GPUs, and the
 // matrix-vector kernel once per row (workgroup_id.z) on CPU adapters (ctx.rowsKernel, matvec-shape.ts). The
 // matrix-vector kernel is linear_packed.wgsl (16-byte chunks, ctx.packedShapeFor('linear')) for f16/q8/q4 rows whose
 // K is a multiple of a chunk, linear.wgsl's element-pair one otherwise. Pipelines and bind groups are built once; `encode` only picks one from `rows` and dispatches. `lastRow`

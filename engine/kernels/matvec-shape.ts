@@ -11,7 +11,7 @@
 // between all of the workgroup's invocations in software, which made a decode step of the tiny fixtures take about
 // a second; there one invocation owns a whole row and no reduction runs (5-10x faster decode there).
 // Steps of several token rows (prefill) likewise: GPUs run the tiled matmul (weights staged in shared memory, shared
-// by 32 tokens); CPU adapters run the matrix-vector kernel once per token row (workgroup_id.z), because the tiled
+// by 64 tokens; the routed experts grouped by expert, experts-grouped.ts); CPU adapters run the matrix-vector kernel once per token row (workgroup_id.z), because the tiled
 // kernel's two barriers per K slice over 256 invocations made it 10-100x slower per row there than matrix-vector
 // (bench/prefill-cpu.ts; a row's weights stay in the CPU's caches between tokens anyway).
 export interface MatvecShape {
