@@ -82,8 +82,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   matmul_tile(lid, 0u, K);
   let tx = lid % 16u;
   let ty = lid / 16u;
-  for (var r = 0u; r < 4u; r++) {
-    let i = 4u * ty + r;
+  for (var r = 0u; r < THREAD_T; r++) {
+    let i = THREAD_T * ty + r;
     if (i >= rows) { break; }
     let slot = sorted_slots[first + i];
     for (var q = 0u; q < 4u; q++) {

@@ -1,6 +1,6 @@
 // The prefill path of linear.ts: y[t, n] = Σ_k W[n, k] x[t, k] for steps of several token rows as a tiled matrix
-// product (common/matmul_tile.wgsl: TILE_T tokens x 128 weight rows a workgroup of 4·TILE_T threads, 4x8 outputs
-// per thread, K staged 16 at a time, f32/f16/q8/q4 weights dequantised once per workgroup, any N and K). Variants as
+// product (common/matmul_tile.wgsl: TILE_T tokens x 128 weight rows a workgroup, THREAD_T x 8 outputs per thread,
+// K staged 16 at a time, f32/f16/q8/q4 weights dequantised once per workgroup, any N and K). Variants as
 // linear.wgsl's matvec: SWIGLU (W [2N, K], 64 outputs a workgroup from their 64 gate and 64 up rows: y =
 // silu(gate)·up), ACCUMULATE (y +=), split weights (N outputs written at columns OUT_OFFSET.. of rows OUT_STRIDE wide).
 // Output tiles are folded onto (TILE_GRID_X, y); z = token tile · SPLIT_K + split.
@@ -111,8 +111,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   matmul_tile(lid, split * K_SPLIT, min(K, (split + 1u) * K_SPLIT));
   let tx = lid % 16u;
   let ty = lid / 16u;
-  for (var r = 0u; r < 4u; r++) {
-    let t = t0 + 4u * ty + r;
+  for (var r = 0u; r < THREAD_T; r++) {
+    let t = t0 + THREAD_T * ty + r;
     if (t >= step.rows) { break; }
     for (var q = 0u; q < 4u; q++) {
       let n = n0 + 4u * tx + q;

@@ -4,8 +4,8 @@
 // Pipelines are cached per device, not per context: a model rebuilt on the same device (another conversation's
 // model of the same shape, a reload after changing settings, each test) compiles nothing again.
 import {
-  checkPackedShape, MATVEC_SHAPES, PACKED_KERNEL_SHAPES, PACKED_MATVEC_SHAPES, ROWS_KERNELS,
-  type MatvecKind, type MatvecShape, type PackedKernel, type PackedMatvecShape, type RowsKernel,
+  checkPackedShape, MATMUL_THREAD_ROWS, MATVEC_SHAPES, PACKED_KERNEL_SHAPES, PACKED_MATVEC_SHAPES, ROWS_KERNELS,
+  type MatmulThreadRows, type MatvecKind, type MatvecShape, type PackedKernel, type PackedMatvecShape, type RowsKernel,
 } from '../kernels/matvec-shape';
 import { createStorage } from './buffers';
 import { isCpuDevice } from './device';
@@ -39,6 +39,8 @@ export class GpuContext {
   readonly packedMatvec: PackedMatvecShape | null;
   /** The projections' kernel for steps of several rows: by adapter kind unless the caller (a test) picks one. */
   readonly rowsKernel: RowsKernel;
+  /** Token rows per thread of the tiled matmuls: MATMUL_THREAD_ROWS unless the caller (a test) picks. */
+  readonly matmulThreadRows: MatmulThreadRows;
   private readonly packedByKernel: Partial<Record<PackedKernel, PackedMatvecShape>>;
   private readonly pipelines: Map<string, GPUComputePipeline>;
   private readonly scratchBuffers = new Map<string, GPUBuffer>();
@@ -47,12 +49,14 @@ export class GpuContext {
   /** `kind`: the adapter kind whose layouts to use (default this adapter's); the other options override one part. */
   constructor(device: GPUDevice, options: {
     kind?: MatvecKind; matvec?: MatvecShape; packedMatvec?: PackedMatvecShape | null; rowsKernel?: RowsKernel;
+    matmulThreadRows?: MatmulThreadRows;
   } = {}) {
     this.device = device;
     const kind = options.kind ?? (isCpuDevice(device) ? 'cpu' : 'gpu');
     this.matvec = options.matvec ?? MATVEC_SHAPES[kind];
     this.layout = this.matvec.THREADS_PER_ROW === 1 ? 'cpu' : 'gpu';
     this.rowsKernel = options.rowsKernel ?? ROWS_KERNELS[kind];
+    this.matmulThreadRows = options.matmulThreadRows ?? MATMUL_THREAD_ROWS;
     this.packedMatvec = options.packedMatvec === undefined ? PACKED_MATVEC_SHAPES[kind] : options.packedMatvec;
     // A layout the caller picks applies to every packed kernel; otherwise the adapter kind's per-kernel table.
     this.packedByKernel = options.packedMatvec === undefined ? PACKED_KERNEL_SHAPES[kind] : {};

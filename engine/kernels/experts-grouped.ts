@@ -13,7 +13,7 @@ import groupedSource from '../../shaders/experts_grouped.wgsl';
 import { createStorage } from '../gpu/buffers';
 import type { GpuContext, KernelCall } from '../gpu/context';
 import type { GpuWeight } from '../weights/gpu-weight';
-import { checkRows, rowsFitting } from './linear';
+import { checkRows, matmulThreadDefines, rowsFitting } from './linear';
 import { checkWeight, weightDefines } from './weight-args';
 
 const MAX_GRID = 65535;
@@ -96,7 +96,7 @@ export function groupedExperts(ctx: GpuContext, args: GroupedExpertsArgs): Kerne
     return count;
   };
   const { sortedSlots, slotOutputs } = args.groups;
-  const shape = { E: experts, TOP_K: topK, TILE_T: tileRows, ACT_STRIDE: topK * inter };
+  const shape = { E: experts, TOP_K: topK, TILE_T: tileRows, ACT_STRIDE: topK * inter, ...matmulThreadDefines(ctx) };
 
   const bucket = ctx.pipeline('experts_group', groupSource, { E: experts, TOP_K: topK, TILE_T: tileRows, WG: GROUP_WG });
   const gateUp = ctx.pipeline('experts_grouped', groupedSource, { ...shape, N: inter, K: hidden, ...weightDefines(args.gateUp) });

@@ -1,7 +1,7 @@
 // Dense projection drivers (shaders/linear.wgsl, linear_matmul.wgsl): `linear` (y = x·Wᵀ, W [N, K]) and `linearSwiGLU` (the fused
 // gate + up + SiLU of a SwiGLU FFN, W [2N, K] with gate rows first). Weights f32 or packed f16/q8/q4 (GpuWeight). A
 // step of one token row runs the matrix-vector kernel (memory-bound decode; threads per row by adapter kind,
-// matvec-shape.ts); more rows run the tiled matmul (linear_matmul.wgsl: 64 tokens x 128 outputs per 256-thread workgroup,
+// matvec-shape.ts); more rows run the tiled matmul (linear_matmul.wgsl: 64 tokens x 128 outputs per workgroup,
 // K split over several workgroups and summed by a second dispatch where the output tiles are few) on GPUs, and the
 // matrix-vector kernel once per row (workgroup_id.z) on CPU adapters (ctx.rowsKernel, matvec-shape.ts). The
 // matrix-vector kernel is linear_packed.wgsl (16-byte chunks, ctx.packedShapeFor('linear')) for f16/q8/q4 rows whose
@@ -26,9 +26,14 @@ export { checkWeight };
 
 /**
  * Matmul tile (common/matmul_tile.wgsl): TILE_T tokens x 128 outputs (SwiGLU: 64 outputs, their gate and up rows)
- * per workgroup of 4·TILE_T threads, 4x8 per thread, K staged 16 at a time (12.5 KiB of workgroup memory).
+ * per workgroup, ctx.matmulThreadRows x 8 outputs a thread, K staged 16 at a time (12.5 KiB of workgroup memory).
  */
 export const MATMUL_TILE = { TILE_T: 64 } as const;
+
+/** The defines of common/matmul_tile.wgsl's rows per thread on `ctx`. */
+export function matmulThreadDefines(ctx: GpuContext): Defines {
+  return { THREAD_T: ctx.matmulThreadRows, THREAD_T8: ctx.matmulThreadRows === 8 };
+}
 
 /** Outputs one matmul workgroup covers. */
 export function matmulTileOutputs(swiglu: boolean): number {
@@ -148,7 +153,8 @@ function buildMatmul(ctx: GpuContext, label: string, args: LinearArgs, swiglu: b
   const { splits, kSplit } = matmulSplit(k, tileGridX * tileGridY, maxRows);
   const out = { N: partN, OUT_STRIDE: n, OUT_OFFSET: firstRow, SWIGLU: swiglu, ACCUMULATE: !!args.accumulate, SPLIT_K: splits };
   const pipeline = ctx.pipeline('linear_matmul', matmulSource, {
-    ...out, K: k, ...weightDefines(weight), ...MATMUL_TILE, TILE_GRID_X: tileGridX, K_SPLIT: kSplit, SPLIT: splits > 1,
+    ...out, K: k, ...weightDefines(weight), ...MATMUL_TILE, ...matmulThreadDefines(ctx), TILE_GRID_X: tileGridX, K_SPLIT: kSplit,
+    SPLIT: splits > 1,
   });
   const partials = splits > 1
     ? ctx.scratchBuffer('matmul_partials', splits * maxRows * partN * (swiglu ? 2 : 1) * 4)

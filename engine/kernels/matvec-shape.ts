@@ -50,6 +50,14 @@ export const PACKED_MATVEC_SHAPES: Readonly<Record<MatvecKind, PackedMatvecShape
   cpu: { WG: 64, LANES: 1, ROWS_PER_THREAD: 1 },
 };
 
+/**
+ * Token rows each thread of the tiled matmuls owns (common/matmul_tile.wgsl; linear.ts's prefill matmul and the
+ * grouped experts): 4 (4x8 outputs a thread, 256 threads for a 64-row tile; measured on the H100) or 8 (8x8 outputs,
+ * 128 threads: two thirds of the shared-memory reads per FMA; correct on every test, not yet measured on a GPU).
+ */
+export type MatmulThreadRows = 4 | 8;
+export const MATMUL_THREAD_ROWS: MatmulThreadRows = 4;
+
 /** The packed-chunk kernels, for per-kernel layouts (a decode projection and the routed experts may differ). */
 export type PackedKernel = 'linear' | 'experts_swiglu' | 'experts_down';
 

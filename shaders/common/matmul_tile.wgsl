@@ -1,14 +1,15 @@
 // Register-tiled product core for steps of many token rows: linear.wgsl's matmul (prefill projections) and
-// experts_grouped.wgsl (routed experts, tokens grouped by expert). A workgroup of MM_WG = 4 * TILE_T threads computes
-// a TILE_T-row x 128-column block of x·Wᵀ, where block column c is weight row tile_weight_row(c) (the includer's map:
-// a plain projection's 128 consecutive outputs; SwiGLU's 64 gate rows, then the 64 matching up rows). Thread
-// (ty, tx) = (lid / 16, lid % 16) owns rows 4ty .. 4ty + 3 and columns 4tx .. 4tx + 3 (acc_a) and 64 + 4tx ..
-// 64 + 4tx + 3 (acc_b): per K step one vec4 of x and two vec4 of W from shared memory feed 32 FMAs, and a warp's
-// vec4 reads are consecutive (no bank conflicts). K is staged MM_K = 16 at a time: x as [16][TILE_T + 4] (padded so
+// experts_grouped.wgsl (routed experts, tokens grouped by expert). A workgroup of MM_WG = 16 · TILE_T / THREAD_T
+// threads computes a TILE_T-row x 128-column block of x·Wᵀ, where block column c is weight row tile_weight_row(c) (the
+// includer's map: a plain projection's 128 consecutive outputs; SwiGLU's 64 gate rows, then the 64 matching up rows).
+// Thread (ty, tx) = (lid / 16, lid % 16) owns rows THREAD_T·ty .. THREAD_T·ty + THREAD_T - 1 (THREAD_T = 4, or 8
+// with THREAD_T8) and columns 4tx .. 4tx + 3 (acc_a) and 64 + 4tx .. 64 + 4tx + 3 (acc_b): per K step one (two)
+// vec4 of x and two vec4 of W from shared memory feed 32 (64) FMAs, and a warp's W reads are consecutive vec4s (no
+// bank conflicts). K is staged MM_K = 16 at a time: x as [16][TILE_T + 4] (padded so
 // the loader's writes spread over banks) and W as [16][128] f32, dequantised once per workgroup when staged
 // (12.5 KiB of workgroup memory at TILE_T = 64, under SwiftShader's 16 KiB; MM_WG <= 256 invocations).
 // The includer declares `x: array<f32>` and `weight` (f32, or u32 words: common/weights.wgsl, included before), the
-// constants K, TILE_T (16, 32 or 64) and the format defines, and, before including this file:
+// constants K, TILE_T (16, 32 or 64), THREAD_T (4, or 8 with THREAD_T8) and the format defines, and, before including this file:
 //   fn tile_x_base(i: u32) -> u32      offset in x of tile row i's K values, or NO_ROW (a row past the tile: zeros)
 //   fn tile_weight_row(c: u32) -> u32  weight row of block column c, or NO_ROW (past the outputs: zeros)
 // Call matmul_tile from uniform control flow (k_begin, k_end uniform); acc_a / acc_b then hold the block, to be stored by the includer.
@@ -17,7 +18,7 @@
 
 const NO_ROW: u32 = 0xffffffffu;
 const MM_K: u32 = 16u;
-const MM_WG: u32 = 4u * TILE_T;
+const MM_WG: u32 = 16u * TILE_T / THREAD_T;
 const MM_XS: u32 = TILE_T + 4u;            // x_tile row stride (floats), a multiple of 4
 #ifdef WEIGHT_Q4
 const MM_UNIT: u32 = 8u;                   // K elements one loader step reads from a weight row (one q4 word)
@@ -29,10 +30,10 @@ const MM_UNITS: u32 = 128u * (MM_K / MM_UNIT);
 var<workgroup> x_tile: array<vec4<f32>, MM_K * MM_XS / 4u>;   // [MM_K][MM_XS] x, k-major
 var<workgroup> w_tile: array<vec4<f32>, MM_K * 32u>;          // [MM_K][128] W, k-major
 
-var<private> acc_a: array<vec4<f32>, 4>;
-var<private> acc_b: array<vec4<f32>, 4>;
+var<private> acc_a: array<vec4<f32>, THREAD_T>;
+var<private> acc_b: array<vec4<f32>, THREAD_T>;
 
-const MM_XP: u32 = TILE_T * MM_K / MM_WG;  // x values a thread stages per slice (4)
+const MM_XP: u32 = TILE_T * MM_K / MM_WG;  // x values a thread stages per slice (THREAD_T)
 const MM_WP: u32 = MM_UNITS / MM_WG;        // weight units a thread stages per slice
 
 // The next slice as loaded, not yet converted: fetch_slice issues the loads before the current slice's products
@@ -127,7 +128,7 @@ fn stage_slice(k0: u32, lid: u32) {
 fn matmul_tile(lid: u32, k_begin: u32, k_end: u32) {
   let tx = lid % 16u;
   let ty = lid / 16u;
-  for (var r = 0u; r < 4u; r++) {
+  for (var r = 0u; r < THREAD_T; r++) {
     acc_a[r] = vec4<f32>(0.0);
     acc_b[r] = vec4<f32>(0.0);
   }
@@ -137,7 +138,8 @@ fn matmul_tile(lid: u32, k_begin: u32, k_end: u32) {
     workgroupBarrier();
     if (k0 + MM_K < k_end) { fetch_slice(k0 + MM_K, lid); } // in flight during the products below
     for (var kk = 0u; kk < MM_K; kk++) {
-      let xv = x_tile[(kk * MM_XS) / 4u + ty];
+      let x_at = (kk * MM_XS) / 4u + ty * (THREAD_T / 4u);
+      let xv = x_tile[x_at];
       let wa = w_tile[kk * 32u + tx];
       let wb = w_tile[kk * 32u + 16u + tx];
       acc_a[0] += xv.x * wa;
@@ -148,6 +150,17 @@ fn matmul_tile(lid: u32, k_begin: u32, k_end: u32) {
       acc_b[1] += xv.y * wb;
       acc_b[2] += xv.z * wb;
       acc_b[3] += xv.w * wb;
+#ifdef THREAD_T8
+      let xw = x_tile[x_at + 1u];
+      acc_a[4] += xw.x * wa;
+      acc_a[5] += xw.y * wa;
+      acc_a[6] += xw.z * wa;
+      acc_a[7] += xw.w * wa;
+      acc_b[4] += xw.x * wb;
+      acc_b[5] += xw.y * wb;
+      acc_b[6] += xw.z * wb;
+      acc_b[7] += xw.w * wb;
+#endif
     }
     workgroupBarrier();
   }

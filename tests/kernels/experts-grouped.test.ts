@@ -3,7 +3,8 @@
 // (Wu[id]·x[t]) and out[t] = residual[t] + Σ_j w[t, j] · (Wd[id]·act[t, j]). Odd shapes: token counts not multiples
 // of the expert tiles (16/32/64 rows), experts no token picked, one expert holding every token (several tiles of
 // it), repeated ids within a token, N and K not multiples of the 64/128-wide output blocks or the 16-wide K slices,
-// f32, f16, q8 and q4 weights; each call built once and run for several step sizes. atol = 1e-5·max|ref|, rtol = 1e-4.
+// f32, f16, q8 and q4 weights; 4 and 8 token rows a matmul thread; each call built once and run for several step
+// sizes. atol = 1e-5·max|ref|, rtol = 1e-4.
 import { describe, expect, it } from 'vitest';
 import { GpuContext } from '../../engine/gpu/context';
 import { createStorage, readF32, readU32, runCalls, uploadArray } from '../../engine/gpu/buffers';
@@ -56,7 +57,6 @@ describe('grouped routed experts', () => {
       const capacity = Math.max(...c.steps);
       it(`${c.what}: E=${c.experts}, k=${c.topK}, H=${c.hidden}, I=${c.inter}, ${storageName(storage)}, T in {${c.steps}} (tile ${expertTileRows(capacity, c.topK, c.experts)} rows)`, async () => {
         const { device } = await testDevice();
-        const ctx = new GpuContext(device, { kind: 'gpu' });
         const { topK, experts: E, hidden: H, inter: I } = c;
         const seed = H * 7 + I;
         const x = randomArray(capacity * H, seed, 2);
@@ -66,32 +66,38 @@ describe('grouped routed experts', () => {
         const residual = randomArray(capacity * H, seed + 4, 3);
         const act = createStorage(device, capacity * topK * I * 4, 'act');
         const output = createStorage(device, capacity * H * 4, 'out');
-        const calls = groupedExperts(ctx, {
+        const args = {
           input: uploadArray(device, x, 'x'),
           gateUp: uploadWeight(device, gateUp, [E, 2 * I, H], asUpload(storage), 'gate_up'),
           down: uploadWeight(device, down, [E, H, I], asUpload(storage), 'down'),
           expertIds: uploadArray(device, ids, 'ids'), expertWeights: uploadArray(device, routeWeights, 'rw'), topK, act, output,
           groups: createExpertGroupBuffers(device, capacity, topK, E, H),
-        });
-        expect(calls.map((call) => call.name)).toEqual(['experts_group', 'experts_grouped_swiglu', 'experts_grouped_down', 'experts_combine']);
+        };
         const gateUpStored = storedValues(gateUp, H, storage), downStored = storedValues(down, I, storage);
-        for (const rows of c.steps) {
-          device.queue.writeBuffer(output, 0, residual);
-          ctx.writeStep(rows, 0, false);
-          runCalls(device, calls, rows);
-          const actExpected = new Float64Array(rows * topK * I);
-          const outExpected = Float64Array.from(residual.subarray(0, rows * H));
-          for (let slot = 0; slot < rows * topK; slot++) {
-            const t = Math.floor(slot / topK), id = ids[slot];
-            const gu = linearRef(x.subarray(t * H, (t + 1) * H), gateUpStored.subarray(id * 2 * I * H, (id + 1) * 2 * I * H), 1, 2 * I, H);
-            for (let n = 0; n < I; n++) actExpected[slot * I + n] = silu(gu[n]) * gu[I + n];
-            const y = linearRef(Float32Array.from(actExpected.subarray(slot * I, (slot + 1) * I)), downStored.subarray(id * H * I, (id + 1) * H * I), 1, H, I);
-            for (let h = 0; h < H; h++) outExpected[t * H + h] += routeWeights[slot] * y[h];
+        // Both matmul thread layouts (4 and 8 token rows a thread), each over every step size.
+        for (const matmulThreadRows of [4, 8] as const) {
+          const ctx = new GpuContext(device, { kind: 'gpu', matmulThreadRows });
+          const calls = groupedExperts(ctx, args);
+          expect(calls.map((call) => call.name)).toEqual(['experts_group', 'experts_grouped_swiglu', 'experts_grouped_down', 'experts_combine']);
+          for (const rows of c.steps) {
+            device.queue.writeBuffer(output, 0, residual);
+            ctx.writeStep(rows, 0, false);
+            runCalls(device, calls, rows);
+            const actExpected = new Float64Array(rows * topK * I);
+            const outExpected = Float64Array.from(residual.subarray(0, rows * H));
+            for (let slot = 0; slot < rows * topK; slot++) {
+              const t = Math.floor(slot / topK), id = ids[slot];
+              const gu = linearRef(x.subarray(t * H, (t + 1) * H), gateUpStored.subarray(id * 2 * I * H, (id + 1) * 2 * I * H), 1, 2 * I, H);
+              for (let n = 0; n < I; n++) actExpected[slot * I + n] = silu(gu[n]) * gu[I + n];
+              const y = linearRef(Float32Array.from(actExpected.subarray(slot * I, (slot + 1) * I)), downStored.subarray(id * H * I, (id + 1) * H * I), 1, H, I);
+              for (let h = 0; h < H; h++) outExpected[t * H + h] += routeWeights[slot] * y[h];
+            }
+            const what = `T=${rows}, ${matmulThreadRows} rows a thread`;
+            expectClose(await readF32(device, act, rows * topK * I), actExpected, tolerance(actExpected), `act ${what}`);
+            expectClose(await readF32(device, output, rows * H), outExpected, tolerance(outExpected), `out ${what}`);
+            const rest = await readF32(device, output, (capacity - rows) * H, rows * H * 4);
+            expect(Array.from(rest), 'rows past the step').toEqual(Array.from(residual.subarray(rows * H)));
           }
-          expectClose(await readF32(device, act, rows * topK * I), actExpected, tolerance(actExpected), `act T=${rows}`);
-          expectClose(await readF32(device, output, rows * H), outExpected, tolerance(outExpected), `out T=${rows}`);
-          const rest = await readF32(device, output, (capacity - rows) * H, rows * H * 4);
-          expect(Array.from(rest), 'rows past the step').toEqual(Array.from(residual.subarray(rows * H)));
         }
       });
     }
