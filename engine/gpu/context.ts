@@ -4,9 +4,10 @@
 // Pipelines are cached per device, not per context: a model rebuilt on the same device (another conversation's
 // model of the same shape, a reload after changing settings, each test) compiles nothing again.
 import {
-  checkPackedShape, MATVEC_SHAPES, PACKED_KERNEL_SHAPES, PACKED_MATVEC_SHAPES, ROWS_KERNELS,
-  type MatvecKind, type MatvecShape, type PackedKernel, type PackedMatvecShape, type RowsKernel,
+  checkPackedShape, MATMUL_THREAD_ROWS, MATVEC_SHAPES, PACKED_KERNEL_SHAPES, PACKED_MATVEC_SHAPES, ROWS_KERNELS,
+  type MatmulThreadRows, type MatvecKind, type MatvecShape, type PackedKernel, type PackedMatvecShape, type RowsKernel,
 } from '../kernels/matvec-shape';
+import { createStorage } from './buffers';
 import { isCpuDevice } from './device';
 import { preprocessWgsl, type Defines } from './preprocess';
 import { WGSL_INCLUDES } from './wgsl-includes';
@@ -38,19 +39,24 @@ export class GpuContext {
   readonly packedMatvec: PackedMatvecShape | null;
   /** The projections' kernel for steps of several rows: by adapter kind unless the caller (a test) picks one. */
   readonly rowsKernel: RowsKernel;
+  /** Token rows per thread of the tiled matmuls: MATMUL_THREAD_ROWS unless the caller (a test) picks. */
+  readonly matmulThreadRows: MatmulThreadRows;
   private readonly packedByKernel: Partial<Record<PackedKernel, PackedMatvecShape>>;
   private readonly pipelines: Map<string, GPUComputePipeline>;
+  private readonly scratchBuffers = new Map<string, GPUBuffer>();
   private readonly stepData = new Uint32Array(4);
 
   /** `kind`: the adapter kind whose layouts to use (default this adapter's); the other options override one part. */
   constructor(device: GPUDevice, options: {
     kind?: MatvecKind; matvec?: MatvecShape; packedMatvec?: PackedMatvecShape | null; rowsKernel?: RowsKernel;
+    matmulThreadRows?: MatmulThreadRows;
   } = {}) {
     this.device = device;
     const kind = options.kind ?? (isCpuDevice(device) ? 'cpu' : 'gpu');
     this.matvec = options.matvec ?? MATVEC_SHAPES[kind];
     this.layout = this.matvec.THREADS_PER_ROW === 1 ? 'cpu' : 'gpu';
     this.rowsKernel = options.rowsKernel ?? ROWS_KERNELS[kind];
+    this.matmulThreadRows = options.matmulThreadRows ?? MATMUL_THREAD_ROWS;
     this.packedMatvec = options.packedMatvec === undefined ? PACKED_MATVEC_SHAPES[kind] : options.packedMatvec;
     // A layout the caller picks applies to every packed kernel; otherwise the adapter kind's per-kernel table.
     this.packedByKernel = options.packedMatvec === undefined ? PACKED_KERNEL_SHAPES[kind] : {};
@@ -80,6 +86,21 @@ export class GpuContext {
       this.pipelines.set(key, pipeline);
     }
     return pipeline;
+  }
+
+  /**
+   * A storage buffer of at least `bytes` shared by every kernel that asks for `name` on this context: for data that
+   * lives only from one dispatch of a call to the next (a split matmul's partial sums), where the dispatches of a
+   * pass run in order, so one buffer serves every call. A larger request replaces it; bind groups made earlier keep
+   * the old one, which still fits them.
+   */
+  scratchBuffer(name: string, bytes: number): GPUBuffer {
+    let buffer = this.scratchBuffers.get(name);
+    if (!buffer || buffer.size < bytes) {
+      buffer = createStorage(this.device, bytes, name);
+      this.scratchBuffers.set(name, buffer);
+    }
+    return buffer;
   }
 
   /** Bind group 0 with `bindings[i]` at binding i. */

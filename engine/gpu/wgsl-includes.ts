@@ -1,6 +1,7 @@
 // The shared WGSL snippets that kernels pull in with `#include "name"`.
 import inputNorm from '../../shaders/common/input_norm.wgsl';
 import laneReduce from '../../shaders/common/lane_reduce.wgsl';
+import matmulTile from '../../shaders/common/matmul_tile.wgsl';
 import mlaKeys from '../../shaders/common/mla_keys.wgsl';
 import packedChunk from '../../shaders/common/packed_chunk.wgsl';
 import rowDot from '../../shaders/common/row_dot.wgsl';
@@ -11,6 +12,7 @@ import workgroupSum from '../../shaders/common/workgroup_sum.wgsl';
 export const WGSL_INCLUDES: Record<string, string> = {
   input_norm: inputNorm,
   lane_reduce: laneReduce,
+  matmul_tile: matmulTile,
   mla_keys: mlaKeys,
   packed_chunk: packedChunk,
   row_dot: rowDot,

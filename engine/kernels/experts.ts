@@ -6,7 +6,8 @@
 //                  `accumulate: false` overwrites instead)
 // Both are matrix-vector kernels per (token, slot): f16/q8/q4 rows whose K is a multiple of a 16-byte chunk take
 // the packed-chunk kernels (experts_packed.wgsl, ctx.packedMatvec layout), anything else linear_experts.wgsl with
-// linear.ts's element-pair layout; a prefill step re-reads an expert's rows once per token that picked it.
+// linear.ts's element-pair layout; a prefill step re-reads an expert's rows once per token that picked it (so GPU
+// prefill runs the grouped kernels of experts-grouped.ts instead; these serve decode and CPU adapters).
 // `shared` (packed path only, sharedExpertsFuse): the shared experts' SwiGLU MLP [2S, H] / [H, S] runs inside the
 // same two dispatches; act rows are then [k·I + S] (the shared activations after the routed ones) and expertsDown
 // writes shared + routed (overwriting by default; with `accumulate: true` added onto the residual stream). Saves

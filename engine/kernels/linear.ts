@@ -1,7 +1,8 @@
-// Dense projection drivers (shaders/linear.wgsl): `linear` (y = x·Wᵀ, W [N, K]) and `linearSwiGLU` (the fused
+// Dense projection drivers (shaders/linear.wgsl, linear_matmul.wgsl): `linear` (y = x·Wᵀ, W [N, K]) and `linearSwiGLU` (the fused
 // gate + up + SiLU of a SwiGLU FFN, W [2N, K] with gate rows first). Weights f32 or packed f16/q8/q4 (GpuWeight). A
 // step of one token row runs the matrix-vector kernel (memory-bound decode; threads per row by adapter kind,
-// matvec-shape.ts); more rows run the tiled matmul (32 tokens x 64 outputs per 16x16 workgroup) on GPUs, and the
+// matvec-shape.ts); more rows run the tiled matmul (linear_matmul.wgsl: 64 tokens x 128 outputs per workgroup,
+// K split over several workgroups and summed by a second dispatch where the output tiles are few) on GPUs, and the
 // matrix-vector kernel once per row (workgroup_id.z) on CPU adapters (ctx.rowsKernel, matvec-shape.ts). The
 // matrix-vector kernel is linear_packed.wgsl (16-byte chunks, ctx.packedShapeFor('linear')) for f16/q8/q4 rows whose
 // K is a multiple of a chunk, linear.wgsl's element-pair one otherwise. Pipelines and bind groups are built once; `encode` only picks one from `rows` and dispatches. `lastRow`
@@ -12,6 +13,7 @@
 // Also exports the buffer validation and grid folding that the expert kernels (experts.ts) share; weight checks
 // and storage-format defines live in weight-args.ts.
 import source from '../../shaders/linear.wgsl';
+import matmulSource from '../../shaders/linear_matmul.wgsl';
 import packedSource from '../../shaders/linear_packed.wgsl';
 import type { GpuContext, KernelCall } from '../gpu/context';
 import type { Defines } from '../gpu/preprocess';
@@ -22,8 +24,39 @@ import { checkWeight, packedChunkFits, weightDefines } from './weight-args';
 
 export { checkWeight };
 
-/** Matmul tile: TILE_T tokens x TILE_N outputs per 16x16 workgroup, K staged TILE_K at a time (6 KiB shared). */
-export const MATMUL_TILE = { TILE_T: 32, TILE_N: 64, TILE_K: 16 } as const;
+/**
+ * Matmul tile (common/matmul_tile.wgsl): TILE_T tokens x 128 outputs (SwiGLU: 64 outputs, their gate and up rows)
+ * per workgroup, ctx.matmulThreadRows x 8 outputs a thread, K staged 16 at a time (12.5 KiB of workgroup memory).
+ */
+export const MATMUL_TILE = { TILE_T: 64 } as const;
+
+/** The defines of common/matmul_tile.wgsl's rows per thread on `ctx`. */
+export function matmulThreadDefines(ctx: GpuContext): Defines {
+  return { THREAD_T: ctx.matmulThreadRows, THREAD_T8: ctx.matmulThreadRows === 8 };
+}
+
+/** Outputs one matmul workgroup covers. */
+export function matmulTileOutputs(swiglu: boolean): number {
+  return swiglu ? 64 : 128;
+}
+
+/** Workgroups a split matmul aims at (about two per SM of a large GPU); splits are at least 64 K elements, at most 8. */
+const MATMUL_TARGET_WORKGROUPS = 256;
+const MIN_SPLIT_ELEMENTS = 64;
+const MAX_SPLITS = 8;
+
+/**
+ * How the tiled matmul cuts K for a step of up to `maxRows` rows with `outputTiles` output tiles: into `splits`
+ * ranges of `kSplit` elements (a multiple of the 16-wide slice) when the tiles alone are too few workgroups to fill
+ * a GPU (a 64-row prefill chunk of a 3072-output projection is 24 tiles), else one range.
+ */
+export function matmulSplit(k: number, outputTiles: number, maxRows: number): { splits: number; kSplit: number } {
+  const tiles = outputTiles * Math.ceil(maxRows / MATMUL_TILE.TILE_T);
+  const want = Math.min(MAX_SPLITS, Math.floor(k / MIN_SPLIT_ELEMENTS), Math.ceil(MATMUL_TARGET_WORKGROUPS / tiles));
+  if (want <= 1) return { splits: 1, kSplit: Math.ceil(k / 16) * 16 };
+  const kSplit = Math.ceil(k / want / 16) * 16;
+  return { splits: Math.ceil(k / kSplit), kSplit };
+}
 
 const MAX_GRID = 65535;
 
@@ -55,7 +88,7 @@ function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bo
     throw new Error(`${name}: weight parts hold [${expected}, ${k}] but the weight is [${args.weight.shape}]`);
   }
   const maxRows = Math.min(rowsFitting(name, 'input', args.input, k), rowsFitting(name, 'output', args.output, n));
-  const calls = parts.map((part) => buildPart(ctx, name, args, swiglu, part, { k, n }));
+  const calls = parts.map((part) => buildPart(ctx, name, args, swiglu, part, { k, n, maxRows }));
   return {
     name: args.lastRow ? `${name}.last_row` : name,
     encode(pass, rows) {
@@ -75,17 +108,17 @@ function outputsOf(name: string, part: WeightPart, k: number, swiglu: boolean): 
 }
 
 /** Pipelines and bind groups of one weight part (outputs [firstRow, firstRow + rows) of y); returns its encoder. */
-function buildPart(ctx: GpuContext, name: string, args: LinearArgs, swiglu: boolean, part: WeightPart, dims: { k: number; n: number }) {
+function buildPart(ctx: GpuContext, name: string, args: LinearArgs, swiglu: boolean, part: WeightPart,
+  dims: { k: number; n: number; maxRows: number }) {
   const { weight, firstRow } = part;
   const partN = swiglu ? weight.shape[0] / 2 : weight.shape[0];
   const matvecShape = ctx.matvec;
   const packedShape = packedChunkFits(weight) ? ctx.packedShapeFor('linear') : null;
   const rowsPerGroup = packedShape ? packedRowsPerWorkgroup(packedShape) : matvecShape.ROWS_PER_WG;
   const [rowGridX, rowGridY] = foldGrid(name, Math.ceil(partN / rowsPerGroup));
-  const [tileGridX, tileGridY] = foldGrid(name, Math.ceil(partN / MATMUL_TILE.TILE_N));
   const defines: Defines = {
-    K: dims.k, N: partN, OUT_STRIDE: dims.n, OUT_OFFSET: firstRow, ...weightDefines(weight), ...matvecShape, ...MATMUL_TILE,
-    ROW_GRID_X: rowGridX, TILE_GRID_X: tileGridX, SWIGLU: swiglu, LAST_ROW: !!args.lastRow, ACCUMULATE: !!args.accumulate,
+    K: dims.k, N: partN, OUT_STRIDE: dims.n, OUT_OFFSET: firstRow, ...weightDefines(weight), ...matvecShape,
+    ROW_GRID_X: rowGridX, SWIGLU: swiglu, LAST_ROW: !!args.lastRow, ACCUMULATE: !!args.accumulate,
   };
   const label = firstRow > 0 ? `${name}[${firstRow}:]` : name;
   const bindings = [ctx.step, args.input, weight.buffer, args.output];
@@ -98,18 +131,45 @@ function buildPart(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bool
   // The packed kernel reads q8/q4 scales through a second, u32-typed binding of the same buffer.
   const packedBindings = weight.dtype === 'f16' ? bindings : [...bindings, weight.buffer];
   const matvecGroup = ctx.bindGroup(matvec, packedShape ? packedBindings : bindings, `${label}.matvec`);
-  const tiled = !args.lastRow && ctx.rowsKernel === 'matmul';
-  const matmul = tiled ? ctx.pipeline('linear', source, defines, 'matmul') : null;
-  const matmulGroup = matmul ? ctx.bindGroup(matmul, bindings, `${label}.matmul`) : null;
+  const matmul = !args.lastRow && ctx.rowsKernel === 'matmul'
+    ? buildMatmul(ctx, label, args, swiglu, weight, { ...dims, partN, firstRow })
+    : null;
   return (pass: GPUComputePassEncoder, rows: number) => {
-    if (rows === 1 || args.lastRow || !matmul || !matmulGroup) {
+    if (rows === 1 || !matmul) {
       pass.setPipeline(matvec);
       pass.setBindGroup(0, matvecGroup);
       pass.dispatchWorkgroups(rowGridX, rowGridY, args.lastRow ? 1 : rows);
     } else {
-      pass.setPipeline(matmul);
-      pass.setBindGroup(0, matmulGroup);
-      pass.dispatchWorkgroups(tileGridX, tileGridY, Math.ceil(rows / MATMUL_TILE.TILE_T));
+      matmul(pass, rows);
+    }
+  };
+}
+
+/** The tiled matmul of one weight part (linear_matmul.wgsl), split over K and reduced where its tiles are few. */
+function buildMatmul(ctx: GpuContext, label: string, args: LinearArgs, swiglu: boolean, weight: GpuWeight,
+  dims: { k: number; n: number; maxRows: number; partN: number; firstRow: number }) {
+  const { k, n, maxRows, partN, firstRow } = dims;
+  const [tileGridX, tileGridY] = foldGrid(label, Math.ceil(partN / matmulTileOutputs(swiglu)));
+  const { splits, kSplit } = matmulSplit(k, tileGridX * tileGridY, maxRows);
+  const out = { N: partN, OUT_STRIDE: n, OUT_OFFSET: firstRow, SWIGLU: swiglu, ACCUMULATE: !!args.accumulate, SPLIT_K: splits };
+  const pipeline = ctx.pipeline('linear_matmul', matmulSource, {
+    ...out, K: k, ...weightDefines(weight), ...MATMUL_TILE, ...matmulThreadDefines(ctx), TILE_GRID_X: tileGridX, K_SPLIT: kSplit,
+    SPLIT: splits > 1,
+  });
+  const partials = splits > 1
+    ? ctx.scratchBuffer('matmul_partials', splits * maxRows * partN * (swiglu ? 2 : 1) * 4)
+    : null;
+  const group = ctx.bindGroup(pipeline, [ctx.step, args.input, weight.buffer, partials ?? args.output], `${label}.matmul`);
+  const reduce = partials ? ctx.pipeline('linear_matmul', matmulSource, { ...out, REDUCE: true }) : null;
+  const reduceGroup = reduce && partials ? ctx.bindGroup(reduce, [ctx.step, partials, args.output], `${label}.matmul_reduce`) : null;
+  return (pass: GPUComputePassEncoder, rows: number) => {
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(tileGridX, tileGridY, Math.ceil(rows / MATMUL_TILE.TILE_T) * splits);
+    if (reduce && reduceGroup) {
+      pass.setPipeline(reduce);
+      pass.setBindGroup(0, reduceGroup);
+      pass.dispatchWorkgroups(Math.ceil(partN / 256), rows);
     }
   };
 }

@@ -11,7 +11,7 @@
 // between all of the workgroup's invocations in software, which made a decode step of the tiny fixtures take about
 // a second; there one invocation owns a whole row and no reduction runs (5-10x faster decode there).
 // Steps of several token rows (prefill) likewise: GPUs run the tiled matmul (weights staged in shared memory, shared
-// by 32 tokens); CPU adapters run the matrix-vector kernel once per token row (workgroup_id.z), because the tiled
+// by 64 tokens; the routed experts grouped by expert, experts-grouped.ts); CPU adapters run the matrix-vector kernel once per token row (workgroup_id.z), because the tiled
 // kernel's two barriers per K slice over 256 invocations made it 10-100x slower per row there than matrix-vector
 // (bench/prefill-cpu.ts; a row's weights stay in the CPU's caches between tokens anyway).
 export interface MatvecShape {
@@ -49,6 +49,14 @@ export const PACKED_MATVEC_SHAPES: Readonly<Record<MatvecKind, PackedMatvecShape
   gpu: { WG: 128, LANES: 32, ROWS_PER_THREAD: 2 },
   cpu: { WG: 64, LANES: 1, ROWS_PER_THREAD: 1 },
 };
+
+/**
+ * Token rows each thread of the tiled matmuls owns (common/matmul_tile.wgsl; linear.ts's prefill matmul and the
+ * grouped experts): 4 (4x8 outputs a thread, 256 threads for a 64-row tile; measured on the H100) or 8 (8x8 outputs,
+ * 128 threads: two thirds of the shared-memory reads per FMA; correct on every test, not yet measured on a GPU).
+ */
+export type MatmulThreadRows = 4 | 8;
+export const MATMUL_THREAD_ROWS: MatmulThreadRows = 4;
 
 /** The packed-chunk kernels, for per-kernel layouts (a decode projection and the routed experts may differ). */
 export type PackedKernel = 'linear' | 'experts_swiglu' | 'experts_down';

@@ -88,7 +88,7 @@ export class DeepseekForward {
     const maxRows = options.maxRows ?? 64;
     const ctx = new GpuContext(device, { kind: options.kernelLayout });
     const attention = options.attentionKernel ?? (ctx.layout === 'gpu' ? 'heads' : 'per-head');
-    const scratch = createScratch(device, config, maxRows, maxContext, attention);
+    const scratch = createScratch(device, config, maxRows, maxContext, attention, ctx.rowsKernel === 'matmul');
     const table = buildRopeTable(config, maxContext);
     const interleaved = new Float32Array(table.cos.length * 2);
     for (let i = 0; i < table.cos.length; i++) {

@@ -5,6 +5,7 @@
 import type { ModelConfig } from '../config';
 import { createStorage } from '../gpu/buffers';
 import { isCpuDevice } from '../gpu/device';
+import { createExpertGroupBuffers, type ExpertGroupBuffers } from '../kernels/experts-grouped';
 import { splitPartialsBytes, type MlaSplit } from '../kernels/mla';
 
 /**
@@ -53,6 +54,8 @@ export interface Scratch {
   expertIds: GPUBuffer; // [T, k] u32
   expertWeights: GPUBuffer; // [T, k]
   expertHidden: GPUBuffer; // [T, k·I + nShared·I]: routed activations, then the shared ones when fused
+  /** The prefill path's routed experts grouped by expert (experts-grouped.ts); null where it does not run. */
+  expertGroups: ExpertGroupBuffers | null;
   logits: GPUBuffer; // [T, V]
   nextToken: GPUBuffer; // [1] u32 argmax of the last row
   latentCache: GPUBuffer[]; // per layer [maxContext, rKV + dR]
@@ -67,8 +70,12 @@ export interface Scratch {
   bytes: number;
 }
 
+/**
+ * `groupedExperts`: allocate the grouped routed experts' buffers (steps of several rows on the tiled-matmul path);
+ * ignored for models without routed experts.
+ */
 export function createScratch(device: GPUDevice, config: ModelConfig, maxRows: number, maxContext: number,
-  attentionKernel: AttentionKernel = isCpuDevice(device) ? 'per-head' : 'heads'): Scratch {
+  attentionKernel: AttentionKernel = isCpuDevice(device) ? 'per-head' : 'heads', groupedExperts = false): Scratch {
   let bytes = 0;
   const f32 = (elements: number, label: string) => {
     const buffer = createStorage(device, Math.max(1, elements) * 4, label);
@@ -79,6 +86,10 @@ export function createScratch(device: GPUDevice, config: ModelConfig, maxRows: n
   const k = config.numExpertsPerTok;
   const T = maxRows;
   const ix = config.indexer;
+  const counted = (groups: ExpertGroupBuffers) => {
+    bytes += groups.sortedSlots.size + groups.tiles.size + groups.slotOutputs.size;
+    return groups;
+  };
   const splits = ATTENTION_SPLITS[isCpuDevice(device) ? 'cpu' : 'gpu'];
   return {
     maxRows,
@@ -100,6 +111,7 @@ export function createScratch(device: GPUDevice, config: ModelConfig, maxRows: n
     expertIds: f32(T * k, 'expert_ids'),
     expertWeights: f32(T * k, 'expert_weights'),
     expertHidden: f32(T * (k + config.nSharedExperts) * config.moeIntermediateSize, 'expert_hidden'),
+    expertGroups: groupedExperts && config.nRoutedExperts > 0 ? counted(createExpertGroupBuffers(device, T, k, config.nRoutedExperts, h)) : null,
     logits: f32(T * config.vocabSize, 'logits'),
     nextToken: f32(1, 'next_token'),
     latentCache: Array.from({ length: config.numLayers }, (_, l) => f32(maxContext * (rKV + dR), `latent_cache.${l}`)),

@@ -7,9 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { GpuContext, type KernelCall } from '../../engine/gpu/context';
 import { createStorage, readF32, runCalls, uploadArray } from '../../engine/gpu/buffers';
-import { foldGrid, linear, linearSwiGLU } from '../../engine/kernels/linear';
+import { foldGrid, linear, linearSwiGLU, matmulSplit } from '../../engine/kernels/linear';
 import { roundToDtype, uploadWeight } from '../../engine/weights/gpu-weight';
-import { linear as linearRef, swiglu } from '../reference/ops';
+import { linear as linearRef, silu, swiglu } from '../reference/ops';
 import { expectClose, randomArray, type Tolerance } from '../support/compare';
 import { testDevice } from '../support/gpu';
 import { asUpload, PLAIN, QUANTISED, storageName, storedValues, type Storage } from '../support/stored-weights';
@@ -220,6 +220,49 @@ describe('linearSwiGLU kernel', () => {
           expectClose(outputs[i], expected, tolerance(expected), `linear_swiglu ${dtype} T=${rows}`);
           expectClose(cpuOutputs[i], expected, tolerance(expected), `linear_swiglu ${dtype} T=${rows}, CPU shapes`);
         });
+      });
+    }
+  }
+});
+
+// The tiled matmul over steps longer than one 64-row token tile (T = 65 and 130: a full tile plus a 1-row or 2-row
+// tail), N not a multiple of the 128- or 64-output tile, K not a multiple of the 16-wide slice or the q4 word, K in
+// one range (K < 128) or split into 2 or 3 ranges and reduced (linear.ts matmulSplit); 4 and 8 token rows a thread.
+describe('tiled matmul over several token tiles', () => {
+  it('splits K only where the output tiles alone are too few workgroups, in ranges of whole 16-wide slices', () => {
+    expect(matmulSplit(2048, 24, 64)).toEqual({ splits: 8, kSplit: 256 }); // q_proj of a 64-row chunk: 24 tiles
+    expect(matmulSplit(2048, 800, 64)).toEqual({ splits: 1, kSplit: 2048 }); // a vocabulary-wide head: enough tiles
+    expect(matmulSplit(257, 1, 33)).toEqual({ splits: 4, kSplit: 80 }); // the last range holds the 17 left over
+    expect(matmulSplit(100, 1, 65)).toEqual({ splits: 1, kSplit: 112 }); // under two 64-element ranges: one
+  });
+
+  const rowsList = [65, 130];
+  for (const [storage, n, k, swiglu] of [
+    [PLAIN[0], 130, 37, false], [PLAIN[1], 70, 200, true], [QUANTISED[1], 129, 150, false], [QUANTISED[0], 65, 48, true],
+  ] as const) {
+    for (const matmulThreadRows of [4, 8] as const) {
+      it(`${swiglu ? 'linearSwiGLU' : 'linear'} N=${n}, K=${k}, ${storageName(storage)}, T in {${rowsList}}, ${matmulThreadRows} rows a thread`, async () => {
+        const { device } = await testDevice();
+        const ctx = new GpuContext(device, { matvec: MATVEC_SHAPES.gpu, rowsKernel: ROWS_KERNELS.gpu, matmulThreadRows });
+        const capacity = Math.max(...rowsList);
+        const x = randomArray(capacity * k, n + k, 2), w = randomArray((swiglu ? 2 : 1) * n * k, n + k + 1);
+        const input = uploadArray(device, x, 'x');
+        const weight = uploadWeight(device, w, [(swiglu ? 2 : 1) * n, k], asUpload(storage), 'w');
+        const output = createStorage(device, capacity * n * 4, 'y');
+        const call = (swiglu ? linearSwiGLU : linear)(ctx, { input, weight, output });
+        const stored = storedValues(w, k, storage);
+        for (const rows of rowsList) {
+          ctx.writeStep(rows, 0, false);
+          runCalls(device, [call], rows);
+          let expected: Float64Array;
+          if (swiglu) {
+            const gate = linearRef(x, stored.subarray(0, n * k), rows, n, k), up = linearRef(x, stored.subarray(n * k), rows, n, k);
+            expected = gate.map((g, i) => silu(g) * up[i]);
+          } else {
+            expected = linearRef(x, stored, rows, n, k);
+          }
+          expectClose(await readF32(device, output, rows * n), expected, tolerance(expected), `matmul T=${rows}`);
+        }
       });
     }
   }
