@@ -14,8 +14,7 @@ import { UsageError } from '../convert/usage-error';
 import { parseCount, parseStorageDtype, runCli } from './cli-common';
 import { openCheckpoint } from '../weights/checkpoint-node';
 import type { TensorSource } from '../weights/tensor-source';
-import { isQuantised } from '../weights/quant';
-import { DEFAULT_PLANS, describePlan, weightPlan, type WeightPlan } from '../weights/weight-plan';
+import { describePlan, weightPlan, type WeightPlan } from '../weights/weight-plan';
 
 const USAGE = 'usage: npm run convert -- --from HF_DIR --out PACKAGE_DIR [--weights q4|q8|f16|f32] [--group N] '
   + '[--routed-experts q4|q8|f16|f32] [--experts N] [--calibration FILE] [--name NAME] [--force]';
@@ -55,7 +54,7 @@ function parseConvertArgs(argv: string[]): ConvertArgs | 'help' {
   const routedExperts = routed === undefined ? undefined : parseStorageDtype('--routed-experts', routed);
   let plan: WeightPlan;
   try {
-    plan = weightPlan(weights, { group: group ?? (routedExperts && isQuantised(routedExperts) && !isQuantised(weights) ? DEFAULT_PLANS[routedExperts].group : undefined), routedExperts });
+    plan = weightPlan(weights, { group, routedExperts });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import { DeepseekForward, type AttentionMode } from '../model/forward';
 import type { StorageDtype } from '../weights/quant';
 import type { TensorSource } from '../weights/tensor-source';
-import { describePlan, weightPlan, type WeightPlan } from '../weights/weight-plan';
+import { coarsestFormat, describePlan, weightPlan, type WeightPlan } from '../weights/weight-plan';
 import { readGolden } from '../weights/golden';
 import { badCheckpoint } from '../errors';
 import { LogitComparison, type LogitMetrics } from './logit-metrics';
@@ -83,7 +83,7 @@ export async function verifyCheckpoint(device: GPUDevice, options: VerifyOptions
     }
   }
   const result = { prefill: prefill.result(), decode: decode.result(), all: all.result() };
-  const bar = passBar(plan.dtype, options.checkpointName ?? basename(source.description));
+  const bar = passBar(coarsestFormat(plan), options.checkpointName ?? basename(source.description));
   return {
     checkpoint: source.description,
     weights: plan.dtype,

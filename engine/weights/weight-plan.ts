@@ -35,16 +35,32 @@ export const DEFAULT_PLANS: Readonly<Record<StorageDtype, WeightPlan>> = {
   q4: { dtype: 'q4', group: 32, embedding: 'q8', lmHead: 'q8' },
 };
 
-/** A plan from CLI-style choices: the default plan for `dtype`, with any given override. */
+/**
+ * A plan from CLI-style choices: the default plan for `dtype`, with any given override. Without a `group`, a plan
+ * whose matrices are f32/f16 but with a quantised override (e.g. f16 with routed experts q8) takes that format's
+ * default group.
+ */
 export function weightPlan(dtype: StorageDtype, overrides: Partial<Omit<WeightPlan, 'dtype'>> = {}): WeightPlan {
   const plan: WeightPlan = { ...DEFAULT_PLANS[dtype] };
   for (const [key, value] of Object.entries(overrides) as [keyof WeightPlan, never][]) {
     if (value !== undefined) plan[key] = value;
   }
+  if (overrides.group === undefined && !isQuantised(dtype)) {
+    const quantised = [plan.routedExperts, plan.embedding, plan.lmHead].find((d) => d !== undefined && isQuantised(d));
+    if (quantised) plan.group = DEFAULT_PLANS[quantised].group;
+  }
   if (usesGroups(plan) && !(Number.isInteger(plan.group) && plan.group > 0 && plan.group % 8 === 0)) {
     throw new Error(`group size must be a positive multiple of 8, not ${plan.group}`);
   }
   return plan;
+}
+
+const COARSENESS: readonly StorageDtype[] = ['f32', 'f16', 'q8', 'q4'];
+
+/** The least precise format any matrix of `plan` is stored in (what `npm run verify` picks its bar by). */
+export function coarsestFormat(plan: WeightPlan): StorageDtype {
+  const formats = [plan.dtype, plan.routedExperts, plan.embedding, plan.lmHead].filter((d): d is StorageDtype => d !== undefined);
+  return formats.reduce((a, b) => (COARSENESS.indexOf(b) > COARSENESS.indexOf(a) ? b : a));
 }
 
 function usesGroups(plan: WeightPlan): boolean {

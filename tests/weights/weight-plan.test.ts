@@ -1,6 +1,6 @@
 // The per-tensor-class storage rule shared by the loader and the converter.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_PLANS, describePlan, storageFor, tensorClass, weightPlan } from '../../engine/weights/weight-plan';
+import { coarsestFormat, DEFAULT_PLANS, describePlan, storageFor, tensorClass, weightPlan } from '../../engine/weights/weight-plan';
 
 const matrix = [8, 8];
 
@@ -52,7 +52,18 @@ describe('weight plan', () => {
     expect(storageFor(routed, matrix, weightPlan('q4'))).toEqual({ dtype: 'q4', group: 32 });
     expect(describePlan(mixed)).toBe('f16 (routed experts q8 g16)');
     expect(describePlan(weightPlan('q8', { routedExperts: 'q4' }))).toBe('q8 g16 (routed experts q4, embedding f16, lm_head f16)');
-    expect(() => weightPlan('f16', { routedExperts: 'q8' })).toThrow(/multiple of 8/); // f16's group is 0: q8 experts need one
+    // Without a group, f16 with q8 (q4) routed experts takes q8's (q4's) default group; an explicit 0 still fails.
+    expect(weightPlan('f16', { routedExperts: 'q8' })).toEqual({ dtype: 'f16', group: 16, routedExperts: 'q8' });
+    expect(weightPlan('f32', { lmHead: 'q4' }).group).toBe(32);
+    expect(() => weightPlan('f16', { group: 0, routedExperts: 'q8' })).toThrow(/multiple of 8/);
+  });
+
+  it('names the least precise format of a plan (the verify bar)', () => {
+    expect(coarsestFormat(weightPlan('f16', { routedExperts: 'q8' }))).toBe('q8');
+    expect(coarsestFormat(weightPlan('q4'))).toBe('q4'); // embedding and lm_head q8 are finer
+    expect(coarsestFormat(weightPlan('q8', { lmHead: 'q4' }))).toBe('q4');
+    expect(coarsestFormat(weightPlan('f32'))).toBe('f32');
+    expect(coarsestFormat(weightPlan('f32', { embedding: 'f16' }))).toBe('f16');
   });
 
   it('rejects a group size the kernels cannot use', () => {
