@@ -46,13 +46,15 @@ fn share_count(nKeys: u32) -> u32 {
 }
 
 #ifdef COMBINE
+#include "workgroup_sum"
 var<workgroup> shareWeight: array<f32, SPLITS>; // m_z, then e^(m_z − M)
 var<workgroup> shareSum: array<f32, SPLITS>;    // l_z
 var<workgroup> laneSum: array<f32, WG>;         // [share lane][dim] partial sums
 const SHARE_LANES: u32 = WG / COMBINE_DIMS;      // threads splitting one dim's shares
 const UNROLL: u32 = 8u;                          // shares whose loads a thread issues together
 
-// The workgroup's max / sum of one value per thread (through laneSum; every thread gets the result).
+// The workgroup's max of one value per thread (through laneSum; every thread gets the result; the sum is
+// common/workgroup_sum.wgsl's).
 fn reduce_lanes_max(lid: u32, value: f32) -> f32 {
   laneSum[lid] = value;
   workgroupBarrier();
@@ -65,17 +67,6 @@ fn reduce_lanes_max(lid: u32, value: f32) -> f32 {
   return result;
 }
 
-fn reduce_lanes_sum(lid: u32, value: f32) -> f32 {
-  laneSum[lid] = value;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) { laneSum[lid] += laneSum[lid + stride]; }
-    workgroupBarrier();
-  }
-  let result = laneSum[0];
-  workgroupBarrier();
-  return result;
-}
 
 @compute @workgroup_size(WG)
 fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -98,7 +89,7 @@ fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   workgroupBarrier();
   var part = 0.0;
   for (var z = lid; z < shares; z += WG) { part += shareWeight[z] * shareSum[z]; }
-  let total = reduce_lanes_sum(lid, part);
+  let total = workgroup_sum(lid, part);
   let inv = select(0.0, 1.0 / total, total > 0.0);
   // Workgroup (h, t, b) writes dims b·COMBINE_DIMS ..: thread (share lane sl, dim dl) sums shares sl, sl +
   // SHARE_LANES, … of dim dl (consecutive threads read consecutive dims), then the lanes' sums are added.
