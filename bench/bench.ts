@@ -6,15 +6,18 @@
 // --tokens: decode tokens per run (default 32 on GPUs, 4 on CPU adapters); --kv-restore N adds issue 6's
 // "restore N tokens vs prefill" line (default 4000 with --model); --profile adds
 // each kernel's share of a decode step per run and of one prefill chunk (call-profile.ts); --out also writes the JSON report to FILE.
-// Progress goes to stderr; stdout is the table, or one JSON object with --json.
+// Progress goes to stderr; stdout is the table, or one JSON object with --json. The device gets 'timestamp-query'
+// where the adapter has it (GPU times beside the wall clock: gpu-timing.ts).
 import { writeFile } from 'node:fs/promises';
-import { createNodeDevice } from '../engine/gpu/node-gpu';
+import { createNodeDevice, installNodeWebGpu } from '../engine/gpu/node-gpu';
+import { BENCH_DAWN_FLAGS } from './gpu-timing';
 import { formatReport } from './report';
 import { parseBenchArgs } from './bench-args';
 import { runBench } from './run-bench';
 
 async function main(): Promise<void> {
-  const gpu = await createNodeDevice();
+  await installNodeWebGpu(BENCH_DAWN_FLAGS);
+  const gpu = await createNodeDevice({ optionalFeatures: ['timestamp-query'] });
   const options = parseBenchArgs(process.argv.slice(2), gpu.cpu);
   const started = performance.now();
   const progress = (message: string) => console.error(`bench: ${((performance.now() - started) / 1000).toFixed(1)} s: ${message}`);

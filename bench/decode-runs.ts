@@ -3,7 +3,8 @@
 // The cache is not prefilled token by token: every layer's latent cache (and indexer key cache) is filled once with
 // random rows on the GPU (fillCaches); a run sets model.position to context - P and prefills a prompt of
 // P = min(context, 2048) tokens on top, then decodes `decodeTokens` more. Decode ms/token is the median gap between
-// sampled ids; dispatches and submits per token are what the generation loop counted as it issued them.
+// sampled ids; dispatches and submits per token are what the generation loop counted as it issued them, and the CPU
+// time it spent encoding and submitting each step (a decode step is CPU-bound when that comes near ms/token).
 import type { ModelConfig } from '../engine/config';
 import { generate } from '../engine/generate/generator';
 import { GREEDY } from '../engine/kernels/sample';
@@ -29,6 +30,7 @@ export interface DecodeRun {
   ofCeiling: number; // achievedGBps / streaming-read ceiling
   dispatchesPerToken: number;
   submitsPerToken: number;
+  encodeMsPerToken: number; // CPU time to encode and submit a decode step (overlaps the previous step's GPU work)
 }
 
 /** Random latent rows (and indexer keys) in every cache row, standing in for an already processed history. */
@@ -85,6 +87,6 @@ export async function decodeRun(model: DeepseekForward, context: number, attenti
     prefillTokensPerS: prompt / (stats.prefillMs / 1000), decodeTokens: stats.decodeTokens, decodeMsPerToken: decodeMs,
     decodeTokensPerS: 1000 / decodeMs, weightBytesPerToken: weightBytes, kvBytesPerToken: kvBytes, achievedGBps,
     ofCeiling: achievedGBps / ceilingGBps, dispatchesPerToken: stats.dispatchesPerDecodeToken,
-    submitsPerToken: stats.submitsPerDecodeToken,
+    submitsPerToken: stats.submitsPerDecodeToken, encodeMsPerToken: stats.encodeMsPerDecodeToken,
   };
 }

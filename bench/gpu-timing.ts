@@ -1,7 +1,67 @@
-// Wall-clock GPU timing shared by the benchmarks (no timestamp queries needed): a kernel encoded many times in one
-// submit after a warm-up, and the adapter's streaming-read ceiling — a plain WGSL kernel that XORs a big buffer
-// through vec4<u32> loads with a grid-stride loop — against which the matrix-vector kernels are judged.
+// GPU timing shared by the benchmarks: a kernel encoded many times in one submit after a warm-up, timed by wall
+// clock around the submit and, where the device has 'timestamp-query', by the GPU's own timestamps at the passes'
+// begin and end (PassTimer). The wall clock also counts encoding the repetitions on the CPU and Dawn recording them
+// at submit; the GPU time is what the passes took on the GPU, launch gaps between their dispatches included, the
+// CPU's share not (in the generation loop the CPU encodes the next token while the GPU runs this one). Also the
+// adapter's streaming-read ceiling — a plain WGSL kernel that XORs a big buffer through vec4<u32> loads with a
+// grid-stride loop — against which the matrix-vector kernels are judged.
 import { createStorage } from '../engine/gpu/buffers';
+
+/** Dawn flags for benchmarks: timestamps at full resolution (Dawn rounds them for pages, against timing attacks). */
+export const BENCH_DAWN_FLAGS = ['disable-dawn-features=timestamp_quantization'];
+
+/** Seconds per repetition: wall clock, and on the GPU where timestamps are available (null otherwise). */
+export interface Timing {
+  wall: number;
+  gpu: number | null;
+}
+
+/**
+ * Timestamps written at the beginning and end of up to `maxPasses` compute passes of one submit, read back as the
+ * span from the first pass's beginning to the last one's end. `PassTimer.for` gives null without 'timestamp-query'.
+ */
+export class PassTimer {
+  private readonly querySet: GPUQuerySet;
+  private readonly resolved: GPUBuffer;
+  private readonly readback: GPUBuffer;
+
+  static for(device: GPUDevice, maxPasses: number): PassTimer | null {
+    return device.features.has('timestamp-query') ? new PassTimer(device, maxPasses) : null;
+  }
+
+  private constructor(device: GPUDevice, readonly maxPasses: number) {
+    this.querySet = device.createQuerySet({ type: 'timestamp', count: 2 * maxPasses });
+    this.resolved = device.createBuffer({ size: 16 * maxPasses, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    this.readback = device.createBuffer({ size: 16 * maxPasses, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  }
+
+  /** The timestampWrites of pass `i` (0-based) of the submit. */
+  writes(i: number): GPUComputePassTimestampWrites {
+    if (i >= this.maxPasses) throw new RangeError(`PassTimer holds ${this.maxPasses} passes, asked for pass ${i}`);
+    return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
+  }
+
+  /** Copies the first `passes` passes' timestamps out (encode after those passes, before finishing `encoder`). */
+  resolve(encoder: GPUCommandEncoder, passes: number): void {
+    encoder.resolveQuerySet(this.querySet, 0, 2 * passes, this.resolved, 0);
+    encoder.copyBufferToBuffer(this.resolved, 0, this.readback, 0, 16 * passes);
+  }
+
+  /** Seconds from the first pass's beginning to pass `passes - 1`'s end, once the submit has run. */
+  async span(passes: number): Promise<number> {
+    await this.readback.mapAsync(GPUMapMode.READ, 0, 16 * passes);
+    const stamps = new BigInt64Array(this.readback.getMappedRange(0, 16 * passes));
+    const ns = Number(stamps[2 * passes - 1] - stamps[0]);
+    this.readback.unmap();
+    return ns / 1e9;
+  }
+
+  destroy(): void {
+    this.querySet.destroy();
+    this.resolved.destroy();
+    this.readback.destroy();
+  }
+}
 
 const READ_KERNEL = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> src: array<vec4<u32>>;
@@ -15,22 +75,30 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (v == 0x9e3779b9u) { sink[0] = v; } // keeps the reads alive; never true for a zero buffer
 }`;
 
-/** Seconds per repetition of `encode` (each in its own compute pass), `iters` of them in one submit, after two. */
-export async function timeSubmit(device: GPUDevice, iters: number, encode: (pass: GPUComputePassEncoder) => void): Promise<number> {
-  const run = async (n: number) => {
+/**
+ * Seconds per repetition of `encode` (each in its own compute pass), `iters` of them in one submit, after two: by
+ * wall clock, and on the GPU (first pass's beginning to last pass's end) where the device has timestamps.
+ */
+export async function timeSubmit(device: GPUDevice, iters: number, encode: (pass: GPUComputePassEncoder) => void): Promise<Timing> {
+  const timer = PassTimer.for(device, iters);
+  const run = async (n: number, timed: boolean) => {
     const encoder = device.createCommandEncoder();
     for (let i = 0; i < n; i++) {
-      const pass = encoder.beginComputePass();
+      const pass = encoder.beginComputePass(timed && timer ? { timestampWrites: timer.writes(i) } : {});
       encode(pass);
       pass.end();
     }
+    if (timed && timer) timer.resolve(encoder, n);
     device.queue.submit([encoder.finish()]);
     await device.queue.onSubmittedWorkDone();
   };
-  await run(2);
+  await run(2, false);
   const t0 = performance.now();
-  await run(iters);
-  return (performance.now() - t0) / 1000 / iters;
+  await run(iters, true);
+  const wall = (performance.now() - t0) / 1000 / iters;
+  const gpu = timer ? (await timer.span(iters)) / iters : null;
+  timer?.destroy();
+  return { wall, gpu };
 }
 
 /** A storage buffer of `bytes`, halved until the adapter can allocate it (SwiftShader cannot always take 1 GiB). */
@@ -46,7 +114,8 @@ export async function largestStorage(device: GPUDevice, bytes: number, label: st
 
 /**
  * GB/s of the streaming-read kernel over a buffer of `requested` bytes (or the largest the adapter allocates below
- * it): the best of three runs of `iters` reads each.
+ * it): the best of three runs of `iters` reads each, timed on the GPU where it can be (else by wall clock; a read of
+ * 1 GiB takes ~0.35 ms on an H100, so the two differ by little there).
  */
 export async function streamingCeiling(device: GPUDevice, requested: number, iters: number): Promise<number> {
   const src = await largestStorage(device, requested, 'stream_src');
@@ -59,11 +128,12 @@ export async function streamingCeiling(device: GPUDevice, requested: number, ite
   // on the H100 measured 1,656 GB/s where every other gave 2,870-3,000).
   let seconds = Infinity;
   for (let i = 0; i < 3; i++) {
-    seconds = Math.min(seconds, await timeSubmit(device, iters, (pass) => {
+    const timing = await timeSubmit(device, iters, (pass) => {
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, group);
       pass.dispatchWorkgroups(Math.min(65535, Math.ceil(bytes / 16 / 256 / 8)));
-    }));
+    });
+    seconds = Math.min(seconds, timing.gpu ?? timing.wall);
   }
   src.destroy();
   sink.destroy();

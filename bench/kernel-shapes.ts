@@ -1,6 +1,8 @@
 // Each decode matrix kernel's achieved read bandwidth at the model's real shapes, on the model's own weights and
 // activation buffers (the first MoE layer, the dense FFN of layer 0, the lm_head): kernel calls built with the same
-// drivers the forward pass uses, each encoded `iters` times in one submit for a one-row step (gpu-timing.ts).
+// drivers the forward pass uses, each encoded `iters` times in one submit for a one-row step (gpu-timing.ts), timed
+// by wall clock and, where the device has timestamps, on the GPU (the kernel's own rate, launch gaps included, the
+// CPU's encoding not).
 // Run after a decode step, so scratch.expertIds holds real routed ids. Bytes = weight bytes the call reads (k/E of
 // the stacked experts; the W_UK or W_UV half of kv_b_proj) + its f32 input and output.
 import { uploadArray } from '../engine/gpu/buffers';
@@ -18,9 +20,12 @@ export interface KernelFigure {
   dtype: string;
   shape: number[];
   bytes: number;
-  us: number;
+  us: number; // wall clock per call
   gbps: number;
   ofCeiling: number;
+  gpuUs: number | null; // GPU time per call (null without timestamps)
+  gpuGBps: number | null;
+  gpuOfCeiling: number | null;
 }
 
 interface Probe {
@@ -102,11 +107,13 @@ export async function kernelFigures(model: DeepseekForward, ceilingGBps: number,
   const figures: KernelFigure[] = [];
   for (const probe of probes(model)) {
     model.ctx.writeStep(1, 0, false);
-    const seconds = await timeSubmit(model.ctx.device, iters, (pass) => probe.call.encode(pass, 1));
-    const gbps = probe.bytes / seconds / 1e9;
+    const { wall, gpu } = await timeSubmit(model.ctx.device, iters, (pass) => probe.call.encode(pass, 1));
+    const gbps = probe.bytes / wall / 1e9;
+    const gpuGBps = gpu === null ? null : probe.bytes / gpu / 1e9;
     figures.push({
       name: probe.name, dtype: probe.weight.dtype, shape: probe.weight.shape, bytes: Math.round(probe.bytes),
-      us: seconds * 1e6, gbps, ofCeiling: gbps / ceilingGBps,
+      us: wall * 1e6, gbps, ofCeiling: gbps / ceilingGBps,
+      gpuUs: gpu === null ? null : gpu * 1e6, gpuGBps, gpuOfCeiling: gpuGBps === null ? null : gpuGBps / ceilingGBps,
     });
   }
   return figures;

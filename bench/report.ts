@@ -24,19 +24,22 @@ export function formatReport(report: BenchReport): string {
     '',
   ];
   if (report.runs.length) out.push(...table(
-    ['context', 'attention', 'prefill tok/s', 'decode ms/tok', 'decode tok/s', 'weights MiB/tok', 'KV MiB/tok', 'GB/s', '% ceiling', 'dispatches/tok', 'submits/tok'],
+    ['context', 'attention', 'prefill tok/s', 'decode ms/tok', 'decode tok/s', 'weights MiB/tok', 'KV MiB/tok', 'GB/s', '% ceiling', 'dispatches/tok', 'submits/tok', 'encode ms/tok'],
     report.runs.map((r) => [
       String(r.context), r.attention + (r.attention === 'sparse' && !r.sparseActive ? ' (= dense)' : ''),
       r.prefillTokensPerS.toFixed(0), r.decodeMsPerToken.toFixed(2), r.decodeTokensPerS.toFixed(1),
       (r.weightBytesPerToken / MIB).toFixed(2), (r.kvBytesPerToken / MIB).toFixed(2), r.achievedGBps.toFixed(r.achievedGBps < 10 ? 3 : 1),
-      (100 * r.ofCeiling).toFixed(0), r.dispatchesPerToken.toFixed(0), r.submitsPerToken.toFixed(0),
+      (100 * r.ofCeiling).toFixed(0), r.dispatchesPerToken.toFixed(0), r.submitsPerToken.toFixed(0), r.encodeMsPerToken.toFixed(2),
     ]),
   ));
   if (report.skippedContexts.length) out.push(`skipped contexts beyond the model's limit: ${report.skippedContexts.join(', ')}`);
   if (report.kernels.length) {
-    out.push('', 'decode matrix kernels at the model\'s shapes (one token row):');
-    out.push(...table(['kernel', 'dtype', 'shape', 'MiB', 'us', 'GB/s', '% ceiling'], report.kernels.map((k) => [
-      k.name, k.dtype, `[${k.shape.join(', ')}]`, (k.bytes / MIB).toFixed(2), k.us.toFixed(1), k.gbps.toFixed(k.gbps < 10 ? 3 : 1), (100 * k.ofCeiling).toFixed(0),
+    out.push('', 'decode matrix kernels at the model\'s shapes (one token row; wall clock, and GPU timestamps where the adapter has them):');
+    const rate = (gbps: number) => gbps.toFixed(gbps < 10 ? 3 : 1);
+    out.push(...table(['kernel', 'dtype', 'shape', 'MiB', 'us', 'GB/s', '% ceiling', 'GPU us', 'GPU GB/s', 'GPU % ceiling'], report.kernels.map((k) => [
+      k.name, k.dtype, `[${k.shape.join(', ')}]`, (k.bytes / MIB).toFixed(2), k.us.toFixed(1), rate(k.gbps), (100 * k.ofCeiling).toFixed(0),
+      k.gpuUs === null ? '-' : k.gpuUs.toFixed(1), k.gpuGBps === null ? '-' : rate(k.gpuGBps),
+      k.gpuOfCeiling === null ? '-' : (100 * k.gpuOfCeiling).toFixed(0),
     ])));
   }
   for (const profile of report.profiles ?? []) out.push('', ...profileLines(profile));

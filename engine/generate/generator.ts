@@ -32,6 +32,8 @@ export interface GenerationStats {
   contextTokens: number; // cache position at the end
   submitsPerDecodeToken: number;
   dispatchesPerDecodeToken: number;
+  /** CPU time spent encoding and submitting a decode step, per step (the GPU runs the previous step meanwhile). */
+  encodeMsPerDecodeToken: number;
   decodeSeries: DecodePoint[];
 }
 
@@ -121,7 +123,8 @@ export async function generate(model: DeepseekForward, promptIds: number[], sett
   const series: DecodePoint[] = [];
   const stats: GenerationStats = {
     promptTokens: promptIds.length, prefillMs: 0, decodeTokens: 0, decodeMs: 0, timeToFirstTokenMs: 0,
-    contextTokens: model.position, submitsPerDecodeToken: 0, dispatchesPerDecodeToken: 0, decodeSeries: series,
+    contextTokens: model.position, submitsPerDecodeToken: 0, dispatchesPerDecodeToken: 0, encodeMsPerDecodeToken: 0,
+    decodeSeries: series,
   };
   if (signal?.aborted) return { ids, stopReason: 'abort', stats };
 
@@ -133,17 +136,20 @@ export async function generate(model: DeepseekForward, promptIds: number[], sett
   let decodeSteps = 0;
   let decodeSubmits = 0;
   let decodeDispatches = 0;
+  let encodeMs = 0;
   let previousAt = 0;
   for (let i = 0; i < options.maxNewTokens; i++) {
     const roomLeft = model.position < scratch.maxContext;
     const willFeed = i + 1 < options.maxNewTokens && roomLeft && !signal?.aborted;
     if (willFeed) {
       const dispatchesBefore = model.dispatches;
+      const encodeStart = performance.now();
       sampler.writeSettings(settings, model.position + 1);
       const encoder = device.createCommandEncoder({ label: 'decode' });
       model.encodeForward(encoder, 1, attention, sampler.sample, 'last');
       encoder.copyBufferToBuffer(sampler.sampled, 0, ring[(i + 1) % RING], 0, 4);
       device.queue.submit([encoder.finish()]);
+      encodeMs += performance.now() - encodeStart;
       decodeSteps++;
       decodeSubmits++;
       decodeDispatches += model.dispatches - dispatchesBefore;
@@ -178,6 +184,7 @@ export async function generate(model: DeepseekForward, promptIds: number[], sett
   stats.contextTokens = model.position;
   stats.submitsPerDecodeToken = decodeSteps ? decodeSubmits / decodeSteps : 0;
   stats.dispatchesPerDecodeToken = decodeSteps ? decodeDispatches / decodeSteps : 0;
+  stats.encodeMsPerDecodeToken = decodeSteps ? encodeMs / decodeSteps : 0;
   return { ids, stopReason, stats };
 }
 

@@ -21,7 +21,12 @@ export function isCpuDevice(device: GPUDevice): boolean {
   return CPU_DEVICES.has(device);
 }
 
-export async function createEngineDevice(gpu: GPU | undefined): Promise<EngineDevice> {
+export interface EngineDeviceOptions {
+  /** Features to turn on where the adapter has them (e.g. the benchmark's 'timestamp-query'); none by default. */
+  optionalFeatures?: GPUFeatureName[];
+}
+
+export async function createEngineDevice(gpu: GPU | undefined, options: EngineDeviceOptions = {}): Promise<EngineDevice> {
   if (!gpu) {
     throw new EngineError('NO_WEBGPU', 'This browser has no WebGPU. Use a recent Chrome or Edge, or enable WebGPU in the browser settings.');
   }
@@ -34,7 +39,8 @@ export async function createEngineDevice(gpu: GPU | undefined): Promise<EngineDe
     const value = (adapter.limits as unknown as Record<string, unknown>)[key];
     if (typeof value === 'number') requiredLimits[key] = value;
   }
-  const device = await adapter.requestDevice({ requiredLimits });
+  const requiredFeatures = (options.optionalFeatures ?? []).filter((feature) => adapter.features.has(feature));
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const info = adapter.info;
   const adapterInfo = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ');
   const fallback = (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true;

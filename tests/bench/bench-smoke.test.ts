@@ -5,9 +5,27 @@ import { describe, expect, it } from 'vitest';
 import { parseBenchArgs } from '../../bench/bench-args';
 import { formatReport } from '../../bench/report';
 import { runBench } from '../../bench/run-bench';
-import { testDevice } from '../support/gpu';
+import { BENCH_DAWN_FLAGS } from '../../bench/gpu-timing';
+import { createNodeDevice, installNodeWebGpu } from '../../engine/gpu/node-gpu';
+import type { EngineDevice } from '../../engine/gpu/device';
 
 const positive = (value: number) => Number.isFinite(value) && value > 0;
+
+// The bench's own device: timestamps where the adapter has them (SwiftShader does), at full resolution.
+let pending: Promise<EngineDevice> | undefined;
+function testDevice(): Promise<EngineDevice> {
+  pending ??= installNodeWebGpu(BENCH_DAWN_FLAGS).then(() => createNodeDevice({ optionalFeatures: ['timestamp-query'] }));
+  return pending;
+}
+
+/** A GPU-time figure: positive (or, for one call's share, >= 0) with timestamps, null without. */
+function expectGpuFigure(device: GPUDevice, value: number | null, what: string, zeroAllowed = false): void {
+  if (!device.features.has('timestamp-query')) {
+    expect(value, what).toBeNull();
+    return;
+  }
+  expect(value !== null && Number.isFinite(value) && (zeroAllowed ? value >= 0 : value > 0), `${what}: ${value}`).toBe(true);
+}
 
 describe('npm run bench on the synthetic tiny model', () => {
   it('reports positive, finite prefill, decode, bandwidth and kernel figures for every context and attention mode', async () => {
@@ -23,7 +41,7 @@ describe('npm run bench on the synthetic tiny model', () => {
     expect(report.runs.map((r) => [r.context, r.attention])).toEqual([[12, 'sparse'], [12, 'dense'], [40, 'sparse'], [40, 'dense']]);
     for (const run of report.runs) {
       for (const field of ['prefillMs', 'prefillTokensPerS', 'decodeMsPerToken', 'decodeTokensPerS', 'weightBytesPerToken',
-        'kvBytesPerToken', 'achievedGBps', 'ofCeiling', 'dispatchesPerToken'] as const) {
+        'kvBytesPerToken', 'achievedGBps', 'ofCeiling', 'dispatchesPerToken', 'encodeMsPerToken'] as const) {
         expect(positive(run[field]), `${field} at ${run.context} ${run.attention}: ${run[field]}`).toBe(true);
       }
       expect(run.prefillTokens).toBe(run.context);
@@ -41,6 +59,8 @@ describe('npm run bench on the synthetic tiny model', () => {
       'kv_b_proj absorbed (W_UK)', 'o_proj', 'experts gate_up (top-2)', 'experts down (top-2)', 'lm_head']));
     for (const kernel of report.kernels) {
       expect(positive(kernel.bytes) && positive(kernel.us) && positive(kernel.gbps), kernel.name).toBe(true);
+      expectGpuFigure(gpu.device, kernel.gpuUs, `${kernel.name} GPU us`);
+      expectGpuFigure(gpu.device, kernel.gpuGBps, `${kernel.name} GPU GB/s`);
     }
     expect(formatReport(report)).toContain('decode ms/tok');
   });
@@ -55,8 +75,12 @@ describe('npm run bench on the synthetic tiny model', () => {
     expect(chunk.context).toBeGreaterThanOrEqual(0);
     for (const profile of report.profiles) {
       expect(profile.calls.length).toBeGreaterThan(5);
-      for (const call of profile.calls) expect(Number.isFinite(call.us) && call.us >= 0, call.name).toBe(true);
+      for (const call of profile.calls) {
+        expect(Number.isFinite(call.us) && call.us >= 0, call.name).toBe(true);
+        expectGpuFigure(gpu.device, call.gpuUs, `${call.name} GPU us`, true);
+      }
       expect(positive(profile.stepUs)).toBe(true);
+      expectGpuFigure(gpu.device, profile.gpuStepUs, 'whole step GPU us');
     }
     for (const run of report.runs) {
       const profile = report.profiles.find((p) => p.rows === 1 && p.attention === run.attention)!;
@@ -65,5 +89,6 @@ describe('npm run bench on the synthetic tiny model', () => {
       expect(profile.calls.map((c) => c.name)).toContain(run.attention === 'sparse' ? 'indexer_select' : 'mla_attention');
     }
     expect(formatReport(report)).toContain('profile: decode step at context 40 (sparse)');
+    if (gpu.device.features.has('timestamp-query')) expect(formatReport(report)).toContain('GPU us/call');
   });
 });
