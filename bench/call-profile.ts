@@ -7,7 +7,7 @@
 // costs the GPU. Repeating a call is harmless: every kernel rewrites its outputs from its inputs, except the
 // residual adds, which only grow the hidden state.
 import type { AttentionMode, DeepseekForward } from '../engine/model/forward';
-import type { KernelCall } from '../engine/gpu/context';
+import { countDispatches, type KernelCall } from '../engine/gpu/context';
 import { PassTimer, type Timing } from './gpu-timing';
 
 export interface CallTime {
@@ -25,14 +25,6 @@ export interface StepProfile {
   stepUs: number; // the whole step encoded once per repetition (submit overhead included)
   gpuStepUs: number | null; // the whole step on the GPU's timestamps
   calls: CallTime[]; // by time, largest first
-}
-
-/** Counts the dispatches a call records for `rows`, without a GPU pass. */
-function dispatchesOf(call: KernelCall, rows: number): number {
-  let n = 0;
-  const probe = { setPipeline() {}, setBindGroup() {}, dispatchWorkgroups() { n++; } };
-  call.encode(probe as unknown as GPUComputePassEncoder, rows);
-  return n;
 }
 
 /** Microseconds of `reps` repetitions of `calls` in one pass and one submit, per repetition (wall clock; GPU). */
@@ -70,7 +62,7 @@ export async function profileStep(model: DeepseekForward, context: number, rows:
   for (const call of calls) {
     const { wall, gpu } = await timeCalls(device, timer, [call], rows, reps);
     const entry = byName.get(call.name)
-      ?? { name: call.name, calls: 0, dispatchesPerCall: dispatchesOf(call, rows), us: 0, gpuUs: timer ? 0 : null };
+      ?? { name: call.name, calls: 0, dispatchesPerCall: countDispatches([call], rows), us: 0, gpuUs: timer ? 0 : null };
     entry.calls++;
     entry.us += Math.max(0, wall - overhead.wall);
     if (entry.gpuUs !== null && gpu !== null) entry.gpuUs += Math.max(0, gpu - (overhead.gpu ?? 0));

@@ -144,9 +144,17 @@ export function simpleCall(name: string, pipeline: GPUComputePipeline, bindGroup
   };
 }
 
+/** Dispatches `calls` record for a step of `rows` rows, counted without a GPU pass. */
+export function countDispatches(calls: readonly KernelCall[], rows: number): number {
+  let dispatches = 0;
+  const probe = { setPipeline() {}, setBindGroup() {}, dispatchWorkgroups() { dispatches++; } };
+  for (const call of calls) call.encode(probe as unknown as GPUComputePassEncoder, rows);
+  return dispatches;
+}
+
 /**
  * One call that encodes `single` for steps where `useSingle(rows)`, else the calls of `several` in order (a decode
- * fast path beside the prefill path). For callsPerStep to count decode dispatches, `single` dispatches once.
+ * fast path beside the prefill path).
  */
 export function byRows(useSingle: (rows: number) => boolean, single: KernelCall, several: KernelCall[]): KernelCall {
   return {

@@ -10,16 +10,22 @@
 // A weight split across buffers by rows (engine/weights/split-weight.ts, tensors over the adapter's buffer limit,
 // e.g. a large vocabulary's lm_head) runs one dispatch per part, each writing its slice of the output columns
 // (OUT_OFFSET within rows of OUT_STRIDE); the results are the same as from one buffer.
+// `norm`: the input is un-normed (the residual stream, or V3's query latent before q_a_layernorm) and the RMSNorm
+// runs inside the packed matrix-vector dispatch, which also writes the normed row to norm.normed (input-norm.ts);
+// where the packed kernel does not run the step (split or unpacked weights, several rows on GPUs) an rmsNorm
+// dispatch writes norm.normed first.
 // Also exports the buffer validation and grid folding that the expert kernels (experts.ts) share; weight checks
 // and storage-format defines live in weight-args.ts.
 import source from '../../shaders/linear.wgsl';
 import matmulSource from '../../shaders/linear_matmul.wgsl';
 import packedSource from '../../shaders/linear_packed.wgsl';
-import type { GpuContext, KernelCall } from '../gpu/context';
+import { byRows, type GpuContext, type KernelCall } from '../gpu/context';
 import type { Defines } from '../gpu/preprocess';
-import { weightParts, type RowsWeight, type WeightPart } from '../weights/split-weight';
+import { oneBuffer, weightParts, type RowsWeight, type WeightPart } from '../weights/split-weight';
 import type { GpuWeight } from '../weights/gpu-weight';
+import { inputNormDefines, type InputNorm } from './input-norm';
 import { packedRowsPerWorkgroup, type PackedMatvecShape } from './matvec-shape';
+import { rmsNorm } from './rms-norm';
 import { checkWeight, packedChunkFits, weightDefines } from './weight-args';
 
 export { checkWeight };
@@ -68,17 +74,33 @@ export interface LinearArgs {
   lastRow?: boolean;
   /** y += W·x instead of y = W·x (the residual add of a block's last projection); not with SwiGLU. */
   accumulate?: boolean;
+  /** y = W·RMSNorm(x): the norm inside the dispatch where it can run there (see the header); not with lastRow. */
+  norm?: InputNorm;
 }
 
 export function linear(ctx: GpuContext, args: LinearArgs): KernelCall {
-  return buildLinear(ctx, 'linear', args, false);
+  return args.norm ? normedLinear(ctx, args, args.norm) : buildLinear(ctx, 'linear', args, false);
+}
+
+function normedLinear(ctx: GpuContext, args: LinearArgs, norm: InputNorm): KernelCall {
+  if (args.lastRow) throw new Error('linear: norm with lastRow is not supported');
+  const k = args.weight.shape[1];
+  const plain = { ...args, norm: undefined };
+  const separate = [
+    rmsNorm(ctx, { dim: k, eps: norm.eps, hidden: args.input, weight: norm.weight, out: norm.normed }),
+    buildLinear(ctx, 'linear', { ...plain, input: norm.normed }, false),
+  ];
+  const weight = oneBuffer(args.weight);
+  if (!weight || !packedChunkFits(weight) || !ctx.packedShapeFor('linear')) return byRows(() => false, separate[1], separate);
+  const fused = buildLinear(ctx, 'linear', plain, false, norm);
+  return byRows((rows) => rows === 1 || ctx.rowsKernel === 'matvec', fused, separate);
 }
 
 export function linearSwiGLU(ctx: GpuContext, args: LinearArgs): KernelCall {
   return buildLinear(ctx, 'linear_swiglu', args, true);
 }
 
-function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: boolean): KernelCall {
+function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: boolean, norm?: InputNorm): KernelCall {
   if (swiglu && args.accumulate) throw new Error(`${name}: accumulate is for plain projections, not SwiGLU`);
   const parts = weightParts(args.weight);
   const k = parts[0].weight.shape[1];
@@ -87,8 +109,9 @@ function buildLinear(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bo
   if (args.weight.shape[0] !== expected || args.weight.shape[1] !== k) {
     throw new Error(`${name}: weight parts hold [${expected}, ${k}] but the weight is [${args.weight.shape}]`);
   }
-  const maxRows = Math.min(rowsFitting(name, 'input', args.input, k), rowsFitting(name, 'output', args.output, n));
-  const calls = parts.map((part) => buildPart(ctx, name, args, swiglu, part, { k, n, maxRows }));
+  const maxRows = Math.min(rowsFitting(name, 'input', args.input, k), rowsFitting(name, 'output', args.output, n),
+    norm ? rowsFitting(name, 'normed', norm.normed, k) : Infinity);
+  const calls = parts.map((part) => buildPart(ctx, name, args, swiglu, part, { k, n, maxRows }, norm));
   return {
     name: args.lastRow ? `${name}.last_row` : name,
     encode(pass, rows) {
@@ -109,7 +132,7 @@ function outputsOf(name: string, part: WeightPart, k: number, swiglu: boolean): 
 
 /** Pipelines and bind groups of one weight part (outputs [firstRow, firstRow + rows) of y); returns its encoder. */
 function buildPart(ctx: GpuContext, name: string, args: LinearArgs, swiglu: boolean, part: WeightPart,
-  dims: { k: number; n: number; maxRows: number }) {
+  dims: { k: number; n: number; maxRows: number }, norm?: InputNorm) {
   const { weight, firstRow } = part;
   const partN = swiglu ? weight.shape[0] / 2 : weight.shape[0];
   const matvecShape = ctx.matvec;
@@ -122,16 +145,18 @@ function buildPart(ctx: GpuContext, name: string, args: LinearArgs, swiglu: bool
   };
   const label = firstRow > 0 ? `${name}[${firstRow}:]` : name;
   const bindings = [ctx.step, args.input, weight.buffer, args.output];
+  // The packed kernel reads q8/q4 scales through a second, u32-typed binding of the same buffer; then the norm's.
+  const packedBindings = [...bindings, ...(weight.dtype === 'f16' ? [] : [weight.buffer])];
+  if (norm && !packedShape) throw new Error(`${name}: an input norm needs the packed kernel`);
   const matvec = packedShape
     ? ctx.pipeline('linear_packed', packedSource, {
       ...packedDefines(packedShape, dims.k, partN, weight, rowGridX, swiglu, !!args.lastRow, { stride: dims.n, offset: firstRow }),
-      ACCUMULATE: !!args.accumulate,
+      ACCUMULATE: !!args.accumulate, ...(norm ? inputNormDefines(norm, dims.k, packedBindings.length) : {}),
     })
     : ctx.pipeline('linear', source, defines, 'matvec');
-  // The packed kernel reads q8/q4 scales through a second, u32-typed binding of the same buffer.
-  const packedBindings = weight.dtype === 'f16' ? bindings : [...bindings, weight.buffer];
+  if (norm) packedBindings.push(norm.weight, norm.normed);
   const matvecGroup = ctx.bindGroup(matvec, packedShape ? packedBindings : bindings, `${label}.matvec`);
-  const matmul = !args.lastRow && ctx.rowsKernel === 'matmul'
+  const matmul = !args.lastRow && !norm && ctx.rowsKernel === 'matmul'
     ? buildMatmul(ctx, label, args, swiglu, weight, { ...dims, partN, firstRow })
     : null;
   return (pass: GPUComputePassEncoder, rows: number) => {

@@ -46,18 +46,28 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
       rmsNorm(ctx, { dim: config.hiddenSize, eps, hidden: scratch.hidden, weight: weights.inputNorm, out: scratch.normed }),
       linear(ctx, { input: scratch.normed, ...queryFirst }), linear(ctx, { input: scratch.normed, ...kvDown }),
     ];
+  // Query LoRA: q_b_proj reads the query latent with q_a_layernorm inside its dispatch (which leaves the normed
+  // latent in scratch.queryLatentNormed), paired with the indexer's wq_b, which reads the same normed latent, where
+  // their formats allow one dispatch. Dense steps then compute the indexer queries too (a small projection) rather
+  // than run a dispatch of their own for q_b_proj.
+  const ix = config.indexer && weights.indexer ? scratch.indexer : undefined;
+  let indexerQueries: KernelCall | undefined;
   if (!weights.queryProj) {
-    project.push(
-      rmsNorm(ctx, { dim: config.qLoraRank!, eps, hidden: scratch.queryLatent, weight: weights.queryNorm!, out: scratch.queryLatentNormed }),
-      linear(ctx, { input: scratch.queryLatentNormed, weight: weights.queryUp!, output: scratch.query }),
-    );
+    const queryNorm = { weight: weights.queryNorm!, eps, normed: scratch.queryLatentNormed };
+    const queryUp = { weight: weights.queryUp!, output: scratch.query };
+    const [queryUpOne, indexerUpOne] = [oneBuffer(queryUp.weight), weights.indexer ? oneBuffer(weights.indexer.queryUp) : null];
+    if (ix && queryUpOne && indexerUpOne && projectionsPair(ctx, queryUpOne, indexerUpOne)) {
+      project.push(linearPair(ctx, scratch.queryLatent, { ...queryUp, weight: queryUpOne }, { weight: indexerUpOne, output: ix.queries }, queryNorm));
+    } else {
+      project.push(linear(ctx, { input: scratch.queryLatent, ...queryUp, norm: queryNorm }));
+      if (ix && weights.indexer) indexerQueries = linear(ctx, { input: scratch.queryLatentNormed, weight: weights.indexer.queryUp, output: ix.queries });
+    }
   }
 
   const select: KernelCall[] = [];
   let selected: Parameters<typeof mlaAttention>[1]['selected'];
-  if (config.indexer && weights.indexer && scratch.indexer) {
+  if (config.indexer && weights.indexer && ix) {
     const { nHeads: nI, headDim: dI, topk } = config.indexer;
-    const ix = scratch.indexer;
     project.push(
       linear(ctx, { input: scratch.normed, weight: weights.indexer.keyAndWeights, output: ix.keyAndWeights }),
       indexerKeyAppend(ctx, {
@@ -65,8 +75,8 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
         normBias: weights.indexer.keyNormBias, eps: 1e-6, ropeTable, indexerCache: ix.keyCache[layer],
       }),
     );
+    if (indexerQueries) select.push(indexerQueries);
     select.push(
-      linear(ctx, { input: scratch.queryLatentNormed, weight: weights.indexer.queryUp, output: ix.queries }),
       indexerSelect(ctx, {
         queries: ix.queries, keyAndWeights: ix.keyAndWeights, indexerCache: ix.keyCache[layer], nI, dI, dR, ropeTable,
         topk, maxContext: scratch.maxContext, scores: ix.scores, indices: ix.indices, counts: ix.counts,

@@ -8,7 +8,7 @@
 import type { ModelConfig } from '../config';
 import { EngineError } from '../errors';
 import { uploadArray } from '../gpu/buffers';
-import { GpuContext, type KernelCall } from '../gpu/context';
+import { countDispatches, GpuContext, type KernelCall } from '../gpu/context';
 import { argmax } from '../kernels/argmax';
 import { embedding } from '../kernels/embedding';
 import { linear } from '../kernels/linear';
@@ -98,9 +98,9 @@ export class DeepseekForward {
     return new DeepseekForward(ctx, config, weights, scratch, uploadArray(device, interleaved, 'rope_table'));
   }
 
-  /** Dispatch-level kernel calls per step (the figure to keep low). */
-  callsPerStep(mode: AttentionMode = 'dense'): number {
-    return (mode === 'sparse' ? this.sparseCalls : this.denseCalls).length + this.heads.last.length + 1;
+  /** Dispatches of a decode step in `mode`, argmax included (the figure to keep low). */
+  dispatchesPerStep(mode: AttentionMode = 'dense'): number {
+    return countDispatches(this.stepCalls(mode), 1);
   }
 
   /**

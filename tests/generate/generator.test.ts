@@ -56,7 +56,7 @@ describe('generate', () => {
     expect(counters.maps).toEqual(Array(5).fill(4));
     const { stats } = got;
     expect(stats.submitsPerDecodeToken).toBe(1);
-    expect(stats.dispatchesPerDecodeToken).toBe(model.callsPerStep('dense'));
+    expect(stats.dispatchesPerDecodeToken).toBe(model.dispatchesPerStep('dense'));
     expect([stats.promptTokens, stats.decodeTokens, stats.contextTokens]).toEqual([12, 4, 16]);
     expect(stats.decodeSeries.map((p) => p.contextTokens)).toEqual([13, 14, 15, 16]);
     expect(stats.timeToFirstTokenMs).toBeGreaterThanOrEqual(stats.prefillMs);

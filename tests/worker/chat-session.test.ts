@@ -76,7 +76,7 @@ describe('chat session', () => {
     expect(stats.submitsPerToken).toBe(1);
     // Every kernel call of the sparse step dispatches at least once (DSA's top-k selection takes several passes).
     expect(Number.isInteger(stats.dispatchesPerToken)).toBe(true);
-    expect(stats.dispatchesPerToken).toBeGreaterThanOrEqual(loaded.model.callsPerStep('sparse'));
+    expect(stats.dispatchesPerToken).toBeGreaterThanOrEqual(loaded.model.dispatchesPerStep('sparse'));
     expect(Math.min(stats.prefillTokensPerSecond, stats.decodeTokensPerSecond, stats.timeToFirstTokenMs)).toBeGreaterThan(0);
     console.log(`small chat model on SwiftShader: prefill ${stats.prefillTokensPerSecond.toFixed(1)} tok/s, decode ${stats.decodeTokensPerSecond.toFixed(1)} tok/s, first token ${stats.timeToFirstTokenMs.toFixed(0)} ms`);
   });
