@@ -6,7 +6,8 @@
 // Weights are random bits (never zeros) in enough copies that the set is read from memory, not the 50 MB L2; the
 // timed dispatches rotate through the copies. Two columns: `serial` (every dispatch writes the same output, so each
 // waits for the one before, as in decode) and `overlap` (each copy its own output: the GPU may overlap them; the
-// kernel's own rate without the per-dispatch gaps). Wall-clock over many dispatches in one submit, after a warm-up.
+// kernel's own rate without the per-dispatch gaps). Many dispatches in one submit, after a warm-up, timed on the
+// GPU's timestamps where the adapter has them (gpu-timing.ts PassTimer), else by wall clock.
 // Usage: node scripts/run-ts.mjs bench/matvec-bandwidth.ts [--json] [--quick] [--dtypes q4,q8,f16]
 // (--json: the table rows to stderr as measured, one JSON object on stdout)
 //   [--shapes q_proj,lm_head,...] [--layouts 128x32x2,256x64x1,...] [--iters N]
@@ -14,12 +15,12 @@
 // and two layouts unless --dtypes / --shapes / --layouts say otherwise.
 import { createStorage } from '../engine/gpu/buffers';
 import { GpuContext, type KernelCall } from '../engine/gpu/context';
-import { createNodeDevice } from '../engine/gpu/node-gpu';
+import { createNodeDevice, installNodeWebGpu } from '../engine/gpu/node-gpu';
 import { MATVEC_SHAPES, type PackedMatvecShape } from '../engine/kernels/matvec-shape';
 import { packedChunkFits } from '../engine/kernels/weight-args';
 import { packedLayout, type StorageDtype } from '../engine/weights/quant';
 import type { GpuWeight } from '../engine/weights/gpu-weight';
-import { streamingCeiling } from './gpu-timing';
+import { BENCH_DAWN_FLAGS, PassTimer, streamingCeiling } from './gpu-timing';
 import { buildShapeCall, DECODE_SHAPES, type DecodeShape } from './matvec-shapes';
 
 // Random words whose f16 halves are finite numbers below 1 (scales stay sane; q4/q8 codes stay random).
@@ -46,21 +47,27 @@ let warmUp = 8;
 
 /**
  * Seconds per dispatch of `encode(pass, i)` for i = warmUp..warmUp+iters-1 in one submit, after an untimed round
- * of i = 0..warmUp-1 (so with iters + warmUp weight copies no timed dispatch finds its weights in L2).
+ * of i = 0..warmUp-1 (so with iters + warmUp weight copies no timed dispatch finds its weights in L2): on the GPU's
+ * timestamps where the device has them (the CPU's encoding left out), else by wall clock.
  */
 async function timeDispatches(device: GPUDevice, iters: number, encode: (pass: GPUComputePassEncoder, i: number) => void): Promise<number> {
-  const run = async (from: number, n: number) => {
+  const timer = PassTimer.for(device, 1);
+  const run = async (from: number, n: number, timed: boolean) => {
     const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
+    const pass = encoder.beginComputePass(timed && timer ? { timestampWrites: timer.writes(0) } : {});
     for (let i = from; i < from + n; i++) encode(pass, i);
     pass.end();
+    if (timed && timer) timer.resolve(encoder, 1);
     device.queue.submit([encoder.finish()]);
     await device.queue.onSubmittedWorkDone();
   };
-  await run(0, warmUp);
+  await run(0, warmUp, false);
   const t0 = performance.now();
-  await run(warmUp, iters);
-  return (performance.now() - t0) / 1000 / iters;
+  await run(warmUp, iters, true);
+  const wall = (performance.now() - t0) / 1000 / iters;
+  const gpu = timer ? (await timer.span(1)) / iters : null;
+  timer?.destroy();
+  return gpu ?? wall;
 }
 
 function kernel(device: GPUDevice, code: string): GPUComputePipeline {
@@ -145,7 +152,8 @@ async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const quick = process.argv.includes('--quick');
   if (quick) warmUp = 1;
-  const { device, adapterInfo } = await createNodeDevice();
+  await installNodeWebGpu(BENCH_DAWN_FLAGS);
+  const { device, adapterInfo } = await createNodeDevice({ optionalFeatures: ['timestamp-query'] });
   const itersAt = process.argv.indexOf('--iters');
   const iters = itersAt > 0 ? Number(process.argv[itersAt + 1]) : quick ? 1 : 64;
   // 1 GiB where the adapter binds that much (a smaller buffer than asked for would fail validation and time nothing).
