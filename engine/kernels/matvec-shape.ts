@@ -34,6 +34,13 @@ export type RowsKernel = 'matmul' | 'matvec';
 
 export const ROWS_KERNELS: Readonly<Record<MatvecKind, RowsKernel>> = { gpu: 'matmul', cpu: 'matvec' };
 
+/**
+ * Token rows per prefill chunk by default (ForwardOptions.maxRows), by the kernel that runs them: 128 for the tiled
+ * matmul (a 2,048-token prompt of v2-lite-r16 prefilled at 1,891 tok/s on the H100 against 1,694 with 64-row
+ * chunks, same session: bench/results/v2-prefill-rows128-h100.txt), 64 for matrix-vector per row (CPU adapters).
+ */
+export const PREFILL_ROWS: Readonly<Record<RowsKernel, number>> = { matmul: 128, matvec: 64 };
+
 export const MATVEC_SHAPES: Readonly<Record<MatvecKind, MatvecShape>> = {
   gpu: { WG: 256, THREADS_PER_ROW: 64, ROWS_PER_WG: 4 },
   cpu: { WG: 64, THREADS_PER_ROW: 1, ROWS_PER_WG: 64 },

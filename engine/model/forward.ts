@@ -12,7 +12,7 @@ import { countDispatches, GpuContext, type KernelCall } from '../gpu/context';
 import { argmax } from '../kernels/argmax';
 import { embedding } from '../kernels/embedding';
 import { linear } from '../kernels/linear';
-import type { MatvecKind } from '../kernels/matvec-shape';
+import { PREFILL_ROWS, type MatvecKind } from '../kernels/matvec-shape';
 import { rmsNorm } from '../kernels/rms-norm';
 import type { StorageDtype } from '../weights/quant';
 import type { TensorSource } from '../weights/tensor-source';
@@ -31,7 +31,7 @@ export type LogitRows = 'all' | 'last' | 'none';
 export interface ForwardOptions {
   weights?: WeightPlan | StorageDtype; // a plan, or a format's default plan (weight-plan.ts); default 'f32'
   maxContext?: number; // default min(max_position_embeddings, 4096)
-  maxRows?: number; // prefill chunk, default 64
+  maxRows?: number; // prefill chunk, default PREFILL_ROWS (128 on GPUs, 64 on CPU adapters)
   /** Caps one weight buffer below the device's maxStorageBufferBindingSize / maxBufferSize; bigger tensors are split
    *  by rows (split-weight.ts). For tests that force splits on an adapter with large limits. */
   maxWeightBufferBytes?: number;
@@ -85,8 +85,8 @@ export class DeepseekForward {
   /** A model over weights already on the GPU (e.g. the benchmark's synthetic weights, generated there). */
   static fromWeights(device: GPUDevice, config: ModelConfig, weights: ModelWeights, options: Omit<ForwardOptions, 'weights'> = {}): DeepseekForward {
     const maxContext = options.maxContext ?? Math.min(config.maxPositionEmbeddings, 4096);
-    const maxRows = options.maxRows ?? 64;
     const ctx = new GpuContext(device, { kind: options.kernelLayout });
+    const maxRows = options.maxRows ?? PREFILL_ROWS[ctx.rowsKernel];
     const attention = options.attentionKernel ?? (ctx.layout === 'gpu' ? 'heads' : 'per-head');
     const scratch = createScratch(device, config, maxRows, maxContext, attention, ctx.rowsKernel === 'matmul');
     const table = buildRopeTable(config, maxContext);
