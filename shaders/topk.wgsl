@@ -2,17 +2,20 @@
 // p = pos0 + t) considers the causal scores[t, 0..p] (n = p + 1 values) and writes
 //   counts[t] = min(TOPK, n),  indices[t, 0..counts[t]) = the keys with the largest scores,
 // ties at the boundary resolved towards the lower key index; the order inside the list is unspecified.
-// One workgroup of 256 threads per row. If n ≤ TOPK it writes 0..n−1 directly. Otherwise it finds the TOPK-th
-// largest score by an MSB-first radix select over the order-preserving u32 encoding of the f32 scores: 3 rounds
-// of 11, 11 and 10 bits, each a 2048-bin histogram of the keys matching the digits chosen so far, then a suffix
-// scan picking the digit that holds the TOPK-th element. Then it compacts: every key above the threshold, plus
-// the lowest-index keys equal to it (an ordered scan over per-thread index ranges, only when not all ties fit).
+// One workgroup of WG threads per row (a power of two from 256 to 2048). If n ≤ TOPK it writes 0..n−1 directly.
+// Otherwise it finds the TOPK-th largest score by an MSB-first radix select over the order-preserving u32 encoding
+// of the f32 scores: 3 rounds of 11, 11 and 10 bits, each a 2048-bin histogram of the keys matching the digits
+// chosen so far, then a suffix scan picking the digit that holds the TOPK-th element. Then it compacts: every key
+// above the threshold, plus the lowest-index keys equal to it (an ordered scan over per-thread index ranges, only
+// when not all ties fit). The first REG·WG keys (thread lid: keys lid + q·WG, q < REG) are loaded once, all REG
+// loads in flight together, and kept in registers through the rounds and the compaction; keys past them are read
+// again each pass, BATCH at a time (on a GPU each dependent pass over global memory costs memory latencies).
 #include "step"
 
-const WG: u32 = 256u;
-const BINS: u32 = 2048u;          // 11-bit digits
-const BINS_PER_THREAD: u32 = 8u;  // BINS / WG, thread lid owns bins [8·lid, 8·lid + 8)
-const BATCH: u32 = 8u;            // scores loaded together per thread in the histogram rounds
+const BINS: u32 = 2048u;               // 11-bit digits
+const BINS_PER_THREAD: u32 = BINS / WG; // thread lid owns bins [BINS_PER_THREAD·lid, BINS_PER_THREAD·(lid + 1))
+const BATCH: u32 = 8u;                 // scores loaded together per thread past the cached keys
+const CACHED: u32 = REG * WG;          // keys held in registers
 
 @group(0) @binding(0) var<uniform> step: Step;
 @group(0) @binding(1) var<storage, read> scores: array<f32>;          // [T, MAX_CONTEXT]
@@ -61,6 +64,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     return;
   }
 
+  var cached: array<u32, REG>;
+  for (var q = 0u; q < REG; q++) { cached[q] = order_key(scores[row + min(lid + q * WG, n - 1u)]); }
+
   var prefix = 0u;
   var mask = 0u;
   var remaining = TOPK;
@@ -71,8 +77,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (round == 2u) { shift = 0u; digit_mask = 0x3ffu; } // bits 9..0
     for (var b = 0u; b < BINS_PER_THREAD; b++) { atomicStore(&histogram[lid * BINS_PER_THREAD + b], 0u); }
     workgroupBarrier();
+    for (var q = 0u; q < REG; q++) {
+      if (lid + q * WG < n) { count_key(cached[q], prefix, mask, shift, digit_mask); }
+    }
     // BATCH independent loads per iteration keep more of them in flight (one at a time, each waits a memory latency).
-    for (var u0 = lid; u0 < n; u0 += BATCH * WG) {
+    for (var u0 = CACHED + lid; u0 < n; u0 += BATCH * WG) {
       var keys: array<u32, BATCH>;
       for (var q = 0u; q < BATCH; q++) { keys[q] = order_key(scores[row + min(u0 + q * WG, n - 1u)]); }
       for (var q = 0u; q < BATCH; q++) {
@@ -108,8 +117,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let take_all_ties = ties == remaining;
   if (lid == 0u) { atomicStore(&next_slot, 0u); }
   workgroupBarrier();
-  // BATCH strided scores' loads at a time, as in the histogram rounds.
-  for (var u0 = lid; u0 < n; u0 += BATCH * WG) {
+  for (var q = 0u; q < REG; q++) {
+    let u = lid + q * WG;
+    if (u < n && (cached[q] > prefix || (take_all_ties && cached[q] == prefix))) {
+      indices[out + atomicAdd(&next_slot, 1u)] = u;
+    }
+  }
+  // Past the cached keys: BATCH strided scores' loads at a time, as in the histogram rounds.
+  for (var u0 = CACHED + lid; u0 < n; u0 += BATCH * WG) {
     var keys: array<u32, BATCH>;
     for (var q = 0u; q < BATCH; q++) { keys[q] = order_key(scores[row + min(u0 + q * WG, n - 1u)]); }
     for (var q = 0u; q < BATCH; q++) {

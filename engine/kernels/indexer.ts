@@ -68,10 +68,25 @@ export function indexerKeyAppend(ctx: GpuContext, args: IndexerKeyAppendArgs): K
   return simpleCall('indexer_key', pipeline, bindGroup, (rows) => [rows]);
 }
 
+/**
+ * Threads per top-k workgroup and the keys each keeps in registers (topk.wgsl): on GPUs 1024 threads x 32 keys, so
+ * a row of up to 32,768 scores is read from memory once (it was read in each of the 4 passes, 84 µs a layer with the
+ * scores at 32,768 keys on the H100); CPU adapters 256 x 2. The workgroup size is capped by the device's limits.
+ */
+const TOPK_LAYOUT = { gpu: { WG: 1024, REG: 32 }, cpu: { WG: 256, REG: 2 } } as const;
+
+function topkLayout(ctx: GpuContext): { WG: number; REG: number } {
+  const { WG, REG } = TOPK_LAYOUT[ctx.layout];
+  const limits = ctx.device.limits;
+  let wg = WG;
+  while (wg > 256 && (wg > limits.maxComputeInvocationsPerWorkgroup || wg > limits.maxComputeWorkgroupSizeX)) wg /= 2;
+  return { WG: wg, REG };
+}
+
 /** The top-k selection alone, over scores already written for keys 0..pos0+t of each row. */
 export function indexerTopk(ctx: GpuContext, args: IndexerTopkArgs): KernelCall {
   checkSelection('indexerTopk', args);
-  const pipeline = ctx.pipeline('topk', topkSource, { TOPK: args.topk, MAX_CONTEXT: args.maxContext });
+  const pipeline = ctx.pipeline('topk', topkSource, { TOPK: args.topk, MAX_CONTEXT: args.maxContext, ...topkLayout(ctx) });
   const bindGroup = ctx.bindGroup(pipeline, [ctx.step, args.scores, args.indices, args.counts], 'topk');
   return simpleCall('topk', pipeline, bindGroup, (rows) => [checkRows(rows)]);
 }

@@ -201,8 +201,10 @@ describe('indexer select (scores + top-k)', () => {
 });
 
 describe('indexer top-k on crafted scores', () => {
-  it('takes everything above the k-th value and the lowest-index ties (signed zeros, negatives, constant rows)', async () => {
-    const ctx = await gpuContext();
+  // The CPU layout keeps 2 x 256 keys a row in registers and reads the rest in each pass; the GPU layout (here capped
+  // at SwiftShader's 256 threads) keeps 32 x 256, i.e. every key of these rows.
+  it.each(['cpu', 'gpu'] as const)('takes everything above the k-th value and the lowest-index ties (signed zeros, negatives, constant rows), %s layout', async (kind) => {
+    const ctx = new GpuContext((await gpuContext()).device, { kind });
     const device = ctx.device;
     const T = 4, pos0 = 696, maxContext = 700;
     const rows: number[][] = [];
