@@ -19,9 +19,12 @@ import type { LayerWeights } from './weights';
 import { oneBuffer } from '../weights/split-weight';
 
 export interface AttentionCalls {
-  /** Input norm and the query and latent projections (one pair dispatch where possible), indexer keys. */
+  /**
+   * Input norm and the query and latent projections (one pair dispatch where possible); with query LoRA q_b_proj
+   * with q_a_layernorm inside (beside the indexer's wq_b where they pair); indexer keys.
+   */
   project: KernelCall[];
-  /** DSA top-k selection; encoded only when sparse attention is active for the step. */
+  /** DSA top-k selection (and wq_b when it could not pair); encoded only when sparse attention is active for the step. */
   select: KernelCall[];
   /**
    * Query absorption with the latent append, absorbed attention over the cache (split over workgroups, then
