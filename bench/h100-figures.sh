@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The figure set of docs/performance.md in one device call (about 4-6 minutes on an H100): v2-lite-r16 and
+# v32-lite-r16 q4 with --profile (GPU-timestamp columns where the adapter has them), the trained model's restore
+# line, and transformers eager bf16 on the same dimensions. Raw outputs go to $OUT (default bench/results/new).
+# Prepare here first (see docs/performance.md "Reproducing on the lent H100"):
+#   ../shared/tools/gpu-prep.sh
+#   npx esbuild bench/bench.ts --bundle --platform=node --format=esm --external:webgpu --loader:.wgsl=text --outfile=.gpu/bench.mjs
+# then on the device, carrying .gpu:  bash bench/h100-figures.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source .gpu/setup.sh
+OUT="${OUT:-bench/results/new}"
+mkdir -p "$OUT"
+# One bench run: its table and progress to $OUT/NAME.txt, its JSON report to $OUT/NAME.json; prints its table rows.
+bench() {
+  local name=$1; shift
+  node-gpu .gpu/bench.mjs "$@" --out "$OUT/$name.json" > "$OUT/$name.txt" 2>&1
+  echo "$name: exit $?"
+  grep -E "^(512|2048|8192|32768) " "$OUT/$name.txt"
+}
+bench v2-lite-r16-q4 --synthetic v2-lite-r16 --weights q4 --context 512,2048,8192,32768 --tokens 32 --profile
+bench v32-lite-r16-q4 --synthetic v32-lite-r16 --weights q4 --context 2048,8192,32768 --tokens 32 --no-kernels --profile
+bench kv-restore-trained --model public/models/deepseek-v32-dictionary-chat --context none --kv-restore 4000
+python3 bench/transformers_bench.py --context 2048 --tokens 32 > "$OUT/transformers.jsonl" 2> "$OUT/transformers.log"; echo "transformers: exit $?"
+cat "$OUT/transformers.jsonl"
