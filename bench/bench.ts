@@ -9,15 +9,13 @@
 // Progress goes to stderr; stdout is the table, or one JSON object with --json. The device gets 'timestamp-query'
 // where the adapter has it (GPU times beside the wall clock: gpu-timing.ts).
 import { writeFile } from 'node:fs/promises';
-import { createNodeDevice, installNodeWebGpu } from '../engine/gpu/node-gpu';
-import { BENCH_DAWN_FLAGS } from './gpu-timing';
+import { createBenchDevice } from './gpu-timing';
 import { formatReport } from './report';
 import { parseBenchArgs } from './bench-args';
 import { runBench } from './run-bench';
 
 async function main(): Promise<void> {
-  await installNodeWebGpu(BENCH_DAWN_FLAGS);
-  const gpu = await createNodeDevice({ optionalFeatures: ['timestamp-query'] });
+  const gpu = await createBenchDevice();
   const options = parseBenchArgs(process.argv.slice(2), gpu.cpu);
   const started = performance.now();
   const progress = (message: string) => console.error(`bench: ${((performance.now() - started) / 1000).toFixed(1)} s: ${message}`);

@@ -8,7 +8,7 @@
 // residual adds, which only grow the hidden state.
 import type { AttentionMode, DeepseekForward } from '../engine/model/forward';
 import { countDispatches, type KernelCall } from '../engine/gpu/context';
-import { PassTimer, type Timing } from './gpu-timing';
+import { PassTimer, perRepetition, submitTimed, type Timing } from './gpu-timing';
 
 export interface CallTime {
   name: string;
@@ -29,20 +29,13 @@ export interface StepProfile {
 
 /** Microseconds of `reps` repetitions of `calls` in one pass and one submit, per repetition (wall clock; GPU). */
 async function timeCalls(device: GPUDevice, timer: PassTimer | null, calls: KernelCall[], rows: number, reps: number): Promise<Timing> {
-  const run = async (n: number, timed: boolean) => {
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass(timed && timer ? { timestampWrites: timer.writes(0) } : {});
+  const onePass = (n: number) => (begin: (i: number) => GPUComputePassEncoder) => {
+    const pass = begin(0);
     for (let r = 0; r < n; r++) for (const call of calls) call.encode(pass, rows);
     pass.end();
-    if (timed && timer) timer.resolve(encoder, 1);
-    device.queue.submit([encoder.finish()]);
-    await device.queue.onSubmittedWorkDone();
   };
-  await run(1, false);
-  const t0 = performance.now();
-  await run(reps, true);
-  const wall = ((performance.now() - t0) * 1000) / reps;
-  return { wall, gpu: timer ? ((await timer.span(1)) * 1e6) / reps : null };
+  await submitTimed(device, null, 1, onePass(1));
+  return perRepetition(await submitTimed(device, timer, 1, onePass(reps)), reps, 1e6);
 }
 
 /** Profiles one step of `rows` rows at cache length `context` (the step's keys are context + rows). */

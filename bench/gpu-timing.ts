@@ -6,9 +6,20 @@
 // adapter's streaming-read ceiling — a plain WGSL kernel that XORs a big buffer through vec4<u32> loads with a
 // grid-stride loop — against which the matrix-vector kernels are judged.
 import { createStorage } from '../engine/gpu/buffers';
+import type { EngineDevice } from '../engine/gpu/device';
+import { createNodeDevice, installNodeWebGpu } from '../engine/gpu/node-gpu';
 
 /** Dawn flags for benchmarks: timestamps at full resolution (Dawn rounds them for pages, against timing attacks). */
-export const BENCH_DAWN_FLAGS = ['disable-dawn-features=timestamp_quantization'];
+const BENCH_DAWN_FLAGS = ['disable-dawn-features=timestamp_quantization'];
+
+/**
+ * The benchmarks' device: 'timestamp-query' where the adapter has it, at full resolution. Call before anything else
+ * in the process creates a Node WebGPU device (Dawn's flags apply to its first instance only).
+ */
+export async function createBenchDevice(): Promise<EngineDevice> {
+  await installNodeWebGpu(BENCH_DAWN_FLAGS);
+  return createNodeDevice({ optionalFeatures: ['timestamp-query'] });
+}
 
 /** Seconds per repetition: wall clock, and on the GPU where timestamps are available (null otherwise). */
 export interface Timing {
@@ -63,6 +74,28 @@ export class PassTimer {
   }
 }
 
+/**
+ * One submit of the compute passes `record` opens through `begin(i)` (pass i of `passes`; with timestamps when
+ * `timer` is given), waited for. Returns the seconds from the start of recording to the GPU's finish (wall clock),
+ * and the GPU's span from the first pass's beginning to the last one's end (null without a timer).
+ */
+export async function submitTimed(device: GPUDevice, timer: PassTimer | null, passes: number,
+  record: (begin: (i: number) => GPUComputePassEncoder) => void): Promise<Timing> {
+  const t0 = performance.now();
+  const encoder = device.createCommandEncoder();
+  record((i) => encoder.beginComputePass(timer ? { timestampWrites: timer.writes(i) } : {}));
+  if (timer) timer.resolve(encoder, passes);
+  device.queue.submit([encoder.finish()]);
+  await device.queue.onSubmittedWorkDone();
+  const wall = (performance.now() - t0) / 1000;
+  return { wall, gpu: timer ? await timer.span(passes) : null };
+}
+
+/** A timing divided by `n` repetitions and scaled by `unit` (1 for seconds, 1e6 for microseconds). */
+export function perRepetition(timing: Timing, n: number, unit = 1): Timing {
+  return { wall: (timing.wall * unit) / n, gpu: timing.gpu === null ? null : (timing.gpu * unit) / n };
+}
+
 const READ_KERNEL = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> src: array<vec4<u32>>;
 @group(0) @binding(1) var<storage, read_write> sink: array<u32>;
@@ -80,25 +113,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  * wall clock, and on the GPU (first pass's beginning to last pass's end) where the device has timestamps.
  */
 export async function timeSubmit(device: GPUDevice, iters: number, encode: (pass: GPUComputePassEncoder) => void): Promise<Timing> {
-  const timer = PassTimer.for(device, iters);
-  const run = async (n: number, timed: boolean) => {
-    const encoder = device.createCommandEncoder();
+  const passes = (n: number) => (begin: (i: number) => GPUComputePassEncoder) => {
     for (let i = 0; i < n; i++) {
-      const pass = encoder.beginComputePass(timed && timer ? { timestampWrites: timer.writes(i) } : {});
+      const pass = begin(i);
       encode(pass);
       pass.end();
     }
-    if (timed && timer) timer.resolve(encoder, n);
-    device.queue.submit([encoder.finish()]);
-    await device.queue.onSubmittedWorkDone();
   };
-  await run(2, false);
-  const t0 = performance.now();
-  await run(iters, true);
-  const wall = (performance.now() - t0) / 1000 / iters;
-  const gpu = timer ? (await timer.span(iters)) / iters : null;
+  await submitTimed(device, null, 2, passes(2));
+  const timer = PassTimer.for(device, iters);
+  const timing = await submitTimed(device, timer, iters, passes(iters));
   timer?.destroy();
-  return { wall, gpu };
+  return perRepetition(timing, iters);
 }
 
 /** A storage buffer of `bytes`, halved until the adapter can allocate it (SwiftShader cannot always take 1 GiB). */

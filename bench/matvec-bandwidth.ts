@@ -15,12 +15,11 @@
 // and two layouts unless --dtypes / --shapes / --layouts say otherwise.
 import { createStorage } from '../engine/gpu/buffers';
 import { GpuContext, type KernelCall } from '../engine/gpu/context';
-import { createNodeDevice, installNodeWebGpu } from '../engine/gpu/node-gpu';
 import { MATVEC_SHAPES, type PackedMatvecShape } from '../engine/kernels/matvec-shape';
 import { packedChunkFits } from '../engine/kernels/weight-args';
 import { packedLayout, type StorageDtype } from '../engine/weights/quant';
 import type { GpuWeight } from '../engine/weights/gpu-weight';
-import { BENCH_DAWN_FLAGS, PassTimer, streamingCeiling } from './gpu-timing';
+import { createBenchDevice, PassTimer, perRepetition, streamingCeiling, submitTimed } from './gpu-timing';
 import { buildShapeCall, DECODE_SHAPES, type DecodeShape } from './matvec-shapes';
 
 // Random words whose f16 halves are finite numbers below 1 (scales stay sane; q4/q8 codes stay random).
@@ -51,21 +50,14 @@ let warmUp = 8;
  * timestamps where the device has them (the CPU's encoding left out), else by wall clock.
  */
 async function timeDispatches(device: GPUDevice, iters: number, encode: (pass: GPUComputePassEncoder, i: number) => void): Promise<number> {
-  const timer = PassTimer.for(device, 1);
-  const run = async (from: number, n: number, timed: boolean) => {
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass(timed && timer ? { timestampWrites: timer.writes(0) } : {});
+  const onePass = (from: number, n: number) => (begin: (i: number) => GPUComputePassEncoder) => {
+    const pass = begin(0);
     for (let i = from; i < from + n; i++) encode(pass, i);
     pass.end();
-    if (timed && timer) timer.resolve(encoder, 1);
-    device.queue.submit([encoder.finish()]);
-    await device.queue.onSubmittedWorkDone();
   };
-  await run(0, warmUp, false);
-  const t0 = performance.now();
-  await run(warmUp, iters, true);
-  const wall = (performance.now() - t0) / 1000 / iters;
-  const gpu = timer ? (await timer.span(1)) / iters : null;
+  await submitTimed(device, null, 1, onePass(0, warmUp));
+  const timer = PassTimer.for(device, 1);
+  const { wall, gpu } = perRepetition(await submitTimed(device, timer, 1, onePass(warmUp, iters)), iters);
   timer?.destroy();
   return gpu ?? wall;
 }
@@ -152,8 +144,7 @@ async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const quick = process.argv.includes('--quick');
   if (quick) warmUp = 1;
-  await installNodeWebGpu(BENCH_DAWN_FLAGS);
-  const { device, adapterInfo } = await createNodeDevice({ optionalFeatures: ['timestamp-query'] });
+  const { device, adapterInfo } = await createBenchDevice();
   const itersAt = process.argv.indexOf('--iters');
   const iters = itersAt > 0 ? Number(process.argv[itersAt + 1]) : quick ? 1 : 64;
   // 1 GiB where the adapter binds that much (a smaller buffer than asked for would fail validation and time nothing).

@@ -46,7 +46,7 @@ export function weightPlan(dtype: StorageDtype, overrides: Partial<Omit<WeightPl
     if (value !== undefined) plan[key] = value;
   }
   if (overrides.group === undefined && !isQuantised(dtype)) {
-    const quantised = [plan.routedExperts, plan.embedding, plan.lmHead].find((d) => d !== undefined && isQuantised(d));
+    const quantised = planFormats(plan).find(isQuantised);
     if (quantised) plan.group = DEFAULT_PLANS[quantised].group;
   }
   if (usesGroups(plan) && !(Number.isInteger(plan.group) && plan.group > 0 && plan.group % 8 === 0)) {
@@ -55,16 +55,20 @@ export function weightPlan(dtype: StorageDtype, overrides: Partial<Omit<WeightPl
   return plan;
 }
 
+/** The formats `plan` stores matrices in: the matrices' own, then any override. */
+function planFormats(plan: WeightPlan): StorageDtype[] {
+  return [plan.dtype, plan.routedExperts, plan.embedding, plan.lmHead].filter((d): d is StorageDtype => d !== undefined);
+}
+
 const COARSENESS: readonly StorageDtype[] = ['f32', 'f16', 'q8', 'q4'];
 
 /** The least precise format any matrix of `plan` is stored in (what `npm run verify` picks its bar by). */
 export function coarsestFormat(plan: WeightPlan): StorageDtype {
-  const formats = [plan.dtype, plan.routedExperts, plan.embedding, plan.lmHead].filter((d): d is StorageDtype => d !== undefined);
-  return formats.reduce((a, b) => (COARSENESS.indexOf(b) > COARSENESS.indexOf(a) ? b : a));
+  return planFormats(plan).reduce((a, b) => (COARSENESS.indexOf(b) > COARSENESS.indexOf(a) ? b : a));
 }
 
 function usesGroups(plan: WeightPlan): boolean {
-  return [plan.dtype, plan.embedding, plan.lmHead, plan.routedExperts].some((d) => d !== undefined && isQuantised(d));
+  return planFormats(plan).some(isQuantised);
 }
 
 export function tensorClass(name: string, shape: readonly number[]): TensorClass {

@@ -5,8 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseBenchArgs } from '../../bench/bench-args';
 import { formatReport } from '../../bench/report';
 import { runBench } from '../../bench/run-bench';
-import { BENCH_DAWN_FLAGS } from '../../bench/gpu-timing';
-import { createNodeDevice, installNodeWebGpu } from '../../engine/gpu/node-gpu';
+import { createBenchDevice } from '../../bench/gpu-timing';
 import type { EngineDevice } from '../../engine/gpu/device';
 
 const positive = (value: number) => Number.isFinite(value) && value > 0;
@@ -14,7 +13,7 @@ const positive = (value: number) => Number.isFinite(value) && value > 0;
 // The bench's own device: timestamps where the adapter has them (SwiftShader does), at full resolution.
 let pending: Promise<EngineDevice> | undefined;
 function testDevice(): Promise<EngineDevice> {
-  pending ??= installNodeWebGpu(BENCH_DAWN_FLAGS).then(() => createNodeDevice({ optionalFeatures: ['timestamp-query'] }));
+  pending ??= createBenchDevice();
   return pending;
 }
 
