@@ -10,9 +10,9 @@
 //   SHARED: the shared experts (one SwiGLU MLP of width S_N) ride in the same dispatches: swiglu gets one more
 //           slot per token (j = TOP_K) that reads shared_weight [2*S_N, K] into act[t, TOP_K*N ..]; down adds
 //           shared_weight [N, S_K] · act[t, TOP_K*K ..] (weight 1) to the sum. Two dispatches fewer per layer.
-// Layout as linear_packed.wgsl: WG threads = (WG / LANES) slots x LANES lanes, WG_ROWS rows per workgroup
-// (workgroup_id.x), ROWS_PER_THREAD per slot; (y, z) pick the slot (swiglu: t*SLOTS_PER_TOKEN + j; down: t) as
-// z*65535 + y. Rows past the output width read a clamped row and write nothing.
+// Layout as linear_packed.wgsl (on GPUs x staged in workgroup memory a tile at a time): WG threads = (WG / LANES)
+// slots x LANES lanes, WG_ROWS rows per workgroup (workgroup_id.x), ROWS_PER_THREAD per slot; (y, z) pick the slot
+// (swiglu: t*SLOTS_PER_TOKEN + j; down: t) as z*65535 + y. Rows past the output width read a clamped row and write nothing.
 #include "step"
 #include "weights"
 
@@ -86,8 +86,37 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   workgroupBarrier();
   // The token's (expert, chunk) pairs as one flat range over the lanes: K = moe_intermediate_size is a few dozen
-  // chunks, so a loop per expert would leave lanes idle at each expert's end and serialise the experts. DOWN_BATCH
-  // steps' loads are issued together (a step at a time, each waited a memory latency: ~9 in a row per lane).
+  // chunks, so a loop per expert would leave lanes idle at each expert's end and serialise the experts. The act
+  // row holds the experts' inputs one after another, so the flat range is also a contiguous range of x.
+#ifdef SHARED_REDUCE
+  for (var c0 = 0u; c0 < TOP_K * CHUNKS; c0 += TILE_CHUNKS) {
+    stage_x((t * ACT_STRIDE) / 4u, c0, TOP_K * CHUNKS, lid);
+    for (var s = 0u; s < TILE_STEPS; s++) {
+      let local = s * LANES + lane;
+      let i = min(c0 + local, TOP_K * CHUNKS - 1u);
+      let xc = staged_x_chunk(local);
+      let routing_weight = select(0.0, slot_weight[i / CHUNKS], c0 + local < TOP_K * CHUNKS);
+      for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+        gate[r] += routing_weight * chunk_dot(slot_row[i / CHUNKS] + min(first + r, N - 1u), i % CHUNKS, xc);
+      }
+    }
+  }
+#ifdef SHARED
+  for (var c0 = 0u; c0 < S_K / CHUNK; c0 += TILE_CHUNKS) {
+    stage_x((t * ACT_STRIDE + TOP_K * K) / 4u, c0, S_K / CHUNK, lid);
+    for (var s = 0u; s < TILE_STEPS; s++) {
+      let local = s * LANES + lane;
+      let c = min(c0 + local, S_K / CHUNK - 1u);
+      let xc = staged_x_chunk(local);
+      for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+        gate[r] += select(0.0, shared_chunk_dot(min(first + r, N - 1u), c, xc), c0 + local < S_K / CHUNK);
+      }
+    }
+  }
+#endif
+#else
+  // DOWN_BATCH steps' loads are issued together (a step at a time, each waited a memory latency: ~9 in a row per
+  // lane).
   for (var i0 = lane; i0 < TOP_K * CHUNKS; i0 += DOWN_BATCH * LANES) {
     var xcs: array<XChunk, DOWN_BATCH>;
     var words: array<vec4<u32>, DOWN_BATCH * ROWS_PER_THREAD>;
@@ -126,6 +155,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
   }
 #endif
+#endif
   let width = N;
 #else
   let t = grid_slot / SLOTS_PER_TOKEN;
@@ -137,6 +167,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (j == TOP_K) {
     width = S_N;
     if (wid.x * WG_ROWS >= S_N) { return; } // uniform
+#ifdef SHARED_REDUCE
+    for (var c0 = 0u; c0 < CHUNKS; c0 += TILE_CHUNKS) {
+      stage_x(t * (K / 4u), c0, CHUNKS, lid);
+      for (var s = 0u; s < TILE_STEPS; s++) {
+        let local = s * LANES + lane;
+        let c = min(c0 + local, CHUNKS - 1u);
+        let live = c0 + local < CHUNKS;
+        let xc = staged_x_chunk(local);
+        for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+          let n = min(first + r, S_N - 1u);
+          gate[r] += select(0.0, shared_chunk_dot(n, c, xc), live);
+          up[r] += select(0.0, shared_chunk_dot(n + S_N, c, xc), live);
+        }
+      }
+    }
+#else
     for (var c = lane; c < CHUNKS; c += LANES) {
       let xc = load_x_chunk(t * (K / 4u), c);
       for (var r = 0u; r < ROWS_PER_THREAD; r++) {
@@ -145,10 +191,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         up[r] += shared_chunk_dot(n + S_N, c, xc);
       }
     }
+#endif
   } else {
 #endif
   if (wid.x * WG_ROWS >= N) { return; } // uniform
   let first_row = expert_of(t * TOP_K + j) * 2u * N;
+#ifdef SHARED_REDUCE
+  for (var c0 = 0u; c0 < CHUNKS; c0 += TILE_CHUNKS) {
+    stage_x(t * (K / 4u), c0, CHUNKS, lid);
+    for (var s = 0u; s < TILE_STEPS; s++) {
+      let local = s * LANES + lane;
+      let c = min(c0 + local, CHUNKS - 1u);
+      let live = c0 + local < CHUNKS;
+      let xc = staged_x_chunk(local);
+      for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+        let n = first_row + min(first + r, N - 1u);
+        gate[r] += select(0.0, chunk_dot(n, c, xc), live);
+        up[r] += select(0.0, chunk_dot(n + N, c, xc), live);
+      }
+    }
+  }
+#else
   for (var c = lane; c < CHUNKS; c += LANES) {
     let xc = load_x_chunk(t * (K / 4u), c);
     for (var r = 0u; r < ROWS_PER_THREAD; r++) {
@@ -157,6 +220,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       up[r] += chunk_dot(n + N, c, xc);
     }
   }
+#endif
 #ifdef SHARED
   }
 #endif

@@ -7,7 +7,8 @@
 //           SCALE_OFFSET_2). The branch is per workgroup, so control flow stays uniform.
 // Layout (PackedMatvecShape): WG threads = (WG / LANES) slots x LANES lanes. A workgroup owns WG_ROWS consecutive
 // output rows, slot s rows s * ROWS_PER_THREAD + r; lane l walks chunks l, l + LANES, ... loading each x chunk
-// once for all its rows, then the lanes' partials are summed in shared memory (common/lane_reduce.wgsl). Row
+// once for all its rows (on GPUs from a tile of x staged in workgroup memory: packed_chunk's stage_x), then the
+// lanes' partials are summed in shared memory (common/lane_reduce.wgsl). Row
 // groups are folded onto (ROW_GRID_X, y); token t = workgroup_id.z, or the step's last row with LAST_ROW.
 // Rows past N read row N - 1 (in bounds, uniform control flow) and write nothing. y rows are OUT_STRIDE wide and
 // this weight's outputs start at column OUT_OFFSET (N and 0 for a whole weight; a part of a row-split weight sets
@@ -94,6 +95,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #ifdef SWIGLU
   var up: array<f32, ROWS_PER_THREAD>;
 #endif
+#ifdef SHARED_REDUCE
+  // x a tile at a time through workgroup memory; TILE_STEPS chunks per lane per tile, the ones past K discarded.
+  for (var c0 = 0u; c0 < CHUNKS; c0 += TILE_CHUNKS) {
+    stage_x(t * (K / 4u), c0, CHUNKS, lid);
+    for (var s = 0u; s < TILE_STEPS; s++) {
+      let local = s * LANES + lane;
+      let c = min(c0 + local, CHUNKS - 1u);
+      let live = c0 + local < CHUNKS;
+      let xc = staged_x_chunk(local);
+      for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+        let n = min(first + r, rows_out - 1u);
+        gate[r] += select(0.0, projection_chunk_dot(second, n, c, xc), live);
+#ifdef SWIGLU
+        up[r] += select(0.0, chunk_dot(N + n, c, xc), live);
+#endif
+      }
+    }
+  }
+#else
   for (var c = lane; c < CHUNKS; c += LANES) {
     let xc = load_x_chunk(t * (K / 4u), c);
     for (var r = 0u; r < ROWS_PER_THREAD; r++) {
@@ -104,6 +124,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #endif
     }
   }
+#endif
 #ifdef SHARED_REDUCE
   for (var r = 0u; r < ROWS_PER_THREAD; r++) {
     lane_partials[r * SUMS * WG + lid] = gate[r];

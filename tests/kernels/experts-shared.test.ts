@@ -2,7 +2,8 @@
 // against the float64 reference: act[t] = [routed slots' silu(Wg[id]·x)·(Wu[id]·x) ..., shared silu(Sg·x)·(Su·x)]
 // and out[t] = Sd·act_shared + Σ_j w[t,j]·(W[id_j]·act_j), overwriting whatever the output held. f16, q8 and q4,
 // T = 1 and 3, repeated ids, three thread layouts (one thread per row; the GPU default; 4 lanes x 3 rows, whose 48
-// rows divide neither I nor H nor S). Reference on the stored weights: atol = 1e-5·max|ref|, rtol = 1e-4.
+// rows divide neither I nor H nor S). TOP_K·I and S span several of the GPU layouts' staged x tiles (2,048 q4
+// elements; a partial last tile). Reference on the stored weights: atol = 1e-5·max|ref|, rtol = 1e-4.
 import { describe, expect, it } from 'vitest';
 import { GpuContext } from '../../engine/gpu/context';
 import { createStorage, readF32, runCalls, uploadArray } from '../../engine/gpu/buffers';
@@ -14,7 +15,7 @@ import { expectClose, randomArray, type Tolerance } from '../support/compare';
 import { testDevice } from '../support/gpu';
 import { asUpload, storageName, storedValues, type Storage } from '../support/stored-weights';
 
-const EXPERTS = 5, TOP_K = 2, H = 96, I = 64, S = 160;
+const EXPERTS = 5, TOP_K = 2, H = 96, I = 1088, S = 2080;
 const LAYOUTS: PackedMatvecShape[] = [PACKED_MATVEC_SHAPES.cpu, PACKED_MATVEC_SHAPES.gpu, { WG: 64, LANES: 4, ROWS_PER_THREAD: 3 }];
 const STORAGES: Storage[] = [{ dtype: 'f16', group: 0 }, { dtype: 'q8', group: 16 }, { dtype: 'q4', group: 32 }];
 

@@ -2,8 +2,9 @@
 // reference, for f16, q8 and q4 rows whose K is a multiple of the 16-byte chunk (the path every DeepSeek projection
 // takes in decode). Each case runs under several thread layouts (one thread per row as on CPU adapters; the GPU
 // default; lanes and rows per thread that leave rows past N, partial lane strides and multi-row slots), with N not
-// a multiple of any workgroup's rows, K not a multiple of LANES chunks, groups larger than a chunk, T = 1,
-// several token rows (matrix-vector per row, z) and lastRow. The reference uses the stored weights, so only f32
+// a multiple of any workgroup's rows, K not a multiple of LANES chunks, K over several staged x tiles of the GPU
+// layouts (2,112: a partial second tile of q4), groups larger than a chunk, T = 1, several token rows
+// (matrix-vector per row, z) and lastRow. The reference uses the stored weights, so only f32
 // summation order separates them: atol = 1e-5·max|ref|, rtol = 1e-4.
 import { describe, expect, it } from 'vitest';
 import { GpuContext } from '../../engine/gpu/context';
@@ -29,7 +30,7 @@ const LAYOUTS: PackedMatvecShape[] = [
 const STORAGES: Storage[] = [
   { dtype: 'f16', group: 0 }, { dtype: 'q8', group: 64 }, { dtype: 'q4', group: 64 },
 ];
-const SHAPES = [{ n: 1, k: 128 }, { n: 37, k: 384 }, { n: 133, k: 256 }];
+const SHAPES = [{ n: 1, k: 128 }, { n: 37, k: 384 }, { n: 133, k: 256 }, { n: 3, k: 2112 }];
 const ROWS = [1, 3];
 
 function layoutName({ WG, LANES, ROWS_PER_THREAD }: PackedMatvecShape): string {
