@@ -1,6 +1,8 @@
 // MoE router: picks TOP_K of N_EXPERTS experts per token row and their combination weights, from the f32 router
 // logits (deepseek-math.md §5), or with FUSED_GATE from x and mlp.gate.weight (the logits computed here: one
 // dispatch instead of two per MoE layer). One workgroup of WG threads per row; all scores live in workgroup memory.
+// Latency, not bandwidth, decides its time in decode (one workgroup, one row): every phase issues its loads
+// together and the phases after the logits are serial scans over E in workgroup memory, with few barriers.
 // Variants (compile-time):
 //   SOFTMAX (V2):  p = softmax(logits); selection and weight scores are both p; weight = p · SCALE.
 //   otherwise (V3/V3.2 "noaux_tc"): σ = sigmoid(logits), selection b = σ + bias (HAS_BIAS; else b = σ);
@@ -36,17 +38,22 @@ const GROUP_SIZE: u32 = N_EXPERTS / N_GROUP;
 @group(0) @binding(4) var<storage, read> score_bias: array<f32>;           // [N_EXPERTS] e_score_correction_bias
 #endif
 
-var<workgroup> weight_score: array<f32, N_EXPERTS>;    // p (V2) or σ (V3): what the weights come from
-var<workgroup> select_score: array<f32, N_EXPERTS>;    // p (V2) or σ + bias (V3): what the choice is made on
+var<workgroup> logit_row: array<f32, N_EXPERTS>;       // the row's router logits
+var<workgroup> weight_score: array<f32, N_EXPERTS>;    // σ (V3): what the weights come from; V2: exp(logit − max)
+var<workgroup> select_score: array<f32, N_EXPERTS>;    // what the choice is made on: p (V2, also the weights), σ + bias (V3)
 var<workgroup> group_score: array<f32, N_GROUP>;
 var<workgroup> group_kept: array<u32, N_GROUP>;
 var<workgroup> chosen_weight: array<f32, TOP_K>;
-var<workgroup> reduce_scratch: array<f32, WG>;
 #ifdef FUSED_GATE
-// FUSED_GATE: the router logits gate·x are computed here (GATE_LANES threads per expert, then a sum per expert)
-// instead of by a separate matrix-vector dispatch.
-var<workgroup> gate_partial: array<f32, GATE_SLOTS>; // [expert][lane]
-var<workgroup> gate_logit: array<f32, N_EXPERTS>;
+// FUSED_GATE: the router logits gate·x are computed here instead of by a separate matrix-vector dispatch.
+// GATE_LANES threads share an expert's dot product (thread lid: lane lid % GATE_LANES of expert slot
+// lid / GATE_LANES; consecutive lanes read consecutive vec4s of the gate row), each holding GATE_BATCH of its vec4s
+// in registers at a time, GATE_BATCHES batches in all. The first batch is loaded before the norm, so its memory
+// latency overlaps the norm's; with the whole row in one batch (V2-Lite on a GPU layout) the gate weights cost one
+// memory round trip. Lane sums are added per expert in lane order (gate_partial is [lane][expert]: the adding
+// threads read consecutive words).
+const GATE_SLOTS: u32 = WG / GATE_LANES; // experts whose dot products run at once
+var<workgroup> gate_partial: array<f32, GATE_LANES * N_EXPERTS>; // [lane][expert]
 #ifdef NORM_INPUT
 #include "workgroup_sum"
 #include "input_norm"
@@ -60,35 +67,58 @@ fn gate_x4(t: u32, i: u32) -> vec4<f32> {
 #endif
 }
 
+// Vector q of batch b of the lane: index lane + (b · GATE_BATCH + q) · GATE_LANES of a gate row (may be ≥ H / 4).
+fn gate_index(lane: u32, b: u32, q: u32) -> u32 {
+  return lane + (b * GATE_BATCH + q) * GATE_LANES;
+}
+
+// Batch b of expert e's gate row for the lane, all loads issued together (indices past the row are clamped; their
+// products are dropped in gate_batch_dot).
+fn load_gate_batch(e: u32, lane: u32, b: u32) -> array<vec4<f32>, GATE_BATCH> {
+  var ws: array<vec4<f32>, GATE_BATCH>;
+  for (var q = 0u; q < GATE_BATCH; q++) { ws[q] = gate4[e * (H / 4u) + min(gate_index(lane, b, q), H / 4u - 1u)]; }
+  return ws;
+}
+
+fn gate_batch_dot(t: u32, lane: u32, b: u32, ws: array<vec4<f32>, GATE_BATCH>) -> f32 {
+  var acc = 0.0;
+  for (var q = 0u; q < GATE_BATCH; q++) {
+    let i = gate_index(lane, b, q);
+    acc += select(0.0, dot(gate_x4(t, min(i, H / 4u - 1u)), ws[q]), i < H / 4u);
+  }
+  return acc;
+}
+
+// Router logits of row t into logit_row (ends with a barrier; uniform control flow).
 fn compute_logits(t: u32, lid: u32) {
   let lane = lid % GATE_LANES;
-  for (var e = lid / GATE_LANES; e < N_EXPERTS; e += WG / GATE_LANES) {
+  let slot = lid / GATE_LANES;
+  var ws = load_gate_batch(min(slot, N_EXPERTS - 1u), lane, 0u); // in flight during the norm
+#ifdef NORM_INPUT
+  input_norm(t, lid, true);
+#endif
+  for (var e = slot; e < N_EXPERTS; e += GATE_SLOTS) {
     var acc = 0.0;
-    // Four vec4 pairs' loads at a time (one at a time, each iteration would wait a memory latency).
-    for (var i0 = lane; i0 < H / 4u; i0 += 4u * GATE_LANES) {
-      var xs: array<vec4<f32>, 4>;
-      var ws: array<vec4<f32>, 4>;
-      for (var q = 0u; q < 4u; q++) {
-        let i = min(i0 + q * GATE_LANES, H / 4u - 1u);
-        xs[q] = gate_x4(t, i);
-        ws[q] = gate4[e * (H / 4u) + i];
-      }
-      for (var q = 0u; q < 4u; q++) { acc += select(0.0, dot(xs[q], ws[q]), i0 + q * GATE_LANES < H / 4u); }
+    for (var b = 0u; b < GATE_BATCHES; b++) {
+      if (e != slot || b != 0u) { ws = load_gate_batch(e, lane, b); }
+      acc += gate_batch_dot(t, lane, b, ws);
     }
-    gate_partial[e * GATE_LANES + lane] = acc;
+    gate_partial[lane * N_EXPERTS + e] = acc;
   }
   workgroupBarrier();
   for (var e = lid; e < N_EXPERTS; e += WG) {
     var sum = 0.0;
-    for (var l = 0u; l < GATE_LANES; l++) { sum += gate_partial[e * GATE_LANES + l]; }
-    gate_logit[e] = sum;
+    for (var l = 0u; l < GATE_LANES; l++) { sum += gate_partial[l * N_EXPERTS + e]; }
+    logit_row[e] = sum;
   }
   workgroupBarrier();
 }
-
-fn router_logit(t: u32, e: u32) -> f32 { return gate_logit[e]; }
 #else
-fn router_logit(t: u32, e: u32) -> f32 { return logits[t * N_EXPERTS + e]; }
+// Router logits of row t into logit_row (ends with a barrier).
+fn compute_logits(t: u32, lid: u32) {
+  for (var e = lid; e < N_EXPERTS; e += WG) { logit_row[e] = logits[t * N_EXPERTS + e]; }
+  workgroupBarrier();
+}
 #endif
 
 fn expert_kept(e: u32) -> bool {
@@ -108,24 +138,6 @@ fn expert_beats(a: u32, b: u32) -> bool {
   let sb = select_score[b];
   return sa > sb || (sa == sb && a < b);
 }
-
-#ifdef SOFTMAX
-// Tree reduction over reduce_scratch (max when take_max, else sum); every thread gets the result.
-fn workgroup_reduce(lid: u32, value: f32, take_max: bool) -> f32 {
-  reduce_scratch[lid] = value;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) {
-      let other = reduce_scratch[lid + stride];
-      reduce_scratch[lid] = select(reduce_scratch[lid] + other, max(reduce_scratch[lid], other), take_max);
-    }
-    workgroupBarrier();
-  }
-  let result = reduce_scratch[0];
-  workgroupBarrier();
-  return result;
-}
-#endif
 
 #ifdef GROUPED
 fn score_group(g: u32) -> f32 {
@@ -151,32 +163,22 @@ fn score_group(g: u32) -> f32 {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let t = wid.x;
   if (t >= step.rows) { return; }
-#ifdef FUSED_GATE
-#ifdef NORM_INPUT
-  input_norm(t, lid, true);
-#endif
   compute_logits(t, lid);
-#endif
 
 #ifdef SOFTMAX
-  var local_max = router_logit(t, 0u);
-  for (var e = lid; e < N_EXPERTS; e += WG) { local_max = max(local_max, router_logit(t, e)); }
-  let row_max = workgroup_reduce(lid, local_max, true);
-  var local_sum = 0.0;
-  for (var e = lid; e < N_EXPERTS; e += WG) {
-    let z = exp(router_logit(t, e) - row_max);
-    weight_score[e] = z;
-    local_sum += z;
-  }
-  let inv_sum = 1.0 / workgroup_reduce(lid, local_sum, false);
-  for (var e = lid; e < N_EXPERTS; e += WG) {
-    let p = weight_score[e] * inv_sum;
-    weight_score[e] = p;
-    select_score[e] = p;
-  }
+  // Max and sum over the row's E logits by every thread in index order (E is small: this replaces two tree
+  // reductions' log2(WG) barriers each).
+  var row_max = logit_row[0];
+  for (var e = 1u; e < N_EXPERTS; e++) { row_max = max(row_max, logit_row[e]); }
+  for (var e = lid; e < N_EXPERTS; e += WG) { weight_score[e] = exp(logit_row[e] - row_max); }
+  workgroupBarrier();
+  var row_sum = 0.0;
+  for (var e = 0u; e < N_EXPERTS; e++) { row_sum += weight_score[e]; }
+  let inv_sum = 1.0 / row_sum;
+  for (var e = lid; e < N_EXPERTS; e += WG) { select_score[e] = weight_score[e] * inv_sum; }
 #else
   for (var e = lid; e < N_EXPERTS; e += WG) {
-    let s = 1.0 / (1.0 + exp(-router_logit(t, e)));
+    let s = 1.0 / (1.0 + exp(-logit_row[e]));
     weight_score[e] = s;
 #ifdef HAS_BIAS
     select_score[e] = s + score_bias[e];
@@ -210,7 +212,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (rank < TOP_K) {
       expert_ids[t * TOP_K + rank] = e;
 #ifdef SOFTMAX
-      chosen_weight[rank] = select(0.0, weight_score[e], expert_kept(e)); // HF weighs the 0-filled p
+      chosen_weight[rank] = select(0.0, select_score[e], expert_kept(e)); // HF weighs the 0-filled p
 #else
       chosen_weight[rank] = weight_score[e];
 #endif

@@ -13,6 +13,7 @@ export interface EmbeddingArgs {
   output: GPUBuffer; // [T, H] f32
 }
 
+/** Threads per workgroup, one element each: a row of 2,048 is 32 workgroups, spread over the GPU's cores. */
 const WG = 64;
 
 export function embedding(ctx: GpuContext, args: EmbeddingArgs): KernelCall {
@@ -41,7 +42,7 @@ export function embedding(ctx: GpuContext, args: EmbeddingArgs): KernelCall {
       for (const { pipeline, group } of dispatches) {
         pass.setPipeline(pipeline);
         pass.setBindGroup(0, group);
-        pass.dispatchWorkgroups(rows);
+        pass.dispatchWorkgroups(Math.ceil(dim / WG), rows);
       }
     },
   };

@@ -89,3 +89,16 @@ export function checkPackedShape(shape: PackedMatvecShape): void {
     && (LANES & (LANES - 1)) === 0;
   if (!ok) throw new Error(`packed matvec shape ${JSON.stringify(shape)}: WG, LANES and ROWS_PER_THREAD must be positive integers, LANES a power of two dividing WG`);
 }
+
+/** The device limits that bound a workgroup's thread count. */
+export type WorkgroupLimits = Pick<GPUSupportedLimits, 'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupSizeX'>;
+
+/**
+ * `wg` (a power of two) halved until the device allows it: the single-workgroup kernels (routing, argmax) ask for up
+ * to 1024 threads on GPUs, where WebGPU only promises 256 (SwiftShader's limit).
+ */
+export function cappedWorkgroupSize(wg: number, limits: WorkgroupLimits): number {
+  let size = wg;
+  while (size > 64 && (size > limits.maxComputeInvocationsPerWorkgroup || size > limits.maxComputeWorkgroupSizeX)) size /= 2;
+  return size;
+}

@@ -9,6 +9,7 @@ import type { ModelConfig } from '../config';
 import { f32 } from '../gpu/preprocess';
 import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
 import { inputNormDefines, type InputNorm } from './input-norm';
+import { cappedWorkgroupSize, type MatvecKind, type WorkgroupLimits } from './matvec-shape';
 
 export type RouterConfig = Pick<ModelConfig,
   'nRoutedExperts' | 'numExpertsPerTok' | 'nGroup' | 'topkGroup' | 'scoring' | 'topkMethod' | 'normTopkProb' | 'routedScalingFactor'>;
@@ -23,7 +24,7 @@ export interface MoeRouteArgs {
   expertWeights: GPUBuffer; // [T, k] f32 out
 }
 
-/** Workgroup memory holds a few E-long arrays; 1024 experts stay well inside 16 KiB. */
+/** Workgroup memory holds three E-long arrays: 1024 experts stay inside 16 KiB (the fused gate also checks its partials). */
 const MAX_EXPERTS = 1024;
 
 export function moeRoute(ctx: GpuContext, args: MoeRouteArgs): KernelCall {
@@ -42,10 +43,10 @@ export function moeRoute(ctx: GpuContext, args: MoeRouteArgs): KernelCall {
     throw new Error(`moeRoute: the fused gate needs H a multiple of 4 (got ${gate.hiddenSize}), weight [${E}, H] and x [T, H] f32`);
   }
   const softmax = c.scoring === 'softmax';
-  // The fused gate takes 256 threads: GATE_LANES per expert share a logit's dot product.
-  const wg = gate ? 256 : Math.min(256, Math.max(32, nextPowerOfTwo(E)));
-  const gateLanes = Math.max(1, wg / nextPowerOfTwo(E));
   const grouped = (softmax ? c.topkMethod === 'group_limited_greedy' : true) && c.nGroup > 1 && c.topkGroup < c.nGroup;
+  const fused = gate ? fusedGateLayout(ctx.layout, ctx.device.limits, E, gate.hiddenSize) : null;
+  if (fused) checkWorkgroupMemory(ctx, E, fused, !!gate?.norm, c.nGroup, k);
+  const wg = fused ? fused.wg : Math.min(256, Math.max(32, nextPowerOfTwo(E)));
   const pipeline = ctx.pipeline('moe_route', source, {
     WG: wg,
     N_EXPERTS: E,
@@ -58,12 +59,46 @@ export function moeRoute(ctx: GpuContext, args: MoeRouteArgs): KernelCall {
     HAS_BIAS: !!args.bias,
     NORM_TOPK: !softmax && c.normTopkProb, // HF V2 ignores norm_topk_prob
     FUSED_GATE: !!gate,
-    ...(gate ? { H: gate.hiddenSize, GATE_LANES: gateLanes, GATE_SLOTS: Math.max(wg, E * gateLanes), GATE_BINDING: args.bias ? 5 : 4 } : {}),
+    ...(gate && fused ? {
+      H: gate.hiddenSize, GATE_LANES: fused.lanes, GATE_BATCH: fused.batch, GATE_BATCHES: fused.batches, GATE_BINDING: args.bias ? 5 : 4,
+    } : {}),
     ...(gate?.norm ? inputNormDefines(gate.norm, gate.hiddenSize, args.bias ? 6 : 5) : {}),
   });
   const bindings = [ctx.step, gate ? gate.x : args.logits, args.expertIds, args.expertWeights, ...(args.bias ? [args.bias] : []),
     ...(gate ? [gate.weight] : []), ...(gate?.norm ? [gate.norm.weight, gate.norm.normed] : [])];
   return simpleCall('moe_route', pipeline, ctx.bindGroup(pipeline, bindings, 'moe_route'), (rows) => [rows]);
+}
+
+/**
+ * Threads of the fused-gate workgroup by adapter kind and the gate vec4s each keeps in flight (moe_route.wgsl
+ * FUSED_GATE): on GPUs 512 threads x 16 vec4s, so V2-Lite's gate [16, 2048] f32 (128 KiB) is one batch of loads,
+ * issued before the norm (256 threads x 4 vec4s took 8 dependent memory round trips after it: 9.7 µs a call on the
+ * H100); CPU adapters 256 x 4. The workgroup size is capped by the device's limits.
+ */
+const FUSED_GATE_LAYOUT = { gpu: { WG: 512, BATCH: 16 }, cpu: { WG: 256, BATCH: 4 } } as const;
+
+export interface FusedGateLayout {
+  wg: number; // threads of the workgroup
+  lanes: number; // threads sharing one expert's dot product
+  batch: number; // gate vec4s a thread loads at once
+  batches: number; // batches per gate row
+}
+
+/** The fused gate's layout for `experts` gate rows of `hiddenSize` on an adapter of `kind` with `limits`. */
+export function fusedGateLayout(kind: MatvecKind, limits: WorkgroupLimits, experts: number, hiddenSize: number): FusedGateLayout {
+  const { WG, BATCH } = FUSED_GATE_LAYOUT[kind];
+  const wg = cappedWorkgroupSize(WG, limits);
+  const lanes = Math.max(1, wg / nextPowerOfTwo(experts));
+  const perLane = Math.ceil(hiddenSize / 4 / lanes);
+  const batch = Math.min(BATCH, perLane);
+  return { wg, lanes, batch, batches: Math.ceil(perLane / batch) };
+}
+
+/** The fused gate's workgroup arrays (moe_route.wgsl): 3 E-long score rows, [lanes][E] partials, the norm's sum. */
+function checkWorkgroupMemory(ctx: GpuContext, E: number, fused: FusedGateLayout, norm: boolean, groups: number, k: number): void {
+  const bytes = 4 * (3 * E + fused.lanes * E + (norm ? fused.wg : 0) + 2 * groups + k);
+  const limit = ctx.device.limits.maxComputeWorkgroupStorageSize;
+  if (bytes > limit) throw new Error(`moeRoute: the fused gate for ${E} experts needs ${bytes} bytes of workgroup memory, over this device's ${limit}`);
 }
 
 function checkRouter(c: RouterConfig): void {

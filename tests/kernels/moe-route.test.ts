@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../../engine/config';
 import { GpuContext } from '../../engine/gpu/context';
 import { createStorage, readF32, readU32, runCalls, uploadArray } from '../../engine/gpu/buffers';
-import { moeRoute, type RouterConfig } from '../../engine/kernels/moe-route';
+import type { MatvecKind } from '../../engine/kernels/matvec-shape';
+import { fusedGateLayout, moeRoute, type RouterConfig } from '../../engine/kernels/moe-route';
 import { linear, rmsNorm, routeExperts } from '../reference/ops';
 import { expectClose, randomArray, TOLERANCE } from '../support/compare';
 import { testDevice } from '../support/gpu';
@@ -30,9 +31,9 @@ interface RouteResult { ids: Uint32Array; weights: Float32Array; normed?: Float3
 interface GateInput { x: Float32Array; weight: Float32Array; hiddenSize: number; norm?: { weight: Float32Array; eps: number } }
 
 async function routeOnGpu(config: RouterConfig, logits: Float32Array, bias: Float32Array | null, rows: number,
-  allocatedRows = rows, gate?: GateInput): Promise<RouteResult> {
+  allocatedRows = rows, gate?: GateInput, kind?: MatvecKind): Promise<RouteResult> {
   const { device } = await testDevice();
-  const ctx = new GpuContext(device);
+  const ctx = new GpuContext(device, { kind });
   const k = config.numExpertsPerTok;
   const expertIds = uploadArray(device, new Uint32Array(allocatedRows * k).fill(0xdead), 'expert_ids');
   const expertWeights = uploadArray(device, new Float32Array(allocatedRows * k).fill(-7), 'expert_weights');
@@ -92,37 +93,60 @@ describe('moe_route kernel', () => {
     }
   }
 
-  // FUSED_GATE: the logits gate·x computed inside the routing dispatch (the GPU decode path), H = 36.
-  for (const [name, config, withBias] of [cases[1], cases[2], cases[4]]) {
-    it(`with the router gate fused in, matches routeExperts on gate·x: ${name}, T = 3`, async () => {
-      const E = config.nRoutedExperts, H = 36, rows = 3;
-      const x = randomArray(rows * H, E + 71, 1);
-      const weight = randomArray(E * H, E + 72, 0.5);
-      const logits = Float32Array.from(linear(x, weight, rows, E, H)); // gate·x, as the f32 logits buffer holds it
-      const bias = withBias ? randomArray(E, E + 13, 0.3) : null;
-      const unusedLogits = new Float32Array(rows * E).fill(Number.NaN);
-      expectRoutesMatch(config, logits, bias, rows, await routeOnGpu(config, unusedLogits, bias, rows, rows, { x, weight, hiddenSize: H }));
-    });
+  // FUSED_GATE: the logits gate·x computed inside the routing dispatch (the GPU decode path), H = 36, in both
+  // adapter kinds' layouts (on SwiftShader the GPU layout's 512 threads are capped to its 256).
+  for (const kind of ['gpu', 'cpu'] as const) {
+    for (const [name, config, withBias] of [cases[1], cases[2], cases[4]]) {
+      it(`with the router gate fused in, matches routeExperts on gate·x: ${name}, T = 3 (${kind} layout)`, async () => {
+        const E = config.nRoutedExperts, H = 36, rows = 3;
+        const x = randomArray(rows * H, E + 71, 1);
+        const weight = randomArray(E * H, E + 72, 0.5);
+        const logits = Float32Array.from(linear(x, weight, rows, E, H)); // gate·x, as the f32 logits buffer holds it
+        const bias = withBias ? randomArray(E, E + 13, 0.3) : null;
+        const unusedLogits = new Float32Array(rows * E).fill(Number.NaN);
+        const got = await routeOnGpu(config, unusedLogits, bias, rows, rows, { x, weight, hiddenSize: H }, kind);
+        expectRoutesMatch(config, logits, bias, rows, got);
+      });
+    }
   }
 
   // NORM_INPUT: x is the residual stream; the post-attention RMSNorm runs in the same dispatch and its rows are
-  // written out for the expert kernels. H = 36 (9 vec4s, fewer than the 256 threads), T = 3 of 4 allocated rows.
-  for (const [name, config, withBias] of [cases[2], cases[4]]) {
-    it(`with the norm and gate fused in, matches rmsNorm then routeExperts: ${name}, T = 3`, async () => {
-      const E = config.nRoutedExperts, H = 36, rows = 3, eps = 1e-6;
-      const x = randomArray(4 * H, E + 81, 4);
-      const normWeight = randomArray(H, E + 82, 1);
-      const weight = randomArray(E * H, E + 83, 0.5);
-      const normed = rmsNorm(x, normWeight, rows, H, eps);
-      const logits = Float32Array.from(linear(normed, weight, rows, E, H));
-      const bias = withBias ? randomArray(E, E + 13, 0.3) : null;
-      const unusedLogits = new Float32Array(rows * E).fill(Number.NaN);
-      const got = await routeOnGpu(config, unusedLogits, bias, rows, 4, { x, weight, hiddenSize: H, norm: { weight: normWeight, eps } });
-      expectRoutesMatch(config, logits, bias, rows, got);
-      expectClose(got.normed!.subarray(0, rows * H), normed, TOLERANCE.f32, 'normed rows');
-      expect(Array.from(got.normed!.subarray(rows * H)), 'the row past the step').toEqual(Array(H).fill(-7));
-    });
+  // written out for the expert kernels. T = 3 of 4 allocated rows. H = 36 (9 vec4s, fewer than the threads); H =
+  // 2052 with V2-Lite-r16's router (E 16, k 6): 513 vec4s, several gate batches per lane with a ragged last one;
+  // E 12 (expert slots past E idle) and E 512 (more experts than threads: each thread takes several).
+  const V2_R16: RouterConfig = { ...V2_GREEDY, nRoutedExperts: 16, numExpertsPerTok: 6 };
+  const V2_E12: RouterConfig = { ...V2_GROUPED, nRoutedExperts: 12, nGroup: 3, topkGroup: 2 };
+  const V3_E512: RouterConfig = { ...V3_FULL, nRoutedExperts: 512 };
+  const normCases: [string, RouterConfig, boolean, number][] = [
+    [cases[2][0], V3_SMALL, true, 36], [cases[4][0], V3_FULL, true, 36], ['V2-Lite-r16 router (E 16, k 6)', V2_R16, false, 2052],
+    ['V2 grouped, E 12', V2_E12, false, 100], ['V3, E 512', V3_E512, true, 36],
+  ];
+  for (const kind of ['gpu', 'cpu'] as const) {
+    for (const [name, config, withBias, H] of normCases) {
+      it(`with the norm and gate fused in, matches rmsNorm then routeExperts: ${name}, H = ${H}, T = 3 (${kind} layout)`, async () => {
+        const E = config.nRoutedExperts, rows = 3, eps = 1e-6;
+        const x = randomArray(4 * H, E + 81, 4);
+        const normWeight = randomArray(H, E + 82, 1);
+        const weight = randomArray(E * H, E + 83, 0.5);
+        const normed = rmsNorm(x, normWeight, rows, H, eps);
+        const logits = Float32Array.from(linear(normed, weight, rows, E, H));
+        const bias = withBias ? randomArray(E, E + 13, 0.3) : null;
+        const unusedLogits = new Float32Array(rows * E).fill(Number.NaN);
+        const got = await routeOnGpu(config, unusedLogits, bias, rows, 4, { x, weight, hiddenSize: H, norm: { weight: normWeight, eps } }, kind);
+        expectRoutesMatch(config, logits, bias, rows, got);
+        expectClose(got.normed!.subarray(0, rows * H), normed, TOLERANCE.f32, 'normed rows');
+        expect(Array.from(got.normed!.subarray(rows * H)), 'the row past the step').toEqual(Array(H).fill(-7));
+      });
+    }
   }
+
+  it('the GPU layout of the fused gate loads V2-Lite-r16\'s whole gate row in one batch per thread', () => {
+    const limits = (n: number) => ({ maxComputeInvocationsPerWorkgroup: n, maxComputeWorkgroupSizeX: n });
+    expect(fusedGateLayout('gpu', limits(1024), 16, 2048)).toEqual({ wg: 512, lanes: 32, batch: 16, batches: 1 });
+    // Capped to SwiftShader's 256 threads (what the tests above run): twice the vec4s per lane, two batches.
+    expect(fusedGateLayout('gpu', limits(256), 16, 2048)).toEqual({ wg: 256, lanes: 16, batch: 16, batches: 2 });
+    expect(fusedGateLayout('cpu', limits(256), 16, 2052)).toEqual({ wg: 256, lanes: 16, batch: 4, batches: 9 });
+  });
 
   it('V3 drops the group holding the single best expert when its top-2 sum is low', async () => {
     // Group 0 = {0, 1}: expert 0 has the best σ but expert 1 is near 0, so the group sums to ~1.0 and loses to
