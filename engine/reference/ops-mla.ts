@@ -109,3 +109,45 @@ export function mlaAttentionNaive(args: MlaAttentionArgs): Float64Array {
   }
   return out;
 }
+
+/**
+ * ô [T, nH, rKV] merged from split attention shares partials [T, nH, splits, rKV + 2] (per share: accumulator acc,
+ * running max m, sum l), row t using its first sharesOf(t) shares: M = max m_z, ô = Σ_z e^(m_z−M)·acc_z /
+ * Σ_z e^(m_z−M)·l_z, 0 where that sum is 0 (no visible key).
+ */
+export function mergeAttentionShares(partials: ArrayLike<number>, T: number, nH: number, rKV: number, splits: number,
+  sharesOf: (t: number) => number): Float64Array {
+  const share = rKV + 2;
+  const out = new Float64Array(T * nH * rKV);
+  for (let t = 0; t < T; t++) {
+    for (let h = 0; h < nH; h++) {
+      const base = (t * nH + h) * splits * share;
+      const zs = Array.from({ length: sharesOf(t) }, (_, z) => base + z * share);
+      const top = Math.max(...zs.map((b) => partials[b + rKV]));
+      const weights = zs.map((b) => Math.exp(partials[b + rKV] - top));
+      const total = zs.reduce((sum, b, i) => sum + weights[i] * partials[b + rKV + 1], 0);
+      if (total === 0) continue;
+      for (let j = 0; j < rKV; j++) {
+        out[(t * nH + h) * rKV + j] = zs.reduce((sum, b, i) => sum + weights[i] * partials[b + j], 0) / total;
+      }
+    }
+  }
+  return out;
+}
+
+/** The value up-projection o[t, h·dV + i] = Σ_j W_UV_h[i, j] · ô[t,h,j] of kvB [nH·(dN+dV), rKV]. [T, nH·dV] */
+export function mlaValueUpReference(latent: ArrayLike<number>, kvB: ArrayLike<number>, T: number, nH: number, dN: number,
+  dV: number, rKV: number): Float64Array {
+  const out = new Float64Array(T * nH * dV);
+  for (let t = 0; t < T; t++) {
+    for (let h = 0; h < nH; h++) {
+      for (let i = 0; i < dV; i++) {
+        const row = (h * (dN + dV) + dN + i) * rKV;
+        let dot = 0;
+        for (let j = 0; j < rKV; j++) dot += kvB[row + j] * latent[(t * nH + h) * rKV + j];
+        out[(t * nH + h) * dV + i] = dot;
+      }
+    }
+  }
+  return out;
+}
