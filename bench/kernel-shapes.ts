@@ -9,9 +9,7 @@ import { uploadArray } from '../engine/gpu/buffers';
 import type { KernelCall } from '../engine/gpu/context';
 import { expertsDown, expertsSwiGLU } from '../engine/kernels/experts';
 import { linear, linearSwiGLU } from '../engine/kernels/linear';
-import { mlaQueryAbsorb } from '../engine/kernels/mla';
-import { headsValueShares } from '../engine/kernels/mla-heads';
-import { mlaValueUp } from '../engine/kernels/mla-value-up';
+import { mlaQueryAbsorb, mlaValueUp } from '../engine/kernels/mla';
 import type { DeepseekForward } from '../engine/model/forward';
 import { buildRopeTable } from '../engine/model/rope';
 import { weightBytes, type RowsWeight } from '../engine/weights/split-weight';
@@ -65,15 +63,9 @@ function probes(model: DeepseekForward): Probe[] {
     name: 'kv_b_proj absorbed (W_UK)', weight: kvB, bytes: (kvB.buffer.size * dN) / (dN + dV) + nH * (dN + dR + rKV + dR) * 4,
     call: mlaQueryAbsorb(ctx, { q: scratch.query, kvB, nH, dN, dR, dV, rKV, ropeTable: ropeTable(model), qAbs: scratch.queryAbsorbed }),
   });
-  // As the model runs it: on the heads kernel merging the decode shares (bytes counted as one ô; the shares read
-  // depend on the step's position), else from the unsplit ô.
-  const decodeShares = scratch.attentionHeads?.decode;
   out.push({
     name: 'kv_b_proj value up (W_UV)', weight: kvB, bytes: (kvB.buffer.size * dV) / (dN + dV) + nH * (rKV + dV) * 4,
-    call: mlaValueUp(ctx, {
-      ...(decodeShares ? { shares: headsValueShares(decodeShares) } : { attnLatent: scratch.attentionLatent }),
-      kvB, nH, dN, dV, rKV, output: scratch.attentionOut,
-    }),
+    call: mlaValueUp(ctx, { attnLatent: scratch.attentionLatent, kvB, nH, dN, dV, rKV, output: scratch.attentionOut }),
   });
   lin('o_proj', moeLayer.outProj, scratch.attentionOut, scratch.hidden);
   if (moeLayer.indexer) {

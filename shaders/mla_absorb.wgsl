@@ -1,6 +1,6 @@
-// Query absorption of weight-absorbed MLA (deepseek-math.md §3.3), per token row t and head h, with head h's block
-// of kv_b_proj = rows [h(DN+DV), (h+1)(DN+DV)): W_UK_h its first DN rows (the next DV, W_UV_h, are
-// mla_value_up.wgsl's). Variants (booleans): WEIGHT_F16 (kvB stored as f16 pairs, see common/weights.wgsl) and
+// The two kv_b_proj products of weight-absorbed MLA (deepseek-math.md §3.3), per token row t and head h, with
+// head h's block of kv_b_proj = rows [h(DN+DV), (h+1)(DN+DV)): W_UK_h its first DN rows, W_UV_h the next DV.
+// Variants (booleans): WEIGHT_F16 (kvB stored as f16 pairs, see common/weights.wgsl) and
 //   default  — query absorption: qAbs[t,h, 0:RKV]      = W_UK_hᵀ · q[t,h, 0:DN]
 //                                qAbs[t,h, RKV:RKV+DR] = ropeAdjacent(q[t,h, DN:DN+DR], pos0 + t)
 //              One workgroup per (head, tile of TT rows, block of PW column pairs of W_UK_h); DSPLIT threads per
@@ -12,6 +12,9 @@
 //                latentCache[p, RKV:RKV+DR] = ropeAdjacent(kva[t, RKV:RKV+DR], p) (kR: rotated, not normed)
 //              skipping rows whose position falls outside the cache (CACHE_ROWS). The attention reads the cache
 //              only in the next dispatch, so nothing here waits for the append.
+//   VALUE_UP — value up-projection: out[t, h*DV + i] = Σ_j W_UV_h[i, j] · attnLatent[t,h,j]
+//              A matvec over rows of W_UV: each workgroup takes ROWS output rows × a tile of TT token rows,
+//              LANES = WG/ROWS threads per output row stride over its RKV columns, then a shared-memory reduction.
 #include "step"
 #include "weights"
 
@@ -26,6 +29,7 @@ const BATCH: u32 = 8u;                // weight loads issued together per thread
 @group(0) @binding(2) var<storage, read> kvB: array<f32>;   // [NH*(DN+DV), RKV]
 #endif
 
+#ifndef VALUE_UP
 const DQK: u32 = DN + DR;
 const QABS_WIDTH: u32 = RKV + DR;
 const HALF: u32 = DR / 2u;
@@ -147,3 +151,54 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     qAbs[dst + 1u] = a * s + b * c;
   }
 }
+#else
+const LANES: u32 = WG / ROWS;
+const OUT_WIDTH: u32 = NH * DV;
+
+@group(0) @binding(1) var<storage, read> attnLatent: array<f32>;     // [T, NH, RKV] ô
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;      // [T, NH*DV]
+
+var<workgroup> partial: array<f32, TT * WG>; // [TT][WG] per-thread partial sums
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let t0 = wid.y * TT;
+  if (t0 >= step.rows) { return; }
+  let nT = min(TT, step.rows - t0);
+  let lane = lid % LANES;
+  let o = wid.x * ROWS + lid / LANES; // output column h*DV + i
+  let h = o / DV;
+  let rowBase = (h * HEAD_ROWS + DN + o % DV) * ROW_STRIDE;
+
+  var acc: array<f32, TT>;
+  if (o < OUT_WIDTH) {
+    // BATCH column pairs' weight loads in flight at a time.
+    for (var p0 = lane; p0 < PAIRS; p0 += BATCH * LANES) {
+      var w: array<vec2<f32>, BATCH>;
+      for (var q = 0u; q < BATCH; q++) { w[q] = weight_pair(&kvB, rowBase, 2u * min(p0 + q * LANES, PAIRS - 1u)); }
+      for (var q = 0u; q < BATCH; q++) {
+        let p = p0 + q * LANES;
+        if (p < PAIRS) {
+          for (var tt = 0u; tt < nT; tt++) {
+            let a = (t0 + tt) * NH * RKV + h * RKV + 2u * p;
+            var s = w[q].x * attnLatent[a];
+            if (2u * p + 1u < RKV) { s += w[q].y * attnLatent[a + 1u]; }
+            acc[tt] += s;
+          }
+        }
+      }
+    }
+  }
+  for (var tt = 0u; tt < TT; tt++) { partial[tt * WG + lid] = acc[tt]; }
+  workgroupBarrier();
+  for (var stride = LANES / 2u; stride > 0u; stride /= 2u) {
+    if (lane < stride) {
+      for (var tt = 0u; tt < TT; tt++) { partial[tt * WG + lid] += partial[tt * WG + lid + stride]; }
+    }
+    workgroupBarrier();
+  }
+  if (lane == 0u && o < OUT_WIDTH) {
+    for (var tt = 0u; tt < nT; tt++) { out[(t0 + tt) * OUT_WIDTH + o] = partial[tt * WG + lid]; }
+  }
+}
+#endif

@@ -9,12 +9,13 @@
 // scores buffer. Per block: groups of SCORE_LANES threads score the block's keys, a key per group at a time, each
 // lane dotting dims lane, lane + SCORE_LANES, … of its cache row against the query held in workgroup memory
 // (consecutive lanes read consecutive floats: coalesced, instead of one thread walking a whole 2.3 KB row); thread
-// k then sums key k's lane partials. Every thread then folds all the block's probabilities into the ô dims it
-// owns (dims lid, lid + WG, …), so the c(u) reads are coalesced there too.
+// k then sums key k's lane partials.
 // SPLIT (decode): workgroup (h, t, z) takes only its z-th share of the keys (SPLITS shares), so a one-token step
 // runs NH x SPLITS workgroups instead of NH, and writes its unnormalised accumulator with its running max m and
-// sum l to `partials` [T, NH, SPLITS, RKV + 2] (empty shares too: acc 0, m −big, l 0); the value up-projection
-// (mla_value_up.wgsl SHARES) merges them into ô as the online softmax does between blocks.
+// sum l to `partials` [T, NH, SPLITS, RKV + 2]; entry point `combine` (COMBINE) then merges the shares into ô:
+// M = max m_z, ô = Σ_z e^(m_z − M) acc_z / Σ_z e^(m_z − M) l_z (0 with no visible key), as the online softmax does
+// between blocks. Every thread then folds all the block's probabilities into the ô dims it
+// owns (dims lid, lid + WG, …), so the c(u) reads are coalesced there too.
 #include "step"
 
 const WIDTH: u32 = RKV + DR;                 // one cached token / one absorbed query
@@ -22,6 +23,30 @@ const DIMS_PER_THREAD: u32 = (RKV + WG - 1u) / WG;
 const NEG_BIG: f32 = -3.0e38;                // "no key yet": finite so exp(NEG_BIG − m) is a clean 0
 
 @group(0) @binding(0) var<uniform> step: Step;
+#ifdef COMBINE
+@group(0) @binding(1) var<storage, read> partials: array<f32>;          // [T, NH, SPLITS, RKV + 2]
+@group(0) @binding(2) var<storage, read_write> attnLatent: array<f32>;  // [T, NH, RKV] ô
+
+const SHARE: u32 = RKV + 2u;
+
+@compute @workgroup_size(WG)
+fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let h = wid.x;
+  let t = wid.y;
+  if (t >= step.rows) { return; }
+  let base = (t * NH + h) * SPLITS * SHARE;
+  var top = -3.0e38;
+  for (var z = 0u; z < SPLITS; z++) { top = max(top, partials[base + z * SHARE + RKV]); }
+  var total = 0.0;
+  for (var z = 0u; z < SPLITS; z++) { total += exp(partials[base + z * SHARE + RKV] - top) * partials[base + z * SHARE + RKV + 1u]; }
+  let inv = select(0.0, 1.0 / total, total > 0.0);
+  for (var d = lid; d < RKV; d += WG) {
+    var sum = 0.0;
+    for (var z = 0u; z < SPLITS; z++) { sum += exp(partials[base + z * SHARE + RKV] - top) * partials[base + z * SHARE + d]; }
+    attnLatent[(t * NH + h) * RKV + d] = sum * inv;
+  }
+}
+#else
 @group(0) @binding(1) var<storage, read> qAbs: array<f32>;          // [T, NH, RKV + DR]
 @group(0) @binding(2) var<storage, read> latentCache: array<f32>;   // [MAX_CONTEXT, RKV + DR]
 #ifdef SPLIT
@@ -137,3 +162,4 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
 #endif
 }
+#endif

@@ -6,9 +6,8 @@
 // Keys u ≤ pos0 + t, or the DSA selection indices[t, 0:counts[t]] when SELECTION and step.sparse == 1 (entries
 // past pos0 + t ignored). The keys of a row are cut into share_count(nKeys) shares of at least MIN_KEYS keys, at
 // most SPLITS; workgroup (g, t, z) takes share z and writes its unnormalised accumulator with the running max m and
-// sum l per head to partials [T, NH, SPLITS, RKV + 2]; the value up-projection (mla_value_up.wgsl SHARES,
-// HEAD_SHARES) merges a row's shares into ô (M = max m_z, ô = Σ_z e^(m_z − M) acc_z / Σ_z e^(m_z − M) l_z; 0 with
-// no visible key), counting them with the same share_count.
+// sum l per head to partials [T, NH, SPLITS, RKV + 2]; entry point `combine` merges a row's shares into ô
+// (M = max m_z, ô = Σ_z e^(m_z − M) acc_z / Σ_z e^(m_z − M) l_z; 0 with no visible key).
 // Scores: per block the query and key rows pass through workgroup memory DC dims at a time (coalesced loads, key
 // rows padded against bank conflicts), the next chunk's loads in flight while the current one is used; thread
 // (key kk, head group part hq) sums HPT heads' dots. Values: thread lid owns ô dims lid, lid + WG, … of all HG
@@ -23,12 +22,20 @@ const SHARE: u32 = RKV + 2u;
 const NEG_BIG: f32 = -3.0e38;            // "no key yet": finite so exp(NEG_BIG − m) is a clean 0
 
 @group(0) @binding(0) var<uniform> step: Step;
+#ifdef COMBINE
+@group(0) @binding(1) var<storage, read> partials: array<f32>;          // [T, NH, SPLITS, RKV + 2]
+@group(0) @binding(2) var<storage, read_write> attnLatent: array<f32>;  // [T, NH, RKV] ô
+#ifdef SELECTION
+@group(0) @binding(3) var<storage, read> counts: array<u32>;            // [T]
+#endif
+#else
 @group(0) @binding(1) var<storage, read> qAbs: array<f32>;              // [T, NH, RKV + DR]
 @group(0) @binding(2) var<storage, read> latentCache: array<f32>;       // [MAX_CONTEXT, RKV + DR]
 @group(0) @binding(3) var<storage, read_write> partials: array<f32>;    // [T, NH, SPLITS, RKV + 2] acc, m, l
 #ifdef SELECTION
 @group(0) @binding(4) var<storage, read> indices: array<u32>;           // [T, TOPK] selected key positions
 @group(0) @binding(5) var<storage, read> counts: array<u32>;            // [T] valid entries of each indices row
+#endif
 #endif
 
 #include "mla_keys"
@@ -38,6 +45,76 @@ fn share_count(nKeys: u32) -> u32 {
   return clamp((nKeys + MIN_KEYS - 1u) / MIN_KEYS, 1u, SPLITS);
 }
 
+#ifdef COMBINE
+#include "workgroup_sum"
+var<workgroup> shareWeight: array<f32, SPLITS>; // m_z, then e^(m_z − M)
+var<workgroup> shareSum: array<f32, SPLITS>;    // l_z
+var<workgroup> laneSum: array<f32, WG>;         // [share lane][dim] partial sums
+const SHARE_LANES: u32 = WG / COMBINE_DIMS;      // threads splitting one dim's shares
+const UNROLL: u32 = 8u;                          // shares whose loads a thread issues together
+
+// The workgroup's max of one value per thread (through laneSum; every thread gets the result; the sum is
+// common/workgroup_sum.wgsl's).
+fn reduce_lanes_max(lid: u32, value: f32) -> f32 {
+  laneSum[lid] = value;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) { laneSum[lid] = max(laneSum[lid], laneSum[lid + stride]); }
+    workgroupBarrier();
+  }
+  let result = laneSum[0];
+  workgroupBarrier();
+  return result;
+}
+
+
+@compute @workgroup_size(WG)
+fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let h = wid.x;
+  let t = wid.y;
+  if (t >= step.rows) { return; }
+  let shares = share_count(key_count(t));
+  let base = (t * NH + h) * SPLITS * SHARE;
+  // The shares' m and l through workgroup memory (a thread walking them all would wait on each load in turn).
+  for (var z = lid; z < shares; z += WG) {
+    shareWeight[z] = partials[base + z * SHARE + RKV];
+    shareSum[z] = partials[base + z * SHARE + RKV + 1u];
+  }
+  workgroupBarrier();
+  // M = max m_z and Σ e^(m_z − M) l_z as tree reductions (a loop over up to SPLITS shares per thread was several µs).
+  var top = NEG_BIG;
+  for (var z = lid; z < shares; z += WG) { top = max(top, shareWeight[z]); }
+  top = reduce_lanes_max(lid, top);
+  for (var z = lid; z < shares; z += WG) { shareWeight[z] = exp(shareWeight[z] - top); }
+  workgroupBarrier();
+  var part = 0.0;
+  for (var z = lid; z < shares; z += WG) { part += shareWeight[z] * shareSum[z]; }
+  let total = workgroup_sum(lid, part);
+  let inv = select(0.0, 1.0 / total, total > 0.0);
+  // Workgroup (h, t, b) writes dims b·COMBINE_DIMS ..: thread (share lane sl, dim dl) sums shares sl, sl +
+  // SHARE_LANES, … of dim dl (consecutive threads read consecutive dims), then the lanes' sums are added.
+  let dl = lid % COMBINE_DIMS;
+  let sl = lid / COMBINE_DIMS;
+  let d = wid.z * COMBINE_DIMS + dl;
+  let dRead = min(d, RKV - 1u);
+  var sum = 0.0;
+  for (var z0 = sl; z0 < shares; z0 += UNROLL * SHARE_LANES) {
+    var v: array<f32, UNROLL>;
+    for (var q = 0u; q < UNROLL; q++) { v[q] = partials[base + min(z0 + q * SHARE_LANES, shares - 1u) * SHARE + dRead]; }
+    for (var q = 0u; q < UNROLL; q++) {
+      let z = z0 + q * SHARE_LANES;
+      sum += select(0.0, shareWeight[min(z, shares - 1u)] * v[q], z < shares);
+    }
+  }
+  laneSum[lid] = sum;
+  workgroupBarrier();
+  if (sl == 0u && d < RKV) {
+    var all = 0.0;
+    for (var l = 0u; l < SHARE_LANES; l++) { all += laneSum[l * COMBINE_DIMS + dl]; }
+    attnLatent[(t * NH + h) * RKV + d] = all * inv;
+  }
+}
+#else
 const KEY_GROUPS: u32 = WG / KB;         // threads scoring one key, each for HPT heads
 const HPT: u32 = (HG + KEY_GROUPS - 1u) / KEY_GROUPS;
 const QS_HEADS: u32 = KEY_GROUPS * HPT;  // staged query rows (those past HG are zero)
@@ -193,3 +270,4 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
   }
 }
+#endif

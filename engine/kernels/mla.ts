@@ -4,8 +4,8 @@
 //                   kv_a output -> cache rows pos0..pos0+T-1 (RMSNorm of the latent, adjacent-pair RoPE of kR)
 //   mlaAttention    qAbs x cache -> ô [T, nH, rKV] (causal, or the DSA selection when step.sparse == 1); with
 //                   `split` (decode) each head's keys are shared by several workgroups writing partial softmax
-//                   states instead, which the value up-projection merges
-//   mlaValueUp      ô (or those shares) -> [T, nH·dV] = W_UV_h·ô per head, the o_proj input (mla-value-up.ts)
+//                   states, and mlaCombine merges them into ô
+//   mlaValueUp      ô -> [T, nH·dV] = W_UV_h·ô per head (the o_proj input)
 // Shapes are compile-time defines; rows, pos0 and the sparse/dense choice come from the Step uniform.
 // Invariant: kv_b_proj is [nH·(dN+dV), rKV] with head h's W_UK rows first, then its W_UV rows.
 import absorbSource from '../../shaders/mla_absorb.wgsl';
@@ -55,7 +55,7 @@ export interface MlaAttentionArgs {
   selected?: MlaSelection;
   /**
    * Split the keys of each (row, head) over `splits` workgroups (decode: NH x splits workgroups fill the GPU) that
-   * write their shares to `partials` [T, nH, splits, rKV + 2] instead of `output`; mlaValueUp merges them.
+   * write their shares to `partials` [T, nH, splits, rKV + 2] instead of `output`; mlaCombine then writes ô.
    */
   split?: MlaSplit;
 }
@@ -65,6 +65,23 @@ export interface MlaSplit {
   partials: GPUBuffer; // [T, nH, splits, rKV + 2] f32
 }
 
+export interface MlaCombineArgs {
+  nH: number;
+  rKV: number;
+  split: MlaSplit;
+  output: GPUBuffer; // [T, nH, rKV] ô
+}
+
+export interface MlaValueUpArgs {
+  attnLatent: GPUBuffer; // [T, nH, rKV] ô
+  kvB: GpuWeight; // kv_b_proj [nH·(dN+dV), rKV]
+  nH: number;
+  dN: number;
+  dV: number;
+  rKV: number;
+  output: GPUBuffer; // [T, nH·dV]
+}
+
 const ABSORB_WG = 128;
 const ATTENTION_WG = 128;
 /**
@@ -72,15 +89,18 @@ const ATTENTION_WG = 128;
  * adapters one thread per key, as the extra partial sums cost more than they save there.
  */
 const SCORE_LANES = { gpu: 16, cpu: 1 } as const;
-/** Token rows sharing one pass over the weights (query absorption, value up-projection). */
-export const TOKEN_TILE = 4;
+// Value up-projection layout, as the matrix-vector kernels' (matvec-shape.ts): on GPUs 8 output rows per workgroup
+// of 256, 32 threads each, then a reduction; on CPU adapters one invocation per output row and no reduction (its
+// barriers made this kernel cost as much as the rest of a layer on SwiftShader).
+const VALUE_UP = { gpu: { WG: 256, ROWS: 8 }, cpu: { WG: 64, ROWS: 64 } } as const;
+const TOKEN_TILE = 4; // token rows sharing one pass over the weights
 // Query absorption layout: on GPUs 8 threads share each column pair's DN rows (a decode row then runs NH x 16
 // workgroups of 256 instead of NH of 128, which left the GPU idle while each thread walked 128 rows); on CPU
 // adapters one thread per pair.
 const ABSORB = { gpu: { WG: 256, DSPLIT: 8 }, cpu: { WG: ABSORB_WG, DSPLIT: 1 } } as const;
-export const WORKGROUP_BYTES = 16384;
+const WORKGROUP_BYTES = 16384;
 
-export function requireCount(kernel: string, name: string, value: number, min = 1): void {
+function requireCount(kernel: string, name: string, value: number, min = 1): void {
   if (!Number.isInteger(value) || value < min) throw new Error(`${kernel}: ${name} must be an integer ≥ ${min}, got ${value}`);
 }
 
@@ -89,7 +109,7 @@ function requireRopeDim(kernel: string, dR: number): void {
   if (dR % 2 !== 0) throw new Error(`${kernel}: dR must be even (RoPE pairs), got ${dR}`);
 }
 
-export function requireKvB(kernel: string, kvB: GpuWeight, nH: number, dN: number, dV: number, rKV: number): void {
+function requireKvB(kernel: string, kvB: GpuWeight, nH: number, dN: number, dV: number, rKV: number): void {
   const [rows, cols] = kvB.shape;
   if (kvB.shape.length !== 2 || rows !== nH * (dN + dV) || cols !== rKV) {
     throw new Error(`${kernel}: kvB has shape [${kvB.shape}], expected [${nH * (dN + dV)}, ${rKV}] = [nH·(dN+dV), rKV]`);
@@ -101,7 +121,7 @@ export function requireKvB(kernel: string, kvB: GpuWeight, nH: number, dN: numbe
   if (kvB.rowStride !== stride) throw new Error(`${kernel}: kvB rowStride ${kvB.rowStride} ≠ ${stride} for ${kvB.dtype}`);
 }
 
-export function requireBytes(kernel: string, name: string, buffer: GPUBuffer, bytes: number): void {
+function requireBytes(kernel: string, name: string, buffer: GPUBuffer, bytes: number): void {
   if (buffer.size < bytes) throw new Error(`${kernel}: ${name} holds ${buffer.size} bytes, needs at least ${bytes}`);
 }
 
@@ -188,4 +208,34 @@ export function splitRows(kernel: string, nH: number, rKV: number, split: MlaSpl
   const rowBytes = splitPartialsBytes(1, nH, rKV, split.splits);
   requireBytes(kernel, 'split.partials', split.partials, rowBytes);
   return Math.floor(split.partials.size / rowBytes);
+}
+
+/** ô[t,h] from the split shares mlaAttention wrote (mla_attention.wgsl `combine`). */
+export function mlaCombine(ctx: GpuContext, args: MlaCombineArgs): KernelCall {
+  const kernel = 'mlaCombine';
+  const { nH, rKV, split } = args;
+  for (const [name, value] of Object.entries({ nH, rKV })) requireCount(kernel, name, value);
+  const maxRows = Math.min(splitRows(kernel, nH, rKV, split), Math.floor(args.output.size / (nH * rKV * 4)));
+  const pipeline = ctx.pipeline('mla_attention', attentionSource, { WG: ATTENTION_WG, NH: nH, RKV: rKV, DR: 0, SPLITS: split.splits, COMBINE: true }, 'combine');
+  const group = ctx.bindGroup(pipeline, [ctx.step, split.partials, args.output], 'mla_combine');
+  return simpleCall('mla_combine', pipeline, group, (rows) => {
+    if (rows > maxRows) throw new Error(`${kernel}: rows=${rows} but its buffers hold ${maxRows} rows`);
+    return [nH, rows];
+  });
+}
+
+/** output[t, h·dV + i] = Σ_j W_UV_h[i, j] · ô[t,h,j]. */
+export function mlaValueUp(ctx: GpuContext, args: MlaValueUpArgs): KernelCall {
+  const kernel = 'mlaValueUp';
+  const { nH, dN, dV, rKV, kvB } = args;
+  for (const [name, value] of Object.entries({ nH, dN, dV, rKV })) requireCount(kernel, name, value);
+  requireKvB(kernel, kvB, nH, dN, dV, rKV);
+  const { WG, ROWS } = VALUE_UP[ctx.layout];
+  const pipeline = ctx.pipeline('mla_absorb', absorbSource, {
+    WG, ROWS, TT: TOKEN_TILE, NH: nH, DN: dN, DV: dV, RKV: rKV,
+    ROW_STRIDE: kvB.rowStride, WEIGHT_F16: kvB.dtype === 'f16', VALUE_UP: true,
+  });
+  const bindings = [ctx.step, args.attnLatent, kvB.buffer, args.output];
+  return simpleCall('mla_value_up', pipeline, ctx.bindGroup(pipeline, bindings, 'mla_value_up'),
+    (rows) => [Math.ceil((nH * dV) / ROWS), Math.ceil(rows / TOKEN_TILE)]);
 }

@@ -10,9 +10,8 @@ import { byRows, type GpuContext, type KernelCall } from '../gpu/context';
 import { indexerKeyAppend, indexerSelect } from '../kernels/indexer';
 import { linear } from '../kernels/linear';
 import { linearPair, projectionsPair } from '../kernels/linear-pair';
-import { mlaAttention, mlaQueryAbsorb } from '../kernels/mla';
-import { headsValueShares, mlaAttentionHeads } from '../kernels/mla-heads';
-import { mlaValueUp } from '../kernels/mla-value-up';
+import { mlaAttention, mlaCombine, mlaQueryAbsorb, mlaValueUp } from '../kernels/mla';
+import { mlaAttentionHeads } from '../kernels/mla-heads';
 import { rmsNorm } from '../kernels/rms-norm';
 import { mlaSoftmaxScale } from './rope';
 import type { Scratch } from './scratch';
@@ -28,8 +27,8 @@ export interface AttentionCalls {
   /** DSA top-k selection (and wq_b when it could not pair); encoded only when sparse attention is active for the step. */
   select: KernelCall[];
   /**
-   * Query absorption with the latent append, absorbed attention over the cache (split over workgroups), value
-   * up-projection (merging the attention's shares) and o_proj added into scratch.hidden.
+   * Query absorption with the latent append, absorbed attention over the cache (split over workgroups, then
+   * combined), value up-projection and o_proj added into scratch.hidden.
    */
   attend: KernelCall[];
 }
@@ -99,29 +98,25 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
     q: scratch.query, kvB: weights.kvUp, nH, dN, dR, dV, rKV, ropeTable, qAbs: scratch.queryAbsorbed,
     append: { kva: scratch.kvLatentRaw, normWeight: weights.kvNorm, eps, latentCache: scratch.latentCache[layer] },
   });
-  const valueUp = { kvB: weights.kvUp, nH, dN, dV, rKV, output: scratch.attentionOut };
-  let attention: KernelCall;
-  let valueUpCall: KernelCall;
+  let attention: KernelCall[];
   if (scratch.attentionHeads) {
-    // GPUs: heads share each key read; decode cuts a row's keys into many shares, prefill into a few; the value
-    // up-projection merges them.
-    const { decode: decodeShares, prefill: chunkShares } = scratch.attentionHeads;
-    attention = byRows(decode, mlaAttentionHeads(ctx, { ...attentionArgs, shares: decodeShares }),
-      [mlaAttentionHeads(ctx, { ...attentionArgs, shares: chunkShares })]);
-    valueUpCall = byRows(decode, mlaValueUp(ctx, { ...valueUp, shares: headsValueShares(decodeShares, selected) }),
-      [mlaValueUp(ctx, { ...valueUp, shares: headsValueShares(chunkShares, selected) })]);
+    // GPUs: heads share each key read; decode cuts a row's keys into many shares, prefill into a few.
+    const [decodeAttention, decodeCombine] = mlaAttentionHeads(ctx, { ...attentionArgs, shares: scratch.attentionHeads.decode });
+    const [chunkAttention, chunkCombine] = mlaAttentionHeads(ctx, { ...attentionArgs, shares: scratch.attentionHeads.prefill });
+    attention = [byRows(decode, decodeAttention, [chunkAttention]), byRows(decode, decodeCombine, [chunkCombine])];
   } else {
     // CPU adapters: a workgroup per head; decode splits each head's keys over attentionSplit.splits workgroups,
-    // whose shares the value up-projection merges; steps of several rows already have NH x rows workgroups.
+    // then combines the shares; steps of several rows already have NH x rows workgroups.
     const split = scratch.attentionSplit;
-    attention = byRows(decode, mlaAttention(ctx, { ...attentionArgs, split }), [mlaAttention(ctx, attentionArgs)]);
-    valueUpCall = byRows(decode, mlaValueUp(ctx, { ...valueUp, shares: { split } }),
-      [mlaValueUp(ctx, { ...valueUp, attnLatent: scratch.attentionLatent })]);
+    attention = [
+      byRows(decode, mlaAttention(ctx, { ...attentionArgs, split }), [mlaAttention(ctx, attentionArgs)]),
+      byRows(decode, mlaCombine(ctx, { nH, rKV, split, output: scratch.attentionLatent }), []),
+    ];
   }
   const attend: KernelCall[] = [
     absorb,
-    attention,
-    valueUpCall,
+    ...attention,
+    mlaValueUp(ctx, { attnLatent: scratch.attentionLatent, kvB: weights.kvUp, nH, dN, dV, rKV, output: scratch.attentionOut }),
     linear(ctx, { input: scratch.attentionOut, weight: weights.outProj, output: scratch.hidden, accumulate: true }),
   ];
   return { project, select, attend };

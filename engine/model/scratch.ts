@@ -10,7 +10,7 @@ import { splitPartialsBytes, type MlaSplit } from '../kernels/mla';
 
 /**
  * Workgroups per head in the per-head kernel's decode attention (CPU adapters, or a GPU told to use that kernel):
- * on GPUs 8 (16 heads x 8 = 128 workgroups, merged by the value up-projection); on CPU adapters 1 (more
+ * on GPUs 8 (16 heads x 8 = 128 workgroups, combined by one more small dispatch); on CPU adapters 1 (more
  * workgroups only add barrier switching). GPUs normally run the heads kernel, whose shares are headsSplits'.
  */
 export const ATTENTION_SPLITS = { gpu: 8, cpu: 1 } as const;
@@ -43,8 +43,7 @@ export interface Scratch {
   query: GPUBuffer; // [T, nH, dN + dR]
   kvLatentRaw: GPUBuffer; // [T, rKV + dR] kv_a_proj_with_mqa output
   queryAbsorbed: GPUBuffer; // [T, nH, rKV + dR]
-  /** ô [T, nH, rKV] of the per-head kernel's unsplit steps (empty on the heads kernel: its shares are merged in place). */
-  attentionLatent: GPUBuffer;
+  attentionLatent: GPUBuffer; // [T, nH, rKV]
   attentionOut: GPUBuffer; // [T, nH * dV]
   /** Decode's split attention: its share count and the shares [1, nH, splits, rKV + 2] (mla.ts MlaSplit). */
   attentionSplit: MlaSplit;
@@ -103,7 +102,7 @@ export function createScratch(device: GPUDevice, config: ModelConfig, maxRows: n
     query: f32(T * nH * (dN + dR), 'query'),
     kvLatentRaw: f32(T * (rKV + dR), 'kv_latent_raw'),
     queryAbsorbed: f32(T * nH * (rKV + dR), 'query_absorbed'),
-    attentionLatent: f32(attentionKernel === 'heads' ? 0 : T * nH * rKV, 'attention_latent'),
+    attentionLatent: f32(T * nH * rKV, 'attention_latent'),
     attentionOut: f32(T * nH * dV, 'attention_out'),
     attentionSplit: { splits, partials: f32(attentionKernel === 'heads' ? 0 : splitPartialsBytes(1, nH, rKV, splits) / 4, 'attention_partials') },
     attentionHeads: attentionKernel === 'heads' ? headsShares(nH, rKV, maxRows, f32) : null,

@@ -17,7 +17,7 @@ export {
   softmax,
   swiglu,
 } from './ops-core';
-export { mergeAttentionShares, mlaAttentionAbsorbed, mlaAttentionNaive, mlaValueUpReference } from './ops-mla';
+export { mlaAttentionAbsorbed, mlaAttentionNaive } from './ops-mla';
 export type { MlaAttentionArgs } from './ops-mla';
 export { indexerScores, topkSelect } from './ops-indexer';
 export type { IndexerScoreArgs } from './ops-indexer';

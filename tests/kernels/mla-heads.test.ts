@@ -2,18 +2,14 @@
 // ô[t,h] = Σ_u softmax_u(τ·qAbs[t,h]·cache[u]) · c(u) over the keys row t sees: one and two head groups (3 and 17
 // heads: 16 + 1), latent widths that leave a partial dim chunk and one or two ô dims per thread, 1 to 600 keys
 // (shares of 32 keys, a partial key block, more allowed shares than keys), one decode row and a chunk of 3 rows, and
-// a sparse DSA selection whose entries past a row's position are ignored. The shares are merged by the value
-// up-projection (its GPU and CPU layouts) with W_UV = I, so its output is ô.
+// a sparse DSA selection whose entries past a row's position are ignored.
 import { describe, expect, it } from 'vitest';
 import { GpuContext } from '../../engine/gpu/context';
 import { createStorage, readF32, runCalls, uploadArray } from '../../engine/gpu/buffers';
 import { splitPartialsBytes } from '../../engine/kernels/mla';
-import { headsValueShares, mlaAttentionHeads } from '../../engine/kernels/mla-heads';
-import { mlaValueUp } from '../../engine/kernels/mla-value-up';
-import { MATVEC_SHAPES } from '../../engine/kernels/matvec-shape';
+import { mlaAttentionHeads } from '../../engine/kernels/mla-heads';
 import { expectClose, randomArray } from '../support/compare';
 import { testDevice } from '../support/gpu';
-import { IDENTITY_DN, identityValueWeight } from '../support/mla';
 
 const DR = 8, MAX_CONTEXT = 640, SCALE = 0.11, TOPK = 300;
 const TOLERANCE = { atol: 1e-5, rtol: 1e-4 };
@@ -46,8 +42,8 @@ describe('heads-sharing MLA attention', () => {
   for (const [nH, rKV] of [[3, 130], [17, 300]] as const) {
     it(`matches the reference: ${nH} heads, rKV ${rKV}, 1 and 3 rows, 1 to 600 keys, dense and sparse`, async () => {
       const { device } = await testDevice();
+      const ctx = new GpuContext(device);
       const width = rKV + DR;
-      const kvB = identityValueWeight(device, nH, rKV);
       const T = 3;
       const cache = randomArray(MAX_CONTEXT * width, 41 + nH, 2);
       const qAbs = randomArray(T * nH * width, 42 + nH, 2);
@@ -62,18 +58,15 @@ describe('heads-sharing MLA attention', () => {
       };
       for (const splits of [3, 256]) {
         const shares = { splits, partials: createStorage(device, splitPartialsBytes(T, nH, rKV, splits), 'partials') };
-        for (const [rows, pos0, sparse, layout] of [[1, 0, false, 'gpu'], [1, 32, false, 'cpu'], [1, 599, false, 'gpu'], [3, 100, false, 'gpu'],
-          [3, 100, false, 'cpu'], [1, 599, true, 'cpu'], [1, 599, true, 'gpu'], [3, 400, true, 'gpu']] as const) {
-          const ctx = new GpuContext(device, { matvec: MATVEC_SHAPES[layout] });
+        for (const [rows, pos0, sparse] of [[1, 0, false], [1, 32, false], [1, 599, false], [3, 100, false], [1, 599, true], [3, 400, true]] as const) {
           const output = uploadArray(device, new Float32Array(T * nH * rKV).fill(-7), 'output');
           ctx.writeStep(rows, pos0, sparse);
-          runCalls(device, [mlaAttentionHeads(ctx, { ...base, shares }),
-            mlaValueUp(ctx, { shares: headsValueShares(shares, selected), kvB, nH, dN: IDENTITY_DN, dV: rKV, rKV, output })], rows);
+          runCalls(device, mlaAttentionHeads(ctx, { ...base, shares, output }), rows);
           const keys = (t: number) => sparse
             ? selection[t].slice(0, [TOPK, 250, 17][t]).filter((u) => u <= pos0 + t)
             : Array.from({ length: pos0 + t + 1 }, (_, u) => u);
           const expected = reference(qAbs, cache, nH, rKV, rows, keys);
-          const what = `${splits} shares, ${rows} rows at ${pos0}${sparse ? ', sparse' : ''}, ${layout} value-up layout`;
+          const what = `${splits} shares, ${rows} rows at ${pos0}${sparse ? ', sparse' : ''}`;
           expectClose(await readF32(device, output, rows * nH * rKV), expected, TOLERANCE, what);
         }
       }
@@ -84,12 +77,9 @@ describe('heads-sharing MLA attention', () => {
     const { device } = await testDevice();
     const ctx = new GpuContext(device);
     const buffer = createStorage(device, MAX_CONTEXT * 138 * 4, 'any');
-    const args = { qAbs: buffer, latentCache: buffer, nH: 3, rKV: 130, dR: DR, scale: SCALE, maxContext: MAX_CONTEXT };
+    const args = { qAbs: buffer, latentCache: buffer, nH: 3, rKV: 130, dR: DR, scale: SCALE, maxContext: MAX_CONTEXT, output: buffer };
     expect(() => mlaAttentionHeads(ctx, { ...args, shares: { splits: 4, partials: createStorage(device, 64, 'tiny') } })).toThrow(/partials/);
     const shares = { splits: 4, partials: createStorage(device, splitPartialsBytes(1, 3, 130, 4), 'partials') };
-    expect(() => mlaAttentionHeads(ctx, { ...args, shares }).encode({} as GPUComputePassEncoder, 2)).toThrow(/rows=2/);
-    const kvB = identityValueWeight(device, 3, 130);
-    const valueUp = { shares: headsValueShares(shares), kvB, nH: 3, dN: IDENTITY_DN, dV: 130, rKV: 130, output: buffer };
-    expect(() => mlaValueUp(ctx, valueUp).encode({} as GPUComputePassEncoder, 2)).toThrow(/rows=2/);
+    expect(() => mlaAttentionHeads(ctx, { ...args, shares })[0].encode({} as GPUComputePassEncoder, 2)).toThrow(/rows=2/);
   });
 });

@@ -1,18 +1,15 @@
-// Split-key MLA attention for decode (mlaAttention with `split`, its shares merged by mlaValueUp with W_UV = I, so
-// the output is ô) against a float64 reference of
+// Split-key MLA attention for decode (mlaAttention with `split`, then mlaCombine) against a float64 reference of
 // ô[h] = Σ_u softmax_u(τ·qAbs[h]·cache[u]) · c(u): keys spread over 3 and 8 workgroups per head, contexts where
 // some shares are empty (5 keys, 8 shares) or span several key blocks (600 keys), and a sparse DSA selection whose
 // entries past the row's position are ignored; with the GPU (16 lanes per key) and CPU (one thread per key) score
-// layouts (the value up-projection's layout too). The unsplit kernel runs on the same inputs as a cross-check.
+// layouts. The unsplit kernel runs on the same inputs as a cross-check.
 import { describe, expect, it } from 'vitest';
 import { GpuContext } from '../../engine/gpu/context';
 import { createStorage, readF32, runCalls, uploadArray } from '../../engine/gpu/buffers';
 import { MATVEC_SHAPES } from '../../engine/kernels/matvec-shape';
-import { mlaAttention } from '../../engine/kernels/mla';
-import { mlaValueUp } from '../../engine/kernels/mla-value-up';
+import { mlaAttention, mlaCombine } from '../../engine/kernels/mla';
 import { expectClose, randomArray } from '../support/compare';
 import { testDevice } from '../support/gpu';
-import { IDENTITY_DN, identityValueWeight } from '../support/mla';
 
 const NH = 3, RKV = 130, DR = 8, WIDTH = RKV + DR, MAX_CONTEXT = 640, SCALE = 0.11, TOPK = 300;
 const TOLERANCE = { atol: 1e-5, rtol: 1e-4 };
@@ -50,18 +47,16 @@ describe('split-key MLA attention (decode)', () => {
         indices: uploadArray(device, Uint32Array.from(selectionKeys), 'indices'), counts: uploadArray(device, Uint32Array.from([TOPK]), 'counts'),
       };
       const selected = { indices: buffers.indices, counts: buffers.counts, topk: TOPK };
-      const valueUp = { kvB: identityValueWeight(device, NH, RKV), nH: NH, dN: IDENTITY_DN, dV: RKV, rKV: RKV };
       for (const splits of [3, 8]) {
         const split = { splits, partials: createStorage(device, NH * splits * (RKV + 2) * 4, 'partials') };
         for (const [keys, sparse] of [[5, false], [600, false], [600, true]] as const) {
           const base = { qAbs: buffers.qAbs, latentCache: buffers.latentCache, nH: NH, rKV: RKV, dR: DR, scale: SCALE, maxContext: MAX_CONTEXT, selected };
           const splitOut = uploadArray(device, new Float32Array(NH * RKV).fill(-7), 'split_out');
-          const wholeLatent = createStorage(device, NH * RKV * 4, 'whole_latent');
           const wholeOut = createStorage(device, NH * RKV * 4, 'whole_out');
           ctx.writeStep(1, keys - 1, sparse);
           runCalls(device, [
-            mlaAttention(ctx, { ...base, output: wholeLatent, split }), mlaValueUp(ctx, { ...valueUp, shares: { split }, output: splitOut }),
-            mlaAttention(ctx, { ...base, output: wholeLatent }), mlaValueUp(ctx, { ...valueUp, attnLatent: wholeLatent, output: wholeOut }),
+            mlaAttention(ctx, { ...base, output: splitOut, split }), mlaCombine(ctx, { nH: NH, rKV: RKV, split, output: splitOut }),
+            mlaAttention(ctx, { ...base, output: wholeOut }),
           ], 1);
           const visible = sparse ? selectionKeys.filter((u) => u <= keys - 1) : Array.from({ length: keys }, (_, u) => u);
           const expected = reference(qAbs, cache, visible);

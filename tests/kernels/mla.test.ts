@@ -5,13 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { GpuContext, type KernelCall } from '../../engine/gpu/context';
 import { createStorage, readF32, runCalls, uploadArray } from '../../engine/gpu/buffers';
-import { mlaAttention, mlaQueryAbsorb } from '../../engine/kernels/mla';
-import { mlaValueUp, type MlaValueShares } from '../../engine/kernels/mla-value-up';
+import { mlaAttention, mlaQueryAbsorb, mlaValueUp } from '../../engine/kernels/mla';
 import { MATVEC_SHAPES } from '../../engine/kernels/matvec-shape';
 import { buildRopeTable } from '../../engine/model/rope';
 import type { ModelConfig } from '../../engine/config';
 import { roundToDtype, uploadWeight, type WeightDtype } from '../../engine/weights/gpu-weight';
-import { linear, mergeAttentionShares, mlaAttentionAbsorbed, mlaValueUpReference, rmsNorm, ropeAdjacent } from '../reference/ops';
+import { linear, mlaAttentionAbsorbed, rmsNorm, ropeAdjacent } from '../reference/ops';
 import { expectClose, randomArray, TOLERANCE } from '../support/compare';
 import { testDevice } from '../support/gpu';
 
@@ -219,64 +218,6 @@ describe('mla kernels', () => {
     }
   });
 
-  // Shares [T, nH, splits, rKV + 2]: random accumulators, maxima in [−4, 4] and positive sums; shares a row does not
-  // use hold a max of 1e30 (they would swamp M if merged); `emptyRow` has only empty shares (m −3e38, l 0, acc 0).
-  function randomShares(T: number, nH: number, rKV: number, splits: number, used: (t: number) => number, emptyRow: number, seed: number) {
-    const share = rKV + 2;
-    const partials = randomArray(T * nH * splits * share, seed);
-    for (let t = 0; t < T; t++) {
-      for (let h = 0; h < nH; h++) {
-        for (let z = 0; z < splits; z++) {
-          const b = ((t * nH + h) * splits + z) * share;
-          partials[b + rKV] = 4 * partials[b + rKV];
-          partials[b + rKV + 1] = 1.5 + partials[b + rKV + 1];
-          if (z >= used(t)) partials[b + rKV] = 1e30;
-          if (t === emptyRow) {
-            partials.fill(0, b, b + rKV);
-            partials[b + rKV] = -3e38;
-            partials[b + rKV + 1] = 0;
-          }
-        }
-      }
-    }
-    return partials;
-  }
-
-  for (const [nH, dN, dV, rKV, T] of [[3, 5, 7, 9, 7], [2, 3, 37, 523, 5]] as const) {
-    it(`value up-projection merges split attention shares: ${nH} heads, dV ${dV}, rKV ${rKV}, ${T} rows (both layouts, all shares, heads shares, DSA counts)`, async () => {
-      const { device } = await testDevice();
-      const splits = 5, topk = 8, pos0 = 0, minShareKeys = 2;
-      const counts = [0, 3, 9, 1, 20, 4, 6].slice(0, T);
-      // Shares used per row: every split (per-head kernel); ceil(keys / minShareKeys) clamped to [1, splits] (heads).
-      const headShares = (keys: number) => Math.min(splits, Math.max(1, Math.ceil(keys / minShareKeys)));
-      const cases = [
-        { what: 'all shares', used: () => splits, emptyRow: 1, sparse: false, shares: (split: MlaValueShares['split']) => ({ split }) },
-        { what: 'heads shares', used: (t: number) => headShares(pos0 + t + 1), emptyRow: -1, sparse: false,
-          shares: (split: MlaValueShares['split']) => ({ split, minShareKeys }) },
-        { what: 'heads shares, sparse', used: (t: number) => headShares(Math.min(counts[t], topk)), emptyRow: 0, sparse: true,
-          shares: (split: MlaValueShares['split']) => ({ split, minShareKeys, selected: { counts: countsBuffer, topk } }) },
-      ];
-      const countsBuffer = uploadArray(device, Uint32Array.from(counts), 'counts');
-      for (const dtype of ['f32', 'f16'] as const) {
-        const kvBValues = randomArray(nH * (dN + dV) * rKV, 7 + rKV);
-        const kvB = uploadWeight(device, kvBValues, [nH * (dN + dV), rKV], dtype, 'kv_b_proj');
-        const weights = roundToDtype(kvBValues, dtype);
-        for (const [i, c] of cases.entries()) {
-          const partials = randomShares(T, nH, rKV, splits, c.used, c.emptyRow, 20 + i);
-          const split = { splits, partials: uploadArray(device, partials, 'partials') };
-          const expected = mlaValueUpReference(mergeAttentionShares(partials, T, nH, rKV, splits, c.used), weights, T, nH, dN, dV, rKV);
-          for (const layout of ['gpu', 'cpu'] as const) {
-            const ctx = new GpuContext(device, { matvec: MATVEC_SHAPES[layout] });
-            const output = uploadArray(device, new Float32Array(T * nH * dV).fill(-7), 'output');
-            ctx.writeStep(T, pos0, c.sparse);
-            runCalls(device, [mlaValueUp(ctx, { shares: c.shares(split), kvB, nH, dN, dV, rKV, output })], T);
-            expectClose(await readF32(device, output, T * nH * dV), expected, TOLERANCE[dtype], `${c.what}, ${dtype}, ${layout} layout`);
-          }
-        }
-      }
-    });
-  }
-
   it('rejects malformed arguments before building a shader', async () => {
     const { device } = await testDevice();
     const ctx = new GpuContext(device);
@@ -288,9 +229,5 @@ describe('mla kernels', () => {
     expect(() => mlaQueryAbsorb(ctx, { q: buffer, kvB, nH: 3, dN: 5, dR: 4, dV: 7, rKV: 9, ropeTable: buffer, qAbs: buffer })).toThrow(/kvB/);
     expect(() => mlaAttention(ctx, { qAbs: buffer, latentCache: buffer, nH: 1, rKV: 9, dR: 4, scale: 0.1, maxContext: 100, output: buffer })).toThrow(/latentCache/);
     expect(() => mlaValueUp(ctx, { attnLatent: buffer, kvB, nH: 2, dN: 5, dV: 7, rKV: 0, output: buffer })).toThrow(/rKV/);
-    expect(() => mlaValueUp(ctx, { kvB, nH: 2, dN: 5, dV: 7, rKV: 9, output: buffer })).toThrow(/exactly one/);
-    const split = { splits: 2, partials: buffer };
-    expect(() => mlaValueUp(ctx, { shares: { split, selected: { counts: buffer, topk: 4 } }, kvB, nH: 2, dN: 5, dV: 7, rKV: 9, output: buffer }))
-      .toThrow(/heads kernel/);
   });
 });
