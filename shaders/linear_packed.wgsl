@@ -51,20 +51,24 @@ fn silu(z: f32) -> f32 {
   return z / (1.0 + exp(-z));
 }
 
-// Row n of W (second: W2) chunk c · x chunk.
-fn projection_chunk_dot(second: bool, n: u32, c: u32, xc: XChunk) -> f32 {
+// Chunk c of row n of W (second: of W2) and its scale.
+fn projection_row_chunk(second: bool, n: u32, c: u32) -> RowChunk {
 #ifdef PAIR
   if (second) {
-    let s = chunk_words_dot(weight2_4[n * ROW_CHUNKS + c], xc);
 #ifdef WEIGHT_QUANTISED
     let g = c * CHUNK / GROUP;
-    return s * unpack2x16float(weight2[SCALE_OFFSET_2 + n * SCALE_ROW_STRIDE + g / 2u])[g & 1u];
+    return RowChunk(weight2_4[n * ROW_CHUNKS + c], unpack2x16float(weight2[SCALE_OFFSET_2 + n * SCALE_ROW_STRIDE + g / 2u])[g & 1u]);
 #else
-    return s;
+    return RowChunk(weight2_4[n * ROW_CHUNKS + c], 1.0);
 #endif
   }
 #endif
-  return chunk_dot(n, c, xc);
+  return row_chunk(n, c);
+}
+
+// Row n of W (second: W2) chunk c · x chunk.
+fn projection_chunk_dot(second: bool, n: u32, c: u32, xc: XChunk) -> f32 {
+  return row_chunk_dot(projection_row_chunk(second, n, c), xc);
 }
 
 @compute @workgroup_size(WG)
@@ -96,19 +100,32 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var up: array<f32, ROWS_PER_THREAD>;
 #endif
 #ifdef SHARED_REDUCE
-  // x a tile at a time through workgroup memory; TILE_STEPS chunks per lane per tile, the ones past K discarded.
+  // x a tile at a time through workgroup memory, TILE_STEPS chunks per lane per tile (those past K discarded); the
+  // tile's weight loads are issued first, so they are in flight while x is staged.
   for (var c0 = 0u; c0 < CHUNKS; c0 += TILE_CHUNKS) {
+    var w: array<RowChunk, TILE_STEPS * ROWS_PER_THREAD>;
+#ifdef SWIGLU
+    var w_up: array<RowChunk, TILE_STEPS * ROWS_PER_THREAD>;
+#endif
+    for (var s = 0u; s < TILE_STEPS; s++) {
+      let c = min(c0 + s * LANES + lane, CHUNKS - 1u);
+      for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+        let n = min(first + r, rows_out - 1u);
+        w[s * ROWS_PER_THREAD + r] = projection_row_chunk(second, n, c);
+#ifdef SWIGLU
+        w_up[s * ROWS_PER_THREAD + r] = row_chunk(N + n, c);
+#endif
+      }
+    }
     stage_x(t * (K / 4u), c0, CHUNKS, lid);
     for (var s = 0u; s < TILE_STEPS; s++) {
       let local = s * LANES + lane;
-      let c = min(c0 + local, CHUNKS - 1u);
       let live = c0 + local < CHUNKS;
       let xc = staged_x_chunk(local);
       for (var r = 0u; r < ROWS_PER_THREAD; r++) {
-        let n = min(first + r, rows_out - 1u);
-        gate[r] += select(0.0, projection_chunk_dot(second, n, c, xc), live);
+        gate[r] += select(0.0, row_chunk_dot(w[s * ROWS_PER_THREAD + r], xc), live);
 #ifdef SWIGLU
-        up[r] += select(0.0, chunk_dot(N + n, c, xc), live);
+        up[r] += select(0.0, row_chunk_dot(w_up[s * ROWS_PER_THREAD + r], xc), live);
 #endif
       }
     }

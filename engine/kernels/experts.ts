@@ -18,7 +18,7 @@ import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
 import type { Defines } from '../gpu/preprocess';
 import type { GpuWeight } from '../weights/gpu-weight';
 import { checkRows, rowsFitting } from './linear';
-import { packedRowsPerWorkgroup } from './matvec-shape';
+import { packedReduceDefines, packedRowsPerWorkgroup } from './matvec-shape';
 import { checkWeight, packedChunkFits, weightDefines } from './weight-args';
 
 const MAX_GRID = 65535;
@@ -134,7 +134,7 @@ function expertsPipeline(ctx: GpuContext, kernel: string, weight: GpuWeight, sha
       : {};
     const pipeline = ctx.pipeline('experts_packed', packedSource, {
       ...shape, ...weightDefines(weight), ...layout, ...sharedDefines, DOWN: down, SUMS: down ? 1 : 2,
-      SHARED_REDUCE: layout.LANES > 1, SCALES_BINDING: scalesBinding, SHARED_BINDING: sharedBinding, SHARED_SCALES_BINDING: sharedBinding + 1,
+      ...packedReduceDefines(layout, weight.dtype), SCALES_BINDING: scalesBinding, SHARED_BINDING: sharedBinding, SHARED_SCALES_BINDING: sharedBinding + 1,
     });
     const scales = quantised ? [weight.buffer] : [];
     const sharedBuffers = shared ? [shared.buffer, ...(quantised ? [shared.buffer] : [])] : [];

@@ -24,7 +24,7 @@ import type { Defines } from '../gpu/preprocess';
 import { oneBuffer, weightParts, type RowsWeight, type WeightPart } from '../weights/split-weight';
 import type { GpuWeight } from '../weights/gpu-weight';
 import { inputNormDefines, type InputNorm } from './input-norm';
-import { packedRowsPerWorkgroup, type PackedMatvecShape } from './matvec-shape';
+import { packedReduceDefines, packedRowsPerWorkgroup, type PackedMatvecShape } from './matvec-shape';
 import { rmsNorm } from './rms-norm';
 import { checkWeight, packedChunkFits, weightDefines } from './weight-args';
 
@@ -207,7 +207,7 @@ export function packedDefines(shape: PackedMatvecShape, k: number, n: number, we
   swiglu: boolean, lastRow: boolean, out = { stride: n, offset: 0 }): Defines {
   return {
     K: k, N: n, OUT_STRIDE: out.stride, OUT_OFFSET: out.offset, ...weightDefines(weight), ...shape,
-    ROW_GRID_X: rowGridX, SWIGLU: swiglu, LAST_ROW: lastRow, SUMS: swiglu ? 2 : 1, SHARED_REDUCE: shape.LANES > 1,
+    ROW_GRID_X: rowGridX, SWIGLU: swiglu, LAST_ROW: lastRow, SUMS: swiglu ? 2 : 1, ...packedReduceDefines(shape, weight.dtype),
   };
 }
 

@@ -84,6 +84,19 @@ export const PACKED_KERNEL_SHAPES: Readonly<Record<MatvecKind, Partial<Record<Pa
   cpu: {},
 };
 
+/**
+ * Reduction and x-format defines of the packed kernels: SHARED_REDUCE where lanes share a row (the GPU layouts:
+ * x staged in workgroup memory too), and with it X_INT8 for q4 weights: x as int8 codes with one scale per
+ * 32-element chunk, products as integer dot products (dot4I8Packed) of the nibbles with the codes.
+ * Dequantising a nibble to f32 and multiplying takes ~4 instructions an element, which held q4 products near 57% of
+ * the H100's memory bandwidth (q8, at half the instructions a byte, reached 83%); four int8 products are one.
+ * The codes round x to 1/254 of its chunk's largest |x| (as llama.cpp's q8_1 activations for its q4 products).
+ */
+export function packedReduceDefines(shape: PackedMatvecShape, dtype: string): { SHARED_REDUCE: boolean; X_INT8: boolean } {
+  const shared = shape.LANES > 1;
+  return { SHARED_REDUCE: shared, X_INT8: shared && dtype === 'q4' };
+}
+
 /** Rows one workgroup of `shape` covers. */
 export function packedRowsPerWorkgroup(shape: PackedMatvecShape): number {
   return (shape.WG / shape.LANES) * shape.ROWS_PER_THREAD;

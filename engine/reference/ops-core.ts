@@ -2,6 +2,30 @@
 // softmax, argmax). Row-major arrays; inputs are any ArrayLike<number>, outputs fresh Float64Arrays unless the
 // function says it works in place. Import them through `./ops`, which re-exports this file.
 
+/** Round half to even, as WGSL's round(). */
+function roundEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * x as the q4 products of the GPU layouts read it (X_INT8, shaders/common/packed_chunk.wgsl): each row of `k`
+ * values in chunks of 32, each chunk's values replaced by round(x · 127 / max|x|) · (max|x| / 127) in f32 steps
+ * (an all-zero chunk stays zero). `k` a multiple of 32.
+ */
+export function xAsInt8Chunks(x: ArrayLike<number>, k: number): Float32Array {
+  if (k % 32 !== 0 || x.length % k !== 0) throw new Error(`xAsInt8Chunks: rows of ${k} are not whole 32-value chunks`);
+  const out = new Float32Array(x.length);
+  for (let start = 0; start < x.length; start += 32) {
+    let amax = 0;
+    for (let i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(Math.fround(x[start + i])));
+    const inv = amax > 0 ? Math.fround(127 / amax) : 0;
+    const scale = Math.fround(amax / 127);
+    for (let i = 0; i < 32; i++) out[start + i] = roundEven(Math.fround(Math.fround(x[start + i]) * inv)) * scale;
+  }
+  return out;
+}
+
 /** y = x·wᵀ: x [rows, inDim], w [outDim, inDim] (PyTorch layout) → [rows, outDim]. */
 export function linear(
   x: ArrayLike<number>,

@@ -16,6 +16,7 @@ export {
   silu,
   softmax,
   swiglu,
+  xAsInt8Chunks,
 } from './ops-core';
 export { mlaAttentionAbsorbed, mlaAttentionNaive } from './ops-mla';
 export type { MlaAttentionArgs } from './ops-mla';

@@ -16,6 +16,9 @@
 //       straight from memory puts the 32 lanes of a warp on 32 different 128-byte lines per vector (q4: 8 vectors
 //       a chunk, 8x the L1 work of the weights themselves, which bounded q4 products near a quarter of the memory
 //       bandwidth on an H100); staged and padded, a vector load of a warp spreads over all banks.
+//   X_INT8 (q4 on the GPU layouts, matvec-shape.ts packedReduceDefines): staging turns each 32-element chunk of x
+//       into int8 codes and a scale, and a chunk's product is 8 integer dot products (dot4I8Packed) of nibbles with
+//       codes, exact, then scaled once; see stage_x for the packing.
 // NORM_INPUT: x is the residual stream, normed on load (common/input_norm.wgsl; include that first).
 // Include after "weights".
 
@@ -32,30 +35,43 @@ const CHUNK: u32 = 4u * X_VECS;          // elements per chunk
 const CHUNKS: u32 = K / CHUNK;           // chunks per row
 const ROW_CHUNKS: u32 = ROW_STRIDE / 4u; // vec4<u32> per row (ROW_STRIDE words)
 
+// x for one chunk: q4 with X_INT8 as int8 codes (packed to meet the weights' nibbles, see stage_x) and their
+// scale; otherwise f32 vectors (q4: pre-scaled by (1, 1/16, 1/256, 1/4096) per vector).
+#ifdef X_INT8
 struct XChunk {
-  v: array<vec4<f32>, X_VECS>, // q4: pre-scaled by (1, 1/16, 1/256, 1/4096) per vector
+  q: array<vec4<u32>, 2>,
+  scale: f32,  // max |x| / 127 over the chunk's 32 values
+  offset: f32, // 8 · Σ codes: the weights' stored bias of 8, taken off the integer sum
 }
+#else
+struct XChunk {
+  v: array<vec4<f32>, X_VECS>,
+}
+#endif
 
-// Vector j of the x row at x_base4 (the row's start in vec4 units), as chunk_words_dot takes it.
+// Vector j of the x row at x_base4 (the row's start in vec4 units).
 fn x_vector(x_base4: u32, j: u32) -> vec4<f32> {
 #ifdef NORM_INPUT
-  let v = normed_x4(x_base4 / (K / 4u), j);
+  return normed_x4(x_base4 / (K / 4u), j);
 #else
-  let v = x4[x_base4 + j];
-#endif
-#ifdef WEIGHT_Q4
-  return v * vec4<f32>(1.0, 0.0625, 0.00390625, 0.000244140625);
-#else
-  return v;
+  return x4[x_base4 + j];
 #endif
 }
 
+#ifdef WEIGHT_Q4
+const NIBBLE_SCALE = vec4<f32>(1.0, 0.0625, 0.00390625, 0.000244140625);
+#else
+const NIBBLE_SCALE = vec4<f32>(1.0);
+#endif
+
+#ifndef X_INT8
 // The X_VECS vectors of x for chunk c of the row at x_base4.
 fn load_x_chunk(x_base4: u32, c: u32) -> XChunk {
   var chunk: XChunk;
-  for (var i = 0u; i < X_VECS; i++) { chunk.v[i] = x_vector(x_base4, c * X_VECS + i); }
+  for (var i = 0u; i < X_VECS; i++) { chunk.v[i] = x_vector(x_base4, c * X_VECS + i) * NIBBLE_SCALE; }
   return chunk;
 }
+#endif
 
 #ifdef SHARED_REDUCE
 // A staged tile: 64 q4 chunks (2048 elements), 128 q8 (2048) or 128 f16 (1024), at most 10 KB of workgroup
@@ -66,27 +82,78 @@ const TILE_STEPS: u32 = max(1u, 64u / LANES);
 const TILE_STEPS: u32 = max(1u, 128u / LANES);
 #endif
 const TILE_CHUNKS: u32 = TILE_STEPS * LANES;
+#ifdef X_INT8
+// Per chunk: two vectors of codes, then the scale in the third, which also shifts the next chunk's banks; the
+// codes' sums (for the weights' bias) in four parts, and the staging's per-word maxima of |x|.
+const STAGE_STRIDE: u32 = 3u;
+const STAGE_ITEMS: u32 = (TILE_CHUNKS * 4u + WG - 1u) / WG; // (chunk, word) items a thread stages
+var<workgroup> x_stage: array<vec4<u32>, TILE_CHUNKS * STAGE_STRIDE>;
+var<workgroup> x_qsum: array<vec4<i32>, TILE_CHUNKS>;
+var<workgroup> x_amax: array<vec4<f32>, TILE_CHUNKS>;
+#else
 const STAGE_STRIDE: u32 = X_VECS + 1u; // vectors per staged chunk: the padding shifts the next chunk's banks
 var<workgroup> x_stage: array<vec4<f32>, TILE_CHUNKS * STAGE_STRIDE>;
+#endif
 
 // Stages chunks [c0, c0 + TILE_CHUNKS) of the row at x_base4, which has `chunks` chunks (past the end: copies of
 // its last chunk, for lanes whose products are discarded). Barriers before (the last tile's readers are done) and
 // after; call from uniform control flow.
 fn stage_x(x_base4: u32, c0: u32, chunks: u32, lid: u32) {
   workgroupBarrier();
+#ifdef X_INT8
+  // A thread per (chunk, word w of 8 elements), two rounds: the chunk's max |x| from its four threads' maxima, then
+  // codes round(x · 127 / max|x|) (0 for an all-zero chunk). Word w of a weight chunk holds elements 8w..8w+7 as
+  // nibbles 0..7; `& 0x0f0f0f0f` keeps the even ones and `>> 4` then the same mask the odd ones, so the codes are
+  // packed likewise: even elements of 8w.. in code word 2w, odd ones in code word 2w + 1.
+  var xa: array<vec4<f32>, STAGE_ITEMS>;
+  var xb: array<vec4<f32>, STAGE_ITEMS>;
+  for (var k = 0u; k < STAGE_ITEMS; k++) {
+    let item = min(lid + k * WG, TILE_CHUNKS * 4u - 1u);
+    let c = min(c0 + item / 4u, chunks - 1u);
+    xa[k] = x_vector(x_base4, c * 8u + 2u * (item % 4u));
+    xb[k] = x_vector(x_base4, c * 8u + 2u * (item % 4u) + 1u);
+    let m = max(abs(xa[k]), abs(xb[k]));
+    if (lid + k * WG < TILE_CHUNKS * 4u) { x_amax[item / 4u][item % 4u] = max(max(m.x, m.y), max(m.z, m.w)); }
+  }
+  workgroupBarrier();
+  for (var k = 0u; k < STAGE_ITEMS; k++) {
+    let item = lid + k * WG;
+    if (item < TILE_CHUNKS * 4u) {
+      let local = item / 4u;
+      let w = item % 4u;
+      let parts = x_amax[local];
+      let amax = max(max(parts.x, parts.y), max(parts.z, parts.w));
+      let inv = select(0.0, 127.0 / amax, amax > 0.0);
+      let a = vec4<i32>(round(xa[k] * inv));
+      let b = vec4<i32>(round(xb[k] * inv));
+      x_stage[local * STAGE_STRIDE + w / 2u][2u * (w % 2u)] = pack4xI8(vec4<i32>(a.x, a.z, b.x, b.z));
+      x_stage[local * STAGE_STRIDE + w / 2u][2u * (w % 2u) + 1u] = pack4xI8(vec4<i32>(a.y, a.w, b.y, b.w));
+      let sum = a + b;
+      x_qsum[local][w] = sum.x + sum.y + sum.z + sum.w;
+      if (w == 0u) { x_stage[local * STAGE_STRIDE + 2u].x = bitcast<u32>(amax / 127.0); }
+    }
+  }
+#else
   for (var e = lid; e < TILE_CHUNKS * X_VECS; e += WG) {
     let local = e / X_VECS;
     let i = e % X_VECS;
-    x_stage[local * STAGE_STRIDE + i] = x_vector(x_base4, min(c0 + local, chunks - 1u) * X_VECS + i);
+    x_stage[local * STAGE_STRIDE + i] = x_vector(x_base4, min(c0 + local, chunks - 1u) * X_VECS + i) * NIBBLE_SCALE;
   }
+#endif
   workgroupBarrier();
 }
 
 // Chunk `local` of the staged tile.
 fn staged_x_chunk(local: u32) -> XChunk {
+#ifdef X_INT8
+  let sums = x_qsum[local];
+  return XChunk(array<vec4<u32>, 2>(x_stage[local * STAGE_STRIDE], x_stage[local * STAGE_STRIDE + 1u]),
+                bitcast<f32>(x_stage[local * STAGE_STRIDE + 2u].x), 8.0 * f32(sums.x + sums.y + sums.z + sums.w));
+#else
   var chunk: XChunk;
   for (var i = 0u; i < X_VECS; i++) { chunk.v[i] = x_stage[local * STAGE_STRIDE + i]; }
   return chunk;
+#endif
 }
 #endif
 
@@ -115,9 +182,20 @@ fn chunk_words_dot(words: vec4<u32>, xc: XChunk) -> f32 {
   return dot(q8_codes(words.x), xc.v[0]) + dot(q8_codes(words.y), xc.v[1])
        + dot(q8_codes(words.z), xc.v[2]) + dot(q8_codes(words.w), xc.v[3]);
 #endif
+#ifdef X_INT8
+  // Integer dot products of the nibbles (0..15, even and odd ones apart) with the int8 codes: exact sums, then
+  // the bias and the scale once per chunk.
+  let m = 0x0f0f0f0fu;
+  let acc = dot4I8Packed(words.x & m, xc.q[0].x) + dot4I8Packed((words.x >> 4u) & m, xc.q[0].y)
+          + dot4I8Packed(words.y & m, xc.q[0].z) + dot4I8Packed((words.y >> 4u) & m, xc.q[0].w)
+          + dot4I8Packed(words.z & m, xc.q[1].x) + dot4I8Packed((words.z >> 4u) & m, xc.q[1].y)
+          + dot4I8Packed(words.w & m, xc.q[1].z) + dot4I8Packed((words.w >> 4u) & m, xc.q[1].w);
+  return (f32(acc) - xc.offset) * xc.scale;
+#else
 #ifdef WEIGHT_Q4
   return word_dot(words.x, xc.v[0], xc.v[1]) + word_dot(words.y, xc.v[2], xc.v[3])
        + word_dot(words.z, xc.v[4], xc.v[5]) + word_dot(words.w, xc.v[6], xc.v[7]);
+#endif
 #endif
 }
 
@@ -139,4 +217,19 @@ fn chunk_dot(row: u32, c: u32, xc: XChunk) -> f32 {
 #else
   return s;
 #endif
+}
+
+// One chunk of a weight row and its scale, loaded before the x it meets (the GPU layouts issue a tile's weight
+// loads ahead of staging its x).
+struct RowChunk {
+  words: vec4<u32>,
+  scale: f32, // 1 for f16
+}
+
+fn row_chunk(row: u32, c: u32) -> RowChunk {
+  return RowChunk(weight4[row * ROW_CHUNKS + c], chunk_scale(row, c));
+}
+
+fn row_chunk_dot(rc: RowChunk, xc: XChunk) -> f32 {
+  return chunk_words_dot(rc.words, xc) * rc.scale;
 }

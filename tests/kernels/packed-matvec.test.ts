@@ -4,8 +4,9 @@
 // default; lanes and rows per thread that leave rows past N, partial lane strides and multi-row slots), with N not
 // a multiple of any workgroup's rows, K not a multiple of LANES chunks, K over several staged x tiles of the GPU
 // layouts (2,112: a partial second tile of q4), groups larger than a chunk, T = 1, several token rows
-// (matrix-vector per row, z) and lastRow. The reference uses the stored weights, so only f32
-// summation order separates them: atol = 1e-5·max|ref|, rtol = 1e-4.
+// (matrix-vector per row, z) and lastRow. The reference uses the stored weights and x as the kernel reads it (q4 on
+// the GPU layouts: int8 chunks, xAsInt8Chunks), so only f32 summation order separates them: atol = 1e-5·max|ref|,
+// rtol = 1e-4.
 import { describe, expect, it } from 'vitest';
 import { GpuContext } from '../../engine/gpu/context';
 import { readF32, runCalls, uploadArray } from '../../engine/gpu/buffers';
@@ -16,7 +17,7 @@ import { uploadWeight } from '../../engine/weights/gpu-weight';
 import { linear as linearRef, swiglu } from '../reference/ops';
 import { expectClose, randomArray, type Tolerance } from '../support/compare';
 import { testDevice } from '../support/gpu';
-import { asUpload, storageName, storedValues, type Storage } from '../support/stored-weights';
+import { asUpload, packedKernelX, storageName, storedValues, type Storage } from '../support/stored-weights';
 
 function tolerance(expected: ArrayLike<number>): Tolerance {
   let magnitude = 0;
@@ -75,7 +76,7 @@ describe('packed-chunk matrix-vector kernel', () => {
                 runCalls(device, [kernel(ctx, { input, weight, output, lastRow })], rows);
                 const y = await readF32(device, output, capacity * n);
                 const from = lastRow ? rows - 1 : 0;
-                const expected = reference(swiGLU, x.subarray(from * k, rows * k), stored, rows - from, n, k);
+                const expected = reference(swiGLU, packedKernelX(x.subarray(from * k, rows * k), k, layout, storage), stored, rows - from, n, k);
                 const label = `${what} N=${n} K=${k} T=${rows}${lastRow ? ' lastRow' : ''} ${layoutName(layout)}`;
                 expectClose(y.subarray(from * n, rows * n), expected, tolerance(expected), label);
                 const untouched = [...y.subarray(0, from * n), ...y.subarray(rows * n)];

@@ -3,6 +3,8 @@
 // f32 accumulation order, whatever the format.
 import type { WeightStorage } from '../../engine/weights/gpu-weight';
 import { packMatrix, unpackMatrix, type StorageDtype } from '../../engine/weights/quant';
+import { packedReduceDefines, type PackedMatvecShape } from '../../engine/kernels/matvec-shape';
+import { xAsInt8Chunks } from '../reference/ops';
 
 export interface Storage { dtype: StorageDtype; group: number }
 
@@ -24,4 +26,9 @@ export function asUpload(storage: Storage): WeightStorage {
 export function storedValues(values: Float32Array, k: number, { dtype, group }: Storage): Float32Array {
   const rows = values.length / k;
   return unpackMatrix(packMatrix(values, rows, k, dtype, group), rows, k, dtype, group);
+}
+
+/** x [rows, k] as a packed kernel under `layout` reads it for `storage`: int8 chunks for q4 on the GPU layouts. */
+export function packedKernelX(x: Float32Array, k: number, layout: PackedMatvecShape, { dtype }: Storage): Float32Array {
+  return packedReduceDefines(layout, dtype).X_INT8 ? xAsInt8Chunks(x, k) : x;
 }
