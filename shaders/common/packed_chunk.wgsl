@@ -83,13 +83,14 @@ const TILE_STEPS: u32 = max(1u, 128u / LANES);
 #endif
 const TILE_CHUNKS: u32 = TILE_STEPS * LANES;
 #ifdef X_INT8
-// Per chunk: two vectors of codes, then the scale in the third, which also shifts the next chunk's banks; the
-// codes' sums (for the weights' bias) in four parts, and the staging's per-word maxima of |x|.
+// Per chunk: two vectors of codes and one unused, which shifts the next chunk's banks; its scale, and its codes'
+// sum (for the weights' bias) in two halves; the staging's per-half maxima of |x|.
 const STAGE_STRIDE: u32 = 3u;
-const STAGE_ITEMS: u32 = (TILE_CHUNKS * 4u + WG - 1u) / WG; // (chunk, word) items a thread stages
+const STAGE_ITEMS: u32 = (TILE_CHUNKS * 2u + WG - 1u) / WG; // half chunks a thread stages
 var<workgroup> x_stage: array<vec4<u32>, TILE_CHUNKS * STAGE_STRIDE>;
-var<workgroup> x_qsum: array<vec4<i32>, TILE_CHUNKS>;
-var<workgroup> x_amax: array<vec4<f32>, TILE_CHUNKS>;
+var<workgroup> x_scale: array<f32, TILE_CHUNKS>;
+var<workgroup> x_qsum: array<i32, TILE_CHUNKS * 2>;
+var<workgroup> x_amax: array<f32, TILE_CHUNKS * 2>;
 #else
 const STAGE_STRIDE: u32 = X_VECS + 1u; // vectors per staged chunk: the padding shifts the next chunk's banks
 var<workgroup> x_stage: array<vec4<f32>, TILE_CHUNKS * STAGE_STRIDE>;
@@ -101,36 +102,41 @@ var<workgroup> x_stage: array<vec4<f32>, TILE_CHUNKS * STAGE_STRIDE>;
 fn stage_x(x_base4: u32, c0: u32, chunks: u32, lid: u32) {
   workgroupBarrier();
 #ifdef X_INT8
-  // A thread per (chunk, word w of 8 elements), two rounds: the chunk's max |x| from its four threads' maxima, then
-  // codes round(x · 127 / max|x|) (0 for an all-zero chunk). Word w of a weight chunk holds elements 8w..8w+7 as
-  // nibbles 0..7; `& 0x0f0f0f0f` keeps the even ones and `>> 4` then the same mask the odd ones, so the codes are
-  // packed likewise: even elements of 8w.. in code word 2w, odd ones in code word 2w + 1.
-  var xa: array<vec4<f32>, STAGE_ITEMS>;
-  var xb: array<vec4<f32>, STAGE_ITEMS>;
+  // A thread per half chunk (16 elements), two rounds: the chunk's max |x| from its two halves' maxima, then codes
+  // round(x · 127 / max|x|) (0 for an all-zero chunk). Word w of a weight chunk holds elements 8w..8w+7 as nibbles
+  // 0..7; `& 0x0f0f0f0f` keeps the even ones and `>> 4` then the same mask the odd ones, so the codes are packed
+  // likewise: even elements of 8w.. in code word 2w, odd ones in code word 2w + 1. Every store to workgroup memory
+  // is a whole vec4 or a scalar (a component store may become a read-modify-write of the vector on some backends).
+  var xv: array<vec4<f32>, 4 * STAGE_ITEMS>;
   for (var k = 0u; k < STAGE_ITEMS; k++) {
-    let item = min(lid + k * WG, TILE_CHUNKS * 4u - 1u);
-    let c = min(c0 + item / 4u, chunks - 1u);
-    xa[k] = x_vector(x_base4, c * 8u + 2u * (item % 4u));
-    xb[k] = x_vector(x_base4, c * 8u + 2u * (item % 4u) + 1u);
-    let m = max(abs(xa[k]), abs(xb[k]));
-    if (lid + k * WG < TILE_CHUNKS * 4u) { x_amax[item / 4u][item % 4u] = max(max(m.x, m.y), max(m.z, m.w)); }
+    let item = min(lid + k * WG, TILE_CHUNKS * 2u - 1u);
+    let c = min(c0 + item / 2u, chunks - 1u);
+    var m = vec4<f32>(0.0);
+    for (var i = 0u; i < 4u; i++) {
+      xv[4u * k + i] = x_vector(x_base4, c * 8u + 4u * (item % 2u) + i);
+      m = max(m, abs(xv[4u * k + i]));
+    }
+    if (lid + k * WG < TILE_CHUNKS * 2u) { x_amax[item] = max(max(m.x, m.y), max(m.z, m.w)); }
   }
   workgroupBarrier();
   for (var k = 0u; k < STAGE_ITEMS; k++) {
     let item = lid + k * WG;
-    if (item < TILE_CHUNKS * 4u) {
-      let local = item / 4u;
-      let w = item % 4u;
-      let parts = x_amax[local];
-      let amax = max(max(parts.x, parts.y), max(parts.z, parts.w));
+    if (item < TILE_CHUNKS * 2u) {
+      let local = item / 2u;
+      let amax = max(x_amax[2u * local], x_amax[2u * local + 1u]);
       let inv = select(0.0, 127.0 / amax, amax > 0.0);
-      let a = vec4<i32>(round(xa[k] * inv));
-      let b = vec4<i32>(round(xb[k] * inv));
-      x_stage[local * STAGE_STRIDE + w / 2u][2u * (w % 2u)] = pack4xI8(vec4<i32>(a.x, a.z, b.x, b.z));
-      x_stage[local * STAGE_STRIDE + w / 2u][2u * (w % 2u) + 1u] = pack4xI8(vec4<i32>(a.y, a.w, b.y, b.w));
-      let sum = a + b;
-      x_qsum[local][w] = sum.x + sum.y + sum.z + sum.w;
-      if (w == 0u) { x_stage[local * STAGE_STRIDE + 2u].x = bitcast<u32>(amax / 127.0); }
+      var words: array<u32, 4>;
+      var sum = vec4<i32>(0);
+      for (var w = 0u; w < 2u; w++) {
+        let a = vec4<i32>(round(xv[4u * k + 2u * w] * inv));
+        let b = vec4<i32>(round(xv[4u * k + 2u * w + 1u] * inv));
+        words[2u * w] = pack4xI8(vec4<i32>(a.x, a.z, b.x, b.z));
+        words[2u * w + 1u] = pack4xI8(vec4<i32>(a.y, a.w, b.y, b.w));
+        sum += a + b;
+      }
+      x_stage[local * STAGE_STRIDE + item % 2u] = vec4<u32>(words[0], words[1], words[2], words[3]);
+      x_qsum[item] = sum.x + sum.y + sum.z + sum.w;
+      if (item % 2u == 0u) { x_scale[local] = amax / 127.0; }
     }
   }
 #else
@@ -146,9 +152,8 @@ fn stage_x(x_base4: u32, c0: u32, chunks: u32, lid: u32) {
 // Chunk `local` of the staged tile.
 fn staged_x_chunk(local: u32) -> XChunk {
 #ifdef X_INT8
-  let sums = x_qsum[local];
   return XChunk(array<vec4<u32>, 2>(x_stage[local * STAGE_STRIDE], x_stage[local * STAGE_STRIDE + 1u]),
-                bitcast<f32>(x_stage[local * STAGE_STRIDE + 2u].x), 8.0 * f32(sums.x + sums.y + sums.z + sums.w));
+                x_scale[local], 8.0 * f32(x_qsum[2u * local] + x_qsum[2u * local + 1u]));
 #else
   var chunk: XChunk;
   for (var i = 0u; i < X_VECS; i++) { chunk.v[i] = x_stage[local * STAGE_STRIDE + i]; }

@@ -11,7 +11,7 @@ import { uploadWeight } from '../../engine/weights/gpu-weight';
 import { linear as linearRef, silu } from '../reference/ops';
 import { expectClose, randomArray, type Tolerance } from '../support/compare';
 import { testDevice } from '../support/gpu';
-import { asUpload, PLAIN, QUANTISED, storageName, storedValues } from '../support/stored-weights';
+import { asUpload, packedKernelX, PLAIN, QUANTISED, storageName, storedValues } from '../support/stored-weights';
 import { MATVEC_SHAPES, PACKED_MATVEC_SHAPES, type MatvecKind } from '../../engine/kernels/matvec-shape';
 
 const STORAGES = [...PLAIN, ...QUANTISED.slice(0, 3)];
@@ -70,9 +70,9 @@ describe('expertsSwiGLU kernel', () => {
         const w = randomArray(EXPERTS * 2 * inter * hidden, seed + 1);
         const ids = randomIds(rows, topK, seed + 2);
         const output = createStorage(device, rows * topK * inter * 4, 'act');
+        const weight = uploadWeight(device, w, [EXPERTS, 2 * inter, hidden], asUpload(storage), 'w');
         const call = expertsSwiGLU(ctx, {
-          input: uploadArray(device, x, 'x'), weight: uploadWeight(device, w, [EXPERTS, 2 * inter, hidden], asUpload(storage), 'w'),
-          expertIds: uploadArray(device, ids, 'ids'), topK, output,
+          input: uploadArray(device, x, 'x'), weight, expertIds: uploadArray(device, ids, 'ids'), topK, output,
         });
         ctx.writeStep(rows, 0, false);
         runCalls(device, [call], rows);
@@ -80,7 +80,7 @@ describe('expertsSwiGLU kernel', () => {
         const wr = storedValues(w, hidden, storage);
         const expected = new Float64Array(rows * topK * inter);
         for (let t = 0; t < rows; t++) {
-          const xt = x.subarray(t * hidden, (t + 1) * hidden);
+          const xt = packedKernelX(x.subarray(t * hidden, (t + 1) * hidden), hidden, PACKED_LAYOUTS[layout], storage, weight);
           for (let j = 0; j < topK; j++) {
             const id = ids[t * topK + j];
             const gate = linearRef(xt, expertRows(wr, id, 2 * inter, 0, inter, hidden), 1, inter, hidden);
@@ -109,9 +109,10 @@ describe('expertsDown kernel', () => {
         const routeWeights = randomArray(rows * topK, seed + 3).map((v) => v + 1.5);
         const shared = randomArray(rows * hidden, seed + 4, 3);
         const output = uploadArray(device, shared, 'out');
+        const weight = uploadWeight(device, w, [EXPERTS, hidden, inter], asUpload(storage), 'w');
         const call = expertsDown(ctx, {
-          input: uploadArray(device, act, 'act'), weight: uploadWeight(device, w, [EXPERTS, hidden, inter], asUpload(storage), 'w'),
-          expertIds: uploadArray(device, ids, 'ids'), expertWeights: uploadArray(device, routeWeights, 'rw'), topK, output,
+          input: uploadArray(device, act, 'act'), weight, expertIds: uploadArray(device, ids, 'ids'),
+          expertWeights: uploadArray(device, routeWeights, 'rw'), topK, output,
         });
         ctx.writeStep(rows, 0, false);
         runCalls(device, [call], rows);
@@ -121,7 +122,8 @@ describe('expertsDown kernel', () => {
         for (let t = 0; t < rows; t++) {
           for (let j = 0; j < topK; j++) {
             const slot = t * topK + j;
-            const y = linearRef(act.subarray(slot * inter, (slot + 1) * inter), expertRows(wr, ids[slot], hidden, 0, hidden, inter), 1, hidden, inter);
+            const slotAct = packedKernelX(act.subarray(slot * inter, (slot + 1) * inter), inter, PACKED_LAYOUTS[layout], storage, weight);
+            const y = linearRef(slotAct, expertRows(wr, ids[slot], hidden, 0, hidden, inter), 1, hidden, inter);
             for (let h = 0; h < hidden; h++) expected[t * hidden + h] += routeWeights[slot] * y[h];
           }
         }

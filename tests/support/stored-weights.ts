@@ -1,7 +1,8 @@
 // Weight storage choices the kernel tests run over, and the f32 values a stored weight stands for: the CPU
 // references compute on exactly these (unpackMatrix of the packed words), so GPU and reference differ only by
 // f32 accumulation order, whatever the format.
-import type { WeightStorage } from '../../engine/weights/gpu-weight';
+import type { GpuWeight, WeightStorage } from '../../engine/weights/gpu-weight';
+import { packedChunkFits } from '../../engine/kernels/weight-args';
 import { packMatrix, unpackMatrix, type StorageDtype } from '../../engine/weights/quant';
 import { packedReduceDefines, type PackedMatvecShape } from '../../engine/kernels/matvec-shape';
 import { xAsInt8Chunks } from '../reference/ops';
@@ -28,7 +29,11 @@ export function storedValues(values: Float32Array, k: number, { dtype, group }: 
   return unpackMatrix(packMatrix(values, rows, k, dtype, group), rows, k, dtype, group);
 }
 
-/** x [rows, k] as a packed kernel under `layout` reads it for `storage`: int8 chunks for q4 on the GPU layouts. */
-export function packedKernelX(x: Float32Array, k: number, layout: PackedMatvecShape, { dtype }: Storage): Float32Array {
+/**
+ * x [rows, k] as a packed kernel under `layout` reads it for `storage`: int8 chunks for q4 on the GPU layouts. With
+ * `weight`, only where that weight takes the packed path at all (packedChunkFits).
+ */
+export function packedKernelX(x: Float32Array, k: number, layout: PackedMatvecShape, { dtype }: Storage, weight?: GpuWeight): Float32Array {
+  if (weight && !packedChunkFits(weight)) return x;
   return packedReduceDefines(layout, dtype).X_INT8 ? xAsInt8Chunks(x, k) : x;
 }
