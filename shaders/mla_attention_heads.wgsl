@@ -15,8 +15,6 @@
 // indexed by constants only: one indexed by a runtime key count would live in local memory).
 // Loads are issued in batches throughout: on a GPU a loop that waits on each load in turn costs a memory latency
 // (~0.5 µs) per iteration, which made a one-load-per-iteration version of this kernel ~5x slower.
-// SKIP_DENSE (prefill of models with a DSA selection): dense steps are mla_attention_rows.wgsl's, so `main` exits
-// at once in them and runs only the sparse steps, whose rows select different keys.
 #include "step"
 
 const WIDTH: u32 = RKV + DR;
@@ -41,7 +39,11 @@ const NEG_BIG: f32 = -3.0e38;            // "no key yet": finite so exp(NEG_BIG 
 #endif
 
 #include "mla_keys"
-#include "mla_shares"
+
+// Shares a row's keys are cut into: each at least MIN_KEYS keys, at most SPLITS shares.
+fn share_count(nKeys: u32) -> u32 {
+  return clamp((nKeys + MIN_KEYS - 1u) / MIN_KEYS, 1u, SPLITS);
+}
 
 #ifdef COMBINE
 #include "workgroup_sum"
@@ -170,9 +172,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let t = wid.y;
   let z = wid.z;
   if (t >= step.rows) { return; }
-#ifdef SKIP_DENSE
-  if (step.sparse == 0u) { return; } // dense steps of several rows are mla_attention_rows.wgsl's
-#endif
   let nKeys = key_count(t);
   let shares = share_count(nKeys);
   if (z >= shares) { return; }

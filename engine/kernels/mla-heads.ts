@@ -2,21 +2,16 @@
 // and prefill alike: workgroup (head group, row, share) scores a share of the row's keys against HG heads at once
 // and writes per-head partial softmax states; mlaHeadsCombine merges the shares into ô [T, nH, rKV]. The keys of a
 // row are cut into as many shares as keep MIN_SHARE_KEYS keys each, up to `splits` (decode: enough to fill the GPU at long
-// contexts; prefill: a few, as its rows already fill it). With `rowTiles` (steps of several rows) dense steps run
-// mla-rows.ts instead, whose workgroups take several rows' heads and write the same shares; sparse steps of models
-// with a DSA selection still run this kernel, row by row (a second dispatch; each exits in the other's steps).
-// mla.ts keeps the one-head-per-workgroup kernel that CPU adapters run.
+// contexts; prefill: a few, as its rows already fill it). mla.ts keeps the one-head-per-workgroup kernel that CPU
+// adapters run.
 import headsSource from '../../shaders/mla_attention_heads.wgsl';
 import { f32 } from '../gpu/preprocess';
 import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
 import { checkAttentionArgs, splitRows, type MlaAttentionArgs, type MlaSplit } from './mla';
-import { mlaAttentionRows } from './mla-rows';
 
-/**
- * The per-head kernel's arguments (mla.ts), with the heads kernel's shares in place of its split; `rowTiles`: dense
- * steps run the rows kernel (mla-rows.ts; for steps of several rows).
- */
-export type MlaHeadsArgs = Omit<MlaAttentionArgs, 'split'> & { shares: MlaSplit; rowTiles?: boolean };
+
+/** The per-head kernel's arguments (mla.ts), with the heads kernel's shares in place of its split. */
+export type MlaHeadsArgs = Omit<MlaAttentionArgs, 'split'> & { shares: MlaSplit };
 
 const WG = 256;
 const KEY_BLOCK = 32; // keys scored per block (KB)
@@ -48,44 +43,19 @@ export function mlaAttentionHeads(ctx: GpuContext, args: MlaHeadsArgs): KernelCa
     WG, NH: nH, RKV: rKV, DR: dR, SPLITS: shares.splits, MIN_KEYS: MIN_SHARE_KEYS,
     SELECTION: !!selected, ...(selected ? { TOPK: selected.topk } : {}),
   };
+  const attention = ctx.pipeline('mla_attention_heads', headsSource, {
+    ...common, HG: headGroup, KB: KEY_BLOCK, DC: dimChunk(ctx.device, headGroup), SCALE: f32(args.scale), MAX_CONTEXT: maxContext,
+  });
   const combine = ctx.pipeline('mla_attention_heads', headsSource, { ...common, WG: COMBINE_WG, COMBINE_DIMS, COMBINE: true }, 'combine');
+  const attentionGroup = ctx.bindGroup(attention, [ctx.step, args.qAbs, args.latentCache, shares.partials,
+    ...(selected ? [selected.indices, selected.counts] : [])], 'mla_attention_heads');
   const combineGroup = ctx.bindGroup(combine, [ctx.step, shares.partials, args.output, ...(selected ? [selected.counts] : [])], 'mla_heads_combine');
   const rowsChecked = (rows: number) => {
     if (rows > maxRows) throw new Error(`${kernel}: rows=${rows} but its buffers hold ${maxRows} rows`);
     return rows;
   };
-  // skipDense: the rows kernel has the dense steps, this one only the sparse ones.
-  const perRow = (skipDense: boolean) => {
-    const attention = ctx.pipeline('mla_attention_heads', headsSource, {
-      ...common, HG: headGroup, KB: KEY_BLOCK, DC: dimChunk(ctx.device, headGroup), SCALE: f32(args.scale), MAX_CONTEXT: maxContext,
-      ...(skipDense ? { SKIP_DENSE: true } : {}),
-    });
-    const attentionGroup = ctx.bindGroup(attention, [ctx.step, args.qAbs, args.latentCache, shares.partials,
-      ...(selected ? [selected.indices, selected.counts] : [])], 'mla_attention_heads');
-    return simpleCall('mla_attention', attention, attentionGroup, (rows) => [groups, rowsChecked(rows), shares.splits]);
-  };
-  let attention: KernelCall;
-  if (!args.rowTiles) attention = perRow(false);
-  else {
-    const tiles = mlaAttentionRows(ctx, {
-      qAbs: args.qAbs, latentCache: args.latentCache, nH, rKV, dR, scale: args.scale, maxContext, headGroup, shares,
-      minKeys: MIN_SHARE_KEYS, skipSparse: !!selected, rowsChecked,
-    });
-    attention = selected ? inOrder(tiles, perRow(true)) : tiles;
-  }
   return [
-    attention,
+    simpleCall('mla_attention', attention, attentionGroup, (rows) => [groups, rowsChecked(rows), shares.splits]),
     simpleCall('mla_combine', combine, combineGroup, (rows) => [nH, rowsChecked(rows), Math.ceil(rKV / COMBINE_DIMS)]),
   ];
-}
-
-/** One call encoding `first`, then `second`. */
-function inOrder(first: KernelCall, second: KernelCall): KernelCall {
-  return {
-    name: first.name,
-    encode(pass, rows) {
-      first.encode(pass, rows);
-      second.encode(pass, rows);
-    },
-  };
 }

@@ -100,10 +100,9 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
   });
   let attention: KernelCall[];
   if (scratch.attentionHeads) {
-    // GPUs: heads share each key read; decode cuts a row's keys into many shares, prefill into a few, with several
-    // rows' heads sharing each key read in dense steps.
+    // GPUs: heads share each key read; decode cuts a row's keys into many shares, prefill into a few.
     const [decodeAttention, decodeCombine] = mlaAttentionHeads(ctx, { ...attentionArgs, shares: scratch.attentionHeads.decode });
-    const [chunkAttention, chunkCombine] = mlaAttentionHeads(ctx, { ...attentionArgs, shares: scratch.attentionHeads.prefill, rowTiles: true });
+    const [chunkAttention, chunkCombine] = mlaAttentionHeads(ctx, { ...attentionArgs, shares: scratch.attentionHeads.prefill });
     attention = [byRows(decode, decodeAttention, [chunkAttention]), byRows(decode, decodeCombine, [chunkCombine])];
   } else {
     // CPU adapters: a workgroup per head; decode splits each head's keys over attentionSplit.splits workgroups,
