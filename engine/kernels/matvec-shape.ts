@@ -35,11 +35,12 @@ export type RowsKernel = 'matmul' | 'matvec';
 export const ROWS_KERNELS: Readonly<Record<MatvecKind, RowsKernel>> = { gpu: 'matmul', cpu: 'matvec' };
 
 /**
- * Token rows per prefill chunk by default (ForwardOptions.maxRows), by the kernel that runs them: 128 for the tiled
- * matmul (a 2,048-token prompt of v2-lite-r16 prefilled at 1,891 tok/s on the H100 against 1,694 with 64-row
- * chunks, same session: bench/results/v2-prefill-rows128-h100.txt), 64 for matrix-vector per row (CPU adapters).
+ * Token rows per prefill chunk by default (ForwardOptions.maxRows), by the kernel that runs them: 256 for the tiled
+ * matmul (a 2,048-token prompt of v2-lite-r16 prefilled on the H100 at 2,319 tok/s against 1,963 with 128-row chunks
+ * and 2,434 with 512, same session: bench/results/v2-prefill-rows-h100.txt; 256 keeps the scratch buffers at half
+ * of 512's for GPUs with less memory), 64 for matrix-vector per row (CPU adapters).
  */
-export const PREFILL_ROWS: Readonly<Record<RowsKernel, number>> = { matmul: 128, matvec: 64 };
+export const PREFILL_ROWS: Readonly<Record<RowsKernel, number>> = { matmul: 256, matvec: 64 };
 
 export const MATVEC_SHAPES: Readonly<Record<MatvecKind, MatvecShape>> = {
   gpu: { WG: 256, THREADS_PER_ROW: 64, ROWS_PER_WG: 4 },

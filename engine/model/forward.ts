@@ -31,7 +31,7 @@ export type LogitRows = 'all' | 'last' | 'none';
 export interface ForwardOptions {
   weights?: WeightPlan | StorageDtype; // a plan, or a format's default plan (weight-plan.ts); default 'f32'
   maxContext?: number; // default min(max_position_embeddings, 4096)
-  maxRows?: number; // prefill chunk, default PREFILL_ROWS (128 on GPUs, 64 on CPU adapters)
+  maxRows?: number; // prefill chunk, default PREFILL_ROWS (256 on GPUs, 64 on CPU adapters)
   /** Caps one weight buffer below the device's maxStorageBufferBindingSize / maxBufferSize; bigger tensors are split
    *  by rows (split-weight.ts). For tests that force splits on an adapter with large limits. */
   maxWeightBufferBytes?: number;
@@ -86,7 +86,7 @@ export class DeepseekForward {
   static fromWeights(device: GPUDevice, config: ModelConfig, weights: ModelWeights, options: Omit<ForwardOptions, 'weights'> = {}): DeepseekForward {
     const maxContext = options.maxContext ?? Math.min(config.maxPositionEmbeddings, 4096);
     const ctx = new GpuContext(device, { kind: options.kernelLayout });
-    const maxRows = options.maxRows ?? PREFILL_ROWS[ctx.rowsKernel];
+    const maxRows = options.maxRows ?? defaultPrefillRows(device, config, PREFILL_ROWS[ctx.rowsKernel], maxContext);
     const attention = options.attentionKernel ?? (ctx.layout === 'gpu' ? 'heads' : 'per-head');
     const scratch = createScratch(device, config, maxRows, maxContext, attention, ctx.rowsKernel === 'matmul');
     const table = buildRopeTable(config, maxContext);
@@ -272,4 +272,13 @@ class DispatchCounter implements Pick<GPUComputePassEncoder, 'setPipeline' | 'se
     this.dispatches++;
     return this.pass?.dispatchWorkgroups(x, y, z);
   }
+}
+
+/**
+ * Prefill rows per chunk by default: `rows`, fewer where one row's widest scratch (its logits, or with DSA its
+ * indexer scores over the whole context) times the rows would not fit one storage binding of this device.
+ */
+export function defaultPrefillRows(device: GPUDevice, config: ModelConfig, rows: number, maxContext: number): number {
+  const rowBytes = 4 * Math.max(config.vocabSize, config.indexer ? maxContext : 0);
+  return Math.max(1, Math.min(rows, Math.floor(device.limits.maxStorageBufferBindingSize / rowBytes)));
 }

@@ -7,7 +7,7 @@
 // reported as ADAPTER_LIMITS too, not as a broken model.
 // maxContext: min(max_position_embeddings, 4096) on GPUs, min(.., 2048) on CPU adapters (SwiftShader keeps the
 // latent cache in system memory, and prefilling thousands of tokens on a CPU takes minutes anyway). Prefill runs
-// in chunks of 128 rows on GPUs (PREFILL_ROWS) and 16 on CPU adapters, where the projections run matrix-vector per row (no tiled
+// in chunks of 256 rows on GPUs (PREFILL_ROWS) and 16 on CPU adapters, where the projections run matrix-vector per row (no tiled
 // matmul barriers) and lm_head only for the last row: bench/prefill-cpu.ts on SwiftShader (interleaved runs), a
 // 64-token prompt reached its first token in 2.4-2.6 s in chunks of 16 against 3.3-4.1 s one row per step; a
 // 16-token prompt in 0.8-1.3 s either way (18.7 s one row per step before lm_head ran for the last row only).
