@@ -70,6 +70,17 @@ fn shared_chunk_dot(row: u32, c: u32, xc: XChunk) -> f32 {
 }
 #endif
 
+#ifndef DOWN
+// Gate and up products of row n of a slot's MLP with x chunk c: the shared experts' (`shared_slot`), else the
+// routed expert's whose gate rows start at first_row.
+fn gate_up_dot(shared_slot: bool, first_row: u32, n: u32, c: u32, xc: XChunk) -> vec2<f32> {
+#ifdef SHARED
+  if (shared_slot) { return vec2<f32>(shared_chunk_dot(n, c, xc), shared_chunk_dot(n + S_N, c, xc)); }
+#endif
+  return vec2<f32>(chunk_dot(first_row + n, c, xc), chunk_dot(first_row + n + N, c, xc));
+}
+#endif
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let grid_slot = wid.z * SLOT_GRID_Y + wid.y;
@@ -163,51 +174,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (t >= step.rows) { return; } // uniform
   var up: array<f32, ROWS_PER_THREAD>;
   var width = N;
+  var first_row = 0u; // the routed expert's first gate row (unused for the shared slot)
+  var shared_slot = false;
 #ifdef SHARED
   if (j == TOP_K) {
     width = S_N;
-    if (wid.x * WG_ROWS >= S_N) { return; } // uniform
-#ifdef SHARED_REDUCE
-    for (var c0 = 0u; c0 < CHUNKS; c0 += TILE_CHUNKS) {
-      stage_x(t * (K / 4u), c0, CHUNKS, lid);
-      for (var s = 0u; s < TILE_STEPS; s++) {
-        let local = s * LANES + lane;
-        let c = min(c0 + local, CHUNKS - 1u);
-        let live = c0 + local < CHUNKS;
-        let xc = staged_x_chunk(local);
-        for (var r = 0u; r < ROWS_PER_THREAD; r++) {
-          let n = min(first + r, S_N - 1u);
-          gate[r] += select(0.0, shared_chunk_dot(n, c, xc), live);
-          up[r] += select(0.0, shared_chunk_dot(n + S_N, c, xc), live);
-        }
-      }
-    }
-#else
-    for (var c = lane; c < CHUNKS; c += LANES) {
-      let xc = load_x_chunk(t * (K / 4u), c);
-      for (var r = 0u; r < ROWS_PER_THREAD; r++) {
-        let n = min(first + r, S_N - 1u);
-        gate[r] += shared_chunk_dot(n, c, xc);
-        up[r] += shared_chunk_dot(n + S_N, c, xc);
-      }
-    }
+    shared_slot = true;
+  }
 #endif
-  } else {
-#endif
-  if (wid.x * WG_ROWS >= N) { return; } // uniform
-  let first_row = expert_of(t * TOP_K + j) * 2u * N;
+  if (wid.x * WG_ROWS >= width) { return; } // uniform
+  if (!shared_slot) { first_row = expert_of(t * TOP_K + j) * 2u * N; }
 #ifdef SHARED_REDUCE
   for (var c0 = 0u; c0 < CHUNKS; c0 += TILE_CHUNKS) {
     stage_x(t * (K / 4u), c0, CHUNKS, lid);
     for (var s = 0u; s < TILE_STEPS; s++) {
       let local = s * LANES + lane;
-      let c = min(c0 + local, CHUNKS - 1u);
       let live = c0 + local < CHUNKS;
       let xc = staged_x_chunk(local);
       for (var r = 0u; r < ROWS_PER_THREAD; r++) {
-        let n = first_row + min(first + r, N - 1u);
-        gate[r] += select(0.0, chunk_dot(n, c, xc), live);
-        up[r] += select(0.0, chunk_dot(n + N, c, xc), live);
+        let gu = gate_up_dot(shared_slot, first_row, min(first + r, width - 1u), min(c0 + local, CHUNKS - 1u), xc);
+        gate[r] += select(0.0, gu.x, live);
+        up[r] += select(0.0, gu.y, live);
       }
     }
   }
@@ -215,13 +202,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var c = lane; c < CHUNKS; c += LANES) {
     let xc = load_x_chunk(t * (K / 4u), c);
     for (var r = 0u; r < ROWS_PER_THREAD; r++) {
-      let n = first_row + min(first + r, N - 1u);
-      gate[r] += chunk_dot(n, c, xc);
-      up[r] += chunk_dot(n + N, c, xc);
+      let gu = gate_up_dot(shared_slot, first_row, min(first + r, width - 1u), c, xc);
+      gate[r] += gu.x;
+      up[r] += gu.y;
     }
-  }
-#endif
-#ifdef SHARED
   }
 #endif
 #endif

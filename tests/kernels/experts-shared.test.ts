@@ -3,7 +3,8 @@
 // and out[t] = Sd·act_shared + Σ_j w[t,j]·(W[id_j]·act_j), overwriting whatever the output held. f16, q8 and q4,
 // T = 1 and 3, repeated ids, three thread layouts (one thread per row; the GPU default; 4 lanes x 3 rows, whose 48
 // rows divide neither I nor H nor S). TOP_K·I and S span several of the GPU layouts' staged x tiles (2,048 q4
-// elements; a partial last tile). Reference on the stored weights: atol = 1e-5·max|ref|, rtol = 1e-4.
+// elements; a partial last tile). Reference on the stored weights, with x and act as the kernels read them (q4 on
+// the GPU layouts: int8 chunks; out from the act the GPU wrote): atol = 1e-5·max|ref|, rtol = 1e-4.
 import { describe, expect, it } from 'vitest';
 import { GpuContext } from '../../engine/gpu/context';
 import { createStorage, readF32, runCalls, uploadArray } from '../../engine/gpu/buffers';
@@ -13,7 +14,7 @@ import { uploadWeight } from '../../engine/weights/gpu-weight';
 import { linear as linearRef, silu } from '../reference/ops';
 import { expectClose, randomArray, type Tolerance } from '../support/compare';
 import { testDevice } from '../support/gpu';
-import { asUpload, storageName, storedValues, type Storage } from '../support/stored-weights';
+import { asUpload, packedKernelX, storageName, storedValues, type Storage } from '../support/stored-weights';
 
 const EXPERTS = 5, TOP_K = 2, H = 96, I = 1088, S = 2080;
 const LAYOUTS: PackedMatvecShape[] = [PACKED_MATVEC_SHAPES.cpu, PACKED_MATVEC_SHAPES.gpu, { WG: 64, LANES: 4, ROWS_PER_THREAD: 3 }];
@@ -68,14 +69,16 @@ describe('shared experts fused into the routed experts kernels', () => {
           ], steps);
           const actExpected = new Float64Array(steps * act);
           const outExpected = new Float64Array(steps * H);
+          // The down reference reads the act rows the GPU wrote, as its kernel reads them (q4 on GPU layouts: int8).
+          const actGpu = await readF32(device, hidden, steps * act);
           for (let t = 0; t < steps; t++) {
-            const xt = x.subarray(t * H, (t + 1) * H);
+            const xt = packedKernelX(x.subarray(t * H, (t + 1) * H), H, layout, storage, weights.gateUp);
             for (let j = 0; j < TOP_K; j++) {
               const id = ids[t * TOP_K + j];
               actExpected.set(swiGLURef(xt, stored.gateUp.subarray(id * 2 * I * H, (id + 1) * 2 * I * H), I, H), t * act + j * I);
             }
             actExpected.set(swiGLURef(xt, stored.sharedGateUp, S, H), t * act + TOP_K * I);
-            const actT = Float32Array.from(actExpected.subarray(t * act, (t + 1) * act));
+            const actT = packedKernelX(actGpu.subarray(t * act, (t + 1) * act), act, layout, storage, weights.down);
             const sharedOut = linearRef(actT.subarray(TOP_K * I), stored.sharedDown, 1, H, S);
             for (let h = 0; h < H; h++) outExpected[t * H + h] = sharedOut[h] + (accumulate ? residual[t * H + h] : 0);
             for (let j = 0; j < TOP_K; j++) {
@@ -85,7 +88,7 @@ describe('shared experts fused into the routed experts kernels', () => {
             }
           }
           const what = `${storageName(storage)} T=${steps}${accumulate ? ' accumulate' : ''} WG ${layout.WG} x ${layout.LANES} x ${layout.ROWS_PER_THREAD}`;
-          expectClose(await readF32(device, hidden, steps * act), actExpected, tolerance(actExpected), `act ${what}`);
+          expectClose(actGpu, actExpected, tolerance(actExpected), `act ${what}`);
           expectClose(await readF32(device, output, steps * H), outExpected, tolerance(outExpected), `out ${what}`);
         }
       }

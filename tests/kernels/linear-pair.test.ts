@@ -11,7 +11,7 @@ import { uploadWeight } from '../../engine/weights/gpu-weight';
 import { linear as linearRef, rmsNorm as rmsNormRef } from '../reference/ops';
 import { expectClose, randomArray, type Tolerance } from '../support/compare';
 import { testDevice } from '../support/gpu';
-import { asUpload, storageName, storedValues, type Storage } from '../support/stored-weights';
+import { asUpload, packedKernelX, storageName, storedValues, type Storage } from '../support/stored-weights';
 
 const K = 192, N = 37, N2 = 133, CAPACITY = 3;
 const LAYOUTS: [PackedMatvecShape, RowsKernel][] = [
@@ -44,8 +44,11 @@ describe('linearPair kernel', () => {
           ctx.writeStep(rows, 0, false);
           runCalls(device, [call], rows);
           const what = `${storageName(storage)} T=${rows} WG ${packedMatvec.WG} x ${packedMatvec.LANES} x ${packedMatvec.ROWS_PER_THREAD} ${rowsKernel}`;
+          // One token row, or matrix-vector per row: the packed pair kernel (q4 on GPU layouts reads x as int8).
+          const packedRun = rows === 1 || rowsKernel === 'matvec';
+          const xRead = packedRun ? packedKernelX(x, K, packedMatvec, storage, first.weight) : x;
           for (const [values, out, n] of [[w, first.output, N], [w2, second.output, N2]] as const) {
-            const expected = linearRef(x, storedValues(values, K, storage), rows, n, K);
+            const expected = linearRef(xRead, storedValues(values, K, storage), rows, n, K);
             const y = await readF32(device, out, CAPACITY * n);
             expectClose(y.subarray(0, rows * n), expected, tolerance(expected), `${n} rows ${what}`);
             expect(Array.from(y.subarray(rows * n)), `rows past the step ${what}`).toEqual(Array((CAPACITY - rows) * n).fill(-7));
@@ -80,8 +83,10 @@ describe('linearPair kernel', () => {
           const normed = await readF32(device, norm.normed, CAPACITY * K);
           expectClose(normed.subarray(0, rows * K), normedRef, { atol: 1e-6, rtol: 1e-5 }, `normed ${what}`);
           expect(Array.from(normed.subarray(rows * K)), `normed rows past the step ${what}`).toEqual(Array((CAPACITY - rows) * K).fill(-7));
+          const packedRun = rows === 1 || rowsKernel === 'matvec';
+          const normedRead = packedRun ? packedKernelX(Float32Array.from(normedRef), K, packedMatvec, storage, first.weight) : normedRef;
           for (const [values, out, n] of [[w, first.output, N], [w2, second.output, N2]] as const) {
-            const expected = linearRef(normedRef, storedValues(values, K, storage), rows, n, K);
+            const expected = linearRef(normedRead, storedValues(values, K, storage), rows, n, K);
             const y = await readF32(device, out, CAPACITY * n);
             expectClose(y.subarray(0, rows * n), expected, tolerance(expected), `${n} rows ${what}`);
           }
