@@ -46,6 +46,41 @@ fn share_count(nKeys: u32) -> u32 {
 }
 
 #ifdef COMBINE
+#ifdef FEW_SHARES
+// Rows of at most SPLITS (a few) shares — prefill chunks: a thread per ô value merges its row's shares in
+// registers, no barriers; workgroup (dim block, h, t). (The tree-reducing `combine` below serves decode's many
+// shares; on a 256-row chunk it ran 65,536 workgroups of barrier steps, ~270 µs a layer on an H100.)
+@compute @workgroup_size(WG)
+fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let d = wid.x * WG + lid;
+  let h = wid.y;
+  let t = wid.z;
+  if (t >= step.rows || d >= RKV) { return; }
+  let shares = share_count(key_count(t));
+  let base = (t * NH + h) * SPLITS * SHARE;
+  var m: array<f32, SPLITS>;
+  var l: array<f32, SPLITS>;
+  var v: array<f32, SPLITS>;
+  var top = NEG_BIG;
+  for (var z = 0u; z < SPLITS; z++) {
+    let at = base + min(z, shares - 1u) * SHARE;
+    m[z] = partials[at + RKV];
+    l[z] = partials[at + RKV + 1u];
+    v[z] = partials[at + d];
+  }
+  for (var z = 0u; z < SPLITS; z++) { if (z < shares) { top = max(top, m[z]); } }
+  var total = 0.0;
+  var sum = 0.0;
+  for (var z = 0u; z < SPLITS; z++) {
+    if (z < shares) {
+      let w = exp(m[z] - top);
+      total += w * l[z];
+      sum += w * v[z];
+    }
+  }
+  attnLatent[(t * NH + h) * RKV + d] = select(0.0, sum / total, total > 0.0);
+}
+#else
 #include "workgroup_sum"
 var<workgroup> shareWeight: array<f32, SPLITS>; // m_z, then e^(m_z − M)
 var<workgroup> shareSum: array<f32, SPLITS>;    // l_z
@@ -114,6 +149,7 @@ fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
     attnLatent[(t * NH + h) * RKV + d] = all * inv;
   }
 }
+#endif
 #else
 const KEY_GROUPS: u32 = WG / KB;         // threads scoring one key, each for HPT heads
 const HPT: u32 = (HG + KEY_GROUPS - 1u) / KEY_GROUPS;

@@ -91,7 +91,8 @@ export function indexerTopk(ctx: GpuContext, args: IndexerTopkArgs): KernelCall 
   return simpleCall('topk', pipeline, bindGroup, (rows) => [checkRows(rows)]);
 }
 
-export function indexerSelect(ctx: GpuContext, args: IndexerSelectArgs): KernelCall {
+/** The scores dispatch, then the top-k dispatch (two calls, so profiles show each). */
+export function indexerSelect(ctx: GpuContext, args: IndexerSelectArgs): KernelCall[] {
   const { nI, dI, dR, topk, maxContext } = args;
   checkShape('indexerSelect', nI, dI, dR);
   checkSelection('indexerSelect', args);
@@ -115,14 +116,7 @@ export function indexerSelect(ctx: GpuContext, args: IndexerSelectArgs): KernelC
     const perRow = Math.min(tiles, Math.max(4, Math.floor(SCORE_GROUPS_PER_STEP / Math.max(rows, 1))));
     return [perRow, checkRows(rows)];
   });
-  const select = indexerTopk(ctx, args);
-  return {
-    name: 'indexer_select',
-    encode(pass, rows) {
-      scores.encode(pass, rows);
-      select.encode(pass, rows);
-    },
-  };
+  return [scores, indexerTopk(ctx, args)];
 }
 
 function checkShape(op: string, nI: number, dI: number, dR: number): void {

@@ -1,9 +1,10 @@
 // MLA attention with the heads sharing each key read (shaders/mla_attention_heads.wgsl), the GPU layout for decode
 // and prefill alike: workgroup (head group, row, share) scores a share of the row's keys against HG heads at once
-// and writes per-head partial softmax states; mlaHeadsCombine merges the shares into ô [T, nH, rKV]. The keys of a
-// row are cut into as many shares as keep MIN_SHARE_KEYS keys each, up to `splits` (decode: enough to fill the GPU at long
-// contexts; prefill: a few, as its rows already fill it). mla.ts keeps the one-head-per-workgroup kernel that CPU
-// adapters run.
+// and writes per-head partial softmax states; the combine merges the shares into ô [T, nH, rKV] (a thread per ô
+// value where a row has at most FEW_SHARES shares, as in prefill; a workgroup per head, row and 32 dims otherwise).
+// The keys of a row are cut into as many shares as keep MIN_SHARE_KEYS keys each, up to `splits` (decode: enough to
+// fill the GPU at long contexts; prefill: a few, as its rows already fill it). mla.ts keeps the one-head-per-workgroup
+// kernel that CPU adapters run.
 import headsSource from '../../shaders/mla_attention_heads.wgsl';
 import { f32 } from '../gpu/preprocess';
 import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
@@ -30,6 +31,9 @@ const MAX_HEAD_GROUP = 16; // heads sharing a workgroup (HG)
 export const MIN_SHARE_KEYS = 32;
 const COMBINE_WG = 256;
 const COMBINE_DIMS = 32; // ô dims per combine workgroup (its 256 threads split each dim's shares 8 ways)
+/** At most this many shares a row (prefill), the combine merges them a thread per ô value (FEW_SHARES). */
+const FEW_SHARES = 8;
+const FEW_SHARES_WG = 128;
 
 /** The attention and combine calls: ô[t,h] over keys ≤ pos0 + t, or the DSA selection in sparse steps. */
 export function mlaAttentionHeads(ctx: GpuContext, args: MlaHeadsArgs): KernelCall[] {
@@ -46,7 +50,10 @@ export function mlaAttentionHeads(ctx: GpuContext, args: MlaHeadsArgs): KernelCa
   const attention = ctx.pipeline('mla_attention_heads', headsSource, {
     ...common, HG: headGroup, KB: KEY_BLOCK, DC: dimChunk(ctx.device, headGroup), SCALE: f32(args.scale), MAX_CONTEXT: maxContext,
   });
-  const combine = ctx.pipeline('mla_attention_heads', headsSource, { ...common, WG: COMBINE_WG, COMBINE_DIMS, COMBINE: true }, 'combine');
+  const few = shares.splits <= FEW_SHARES;
+  const combine = ctx.pipeline('mla_attention_heads', headsSource, few
+    ? { ...common, WG: FEW_SHARES_WG, COMBINE: true, FEW_SHARES: true }
+    : { ...common, WG: COMBINE_WG, COMBINE_DIMS, COMBINE: true }, 'combine');
   const attentionGroup = ctx.bindGroup(attention, [ctx.step, args.qAbs, args.latentCache, shares.partials,
     ...(selected ? [selected.indices, selected.counts] : [])], 'mla_attention_heads');
   const combineGroup = ctx.bindGroup(combine, [ctx.step, shares.partials, args.output, ...(selected ? [selected.counts] : [])], 'mla_heads_combine');
@@ -56,6 +63,8 @@ export function mlaAttentionHeads(ctx: GpuContext, args: MlaHeadsArgs): KernelCa
   };
   return [
     simpleCall('mla_attention', attention, attentionGroup, (rows) => [groups, rowsChecked(rows), shares.splits]),
-    simpleCall('mla_combine', combine, combineGroup, (rows) => [nH, rowsChecked(rows), Math.ceil(rKV / COMBINE_DIMS)]),
+    simpleCall('mla_combine', combine, combineGroup, (rows) => few
+      ? [Math.ceil(rKV / FEW_SHARES_WG), nH, rowsChecked(rows)]
+      : [nH, rowsChecked(rows), Math.ceil(rKV / COMBINE_DIMS)]),
   ];
 }

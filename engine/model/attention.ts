@@ -80,7 +80,7 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
     );
     if (indexerQueries) select.push(indexerQueries);
     select.push(
-      indexerSelect(ctx, {
+      ...indexerSelect(ctx, {
         queries: ix.queries, keyAndWeights: ix.keyAndWeights, indexerCache: ix.keyCache[layer], nI, dI, dR, ropeTable,
         topk, maxContext: scratch.maxContext, scores: ix.scores, indices: ix.indices, counts: ix.counts,
       }),

@@ -111,7 +111,7 @@ async function runSelect(c: SelectCase) {
     queries: queriesBuffer, keyAndWeights, indexerCache, nI, dI, dR, ropeTable, topk, maxContext, scores, indices, counts,
   });
   ctx.writeStep(T, pos0, true);
-  runCalls(device, [append, select], T);
+  runCalls(device, [append, ...select], T);
 
   const kvLen = pos0 + T;
   const kI = await readF32(device, indexerCache, kvLen * dI); // the append is checked by its own tests
