@@ -70,6 +70,14 @@ export class GpuContext {
     return this.packedMatvec && (this.packedByKernel[kernel] ?? this.packedMatvec);
   }
 
+  /**
+   * The step last written: calls encoded after it may size their dispatches by it (the attention launches only the
+   * key shares its longest row has; the kernels still read the uniform, so a larger grid would give the same result).
+   */
+  get lastStep(): { rows: number; pos0: number; sparse: boolean } {
+    return { rows: this.stepData[0], pos0: this.stepData[1], sparse: this.stepData[3] === 1 };
+  }
+
   /** Sets the step parameters for the next submit (queue-ordered with it). */
   writeStep(rows: number, pos0: number, sparse: boolean): void {
     this.stepData.set([rows, pos0, pos0 + rows, sparse ? 1 : 0]);

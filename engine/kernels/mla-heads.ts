@@ -35,6 +35,17 @@ const COMBINE_DIMS = 32; // ô dims per combine workgroup (its 256 threads split
 const FEW_SHARES = 8;
 const FEW_SHARES_WG = 128;
 
+/**
+ * Shares the step's longest row (its last) cuts its keys into, as share_count in the shader: the attention launches
+ * only those (workgroups past a row's shares return at once, but each still costs a launch, ~20 ms apiece on
+ * SwiftShader at 256 threads).
+ */
+function sharesNeeded(ctx: GpuContext, splits: number, topk: number | undefined): number {
+  const { rows, pos0, sparse } = ctx.lastStep;
+  const keys = sparse && topk !== undefined ? topk : pos0 + rows; // a selection row may list up to topk entries
+  return Math.min(splits, Math.max(1, Math.ceil(keys / MIN_SHARE_KEYS)));
+}
+
 /** The attention and combine calls: ô[t,h] over keys ≤ pos0 + t, or the DSA selection in sparse steps. */
 export function mlaAttentionHeads(ctx: GpuContext, args: MlaHeadsArgs): KernelCall[] {
   const kernel = 'mlaAttentionHeads';
@@ -62,7 +73,7 @@ export function mlaAttentionHeads(ctx: GpuContext, args: MlaHeadsArgs): KernelCa
     return rows;
   };
   return [
-    simpleCall('mla_attention', attention, attentionGroup, (rows) => [groups, rowsChecked(rows), shares.splits]),
+    simpleCall('mla_attention', attention, attentionGroup, (rows) => [groups, rowsChecked(rows), sharesNeeded(ctx, shares.splits, selected?.topk)]),
     simpleCall('mla_combine', combine, combineGroup, (rows) => few
       ? [Math.ceil(rKV / FEW_SHARES_WG), nH, rowsChecked(rows)]
       : [nH, rowsChecked(rows), Math.ceil(rKV / COMBINE_DIMS)]),
