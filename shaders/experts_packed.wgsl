@@ -58,15 +58,20 @@ fn silu(z: f32) -> f32 {
 }
 
 #ifdef SHARED
-// Shared-expert row `row` chunk c · x chunk (scale applied).
-fn shared_chunk_dot(row: u32, c: u32, xc: XChunk) -> f32 {
-  let s = chunk_words_dot(shared_weight4[row * (S_ROW_STRIDE / 4u) + c], xc);
+// Shared-expert row `row` chunk c and its scale.
+fn shared_row_chunk(row: u32, c: u32) -> RowChunk {
 #ifdef WEIGHT_QUANTISED
   let g = c * CHUNK / GROUP;
-  return s * unpack2x16float(shared_weight[S_SCALE_OFFSET + row * S_SCALE_ROW_STRIDE + g / 2u])[g & 1u];
+  return RowChunk(shared_weight4[row * (S_ROW_STRIDE / 4u) + c],
+                  unpack2x16float(shared_weight[S_SCALE_OFFSET + row * S_SCALE_ROW_STRIDE + g / 2u])[g & 1u]);
 #else
-  return s;
+  return RowChunk(shared_weight4[row * (S_ROW_STRIDE / 4u) + c], 1.0);
 #endif
+}
+
+// Shared-expert row `row` chunk c · x chunk (scale applied).
+fn shared_chunk_dot(row: u32, c: u32, xc: XChunk) -> f32 {
+  return row_chunk_dot(shared_row_chunk(row, c), xc);
 }
 #endif
 
@@ -100,27 +105,40 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // chunks, so a loop per expert would leave lanes idle at each expert's end and serialise the experts. The act
   // row holds the experts' inputs one after another, so the flat range is also a contiguous range of x.
 #ifdef SHARED_REDUCE
+  // Each tile's weight loads are issued before its x is staged, so they are in flight during the staging (as in
+  // linear_packed.wgsl; staged first, each of the 5-7 tiles waited a memory latency for its weights).
   for (var c0 = 0u; c0 < TOP_K * CHUNKS; c0 += TILE_CHUNKS) {
-    stage_x((t * ACT_STRIDE) / 4u, c0, TOP_K * CHUNKS, lid);
+    var w: array<RowChunk, TILE_STEPS * ROWS_PER_THREAD>;
+    var routing_weight: array<f32, TILE_STEPS>;
     for (var s = 0u; s < TILE_STEPS; s++) {
       let local = s * LANES + lane;
       let i = min(c0 + local, TOP_K * CHUNKS - 1u);
-      let xc = staged_x_chunk(local);
-      let routing_weight = select(0.0, slot_weight[i / CHUNKS], c0 + local < TOP_K * CHUNKS);
+      routing_weight[s] = select(0.0, slot_weight[i / CHUNKS], c0 + local < TOP_K * CHUNKS);
       for (var r = 0u; r < ROWS_PER_THREAD; r++) {
-        gate[r] += routing_weight * chunk_dot(slot_row[i / CHUNKS] + min(first + r, N - 1u), i % CHUNKS, xc);
+        w[s * ROWS_PER_THREAD + r] = row_chunk(slot_row[i / CHUNKS] + min(first + r, N - 1u), i % CHUNKS);
+      }
+    }
+    stage_x((t * ACT_STRIDE) / 4u, c0, TOP_K * CHUNKS, lid);
+    for (var s = 0u; s < TILE_STEPS; s++) {
+      let xc = staged_x_chunk(s * LANES + lane);
+      for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+        gate[r] += routing_weight[s] * row_chunk_dot(w[s * ROWS_PER_THREAD + r], xc);
       }
     }
   }
 #ifdef SHARED
   for (var c0 = 0u; c0 < S_K / CHUNK; c0 += TILE_CHUNKS) {
+    var w: array<RowChunk, TILE_STEPS * ROWS_PER_THREAD>;
+    for (var s = 0u; s < TILE_STEPS; s++) {
+      let c = min(c0 + s * LANES + lane, S_K / CHUNK - 1u);
+      for (var r = 0u; r < ROWS_PER_THREAD; r++) { w[s * ROWS_PER_THREAD + r] = shared_row_chunk(min(first + r, N - 1u), c); }
+    }
     stage_x((t * ACT_STRIDE + TOP_K * K) / 4u, c0, S_K / CHUNK, lid);
     for (var s = 0u; s < TILE_STEPS; s++) {
       let local = s * LANES + lane;
-      let c = min(c0 + local, S_K / CHUNK - 1u);
       let xc = staged_x_chunk(local);
       for (var r = 0u; r < ROWS_PER_THREAD; r++) {
-        gate[r] += select(0.0, shared_chunk_dot(min(first + r, N - 1u), c, xc), c0 + local < S_K / CHUNK);
+        gate[r] += select(0.0, row_chunk_dot(w[s * ROWS_PER_THREAD + r], xc), c0 + local < S_K / CHUNK);
       }
     }
   }
