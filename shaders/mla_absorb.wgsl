@@ -15,6 +15,7 @@
 //   VALUE_UP — value up-projection: out[t, h*DV + i] = Σ_j W_UV_h[i, j] · attnLatent[t,h,j]
 //              A matvec over rows of W_UV: each workgroup takes ROWS output rows × a tile of TT token rows,
 //              LANES = WG/ROWS threads per output row stride over its RKV columns, then a shared-memory reduction.
+// GPU steps of many rows (prefill chunks) run both products as tiled matrix products instead: mla_absorb_tiled.wgsl.
 #include "step"
 #include "weights"
 

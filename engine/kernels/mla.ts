@@ -6,13 +6,18 @@
 //                   `split` (decode) each head's keys are shared by several workgroups writing partial softmax
 //                   states, and mlaCombine merges them into ô
 //   mlaValueUp      ô -> [T, nH·dV] = W_UV_h·ô per head (the o_proj input)
-// Shapes are compile-time defines; rows, pos0 and the sparse/dense choice come from the Step uniform.
+// Shapes are compile-time defines; rows, pos0 and the sparse/dense choice come from the Step uniform. On GPUs, steps
+// of TILED_MIN_ROWS rows or more (prefill chunks) run the absorption and the value up-projection as register-tiled
+// products (mla_absorb_tiled.wgsl); shorter steps, decode among them, and CPU adapters run mla_absorb.wgsl.
 // Invariant: kv_b_proj is [nH·(dN+dV), rKV] with head h's W_UK rows first, then its W_UV rows.
 import absorbSource from '../../shaders/mla_absorb.wgsl';
+import tiledSource from '../../shaders/mla_absorb_tiled.wgsl';
 import attentionSource from '../../shaders/mla_attention.wgsl';
 import { f32 } from '../gpu/preprocess';
-import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
+import { byRows, simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
 import type { GpuWeight } from '../weights/gpu-weight';
+import { matmulThreadDefines } from './linear';
+import { weightDefines } from './weight-args';
 
 /** The latent-cache append that rides in the query absorption's dispatch (rKV, dR and the RoPE table are shared). */
 export interface MlaKvAppend {
@@ -99,6 +104,22 @@ const TOKEN_TILE = 4; // token rows sharing one pass over the weights
 // adapters one thread per pair.
 const ABSORB = { gpu: { WG: 256, DSPLIT: 8 }, cpu: { WG: ABSORB_WG, DSPLIT: 1 } } as const;
 const WORKGROUP_BYTES = 16384;
+/**
+ * GPU steps of at least this many rows run the tiled products of mla_absorb_tiled.wgsl, which read each kv_b_proj
+ * word once per 32 token rows; shorter steps keep the layouts above, which spread a few rows over many workgroups.
+ */
+export const TILED_MIN_ROWS = 16;
+/**
+ * Tiled query absorption: 32 token rows x 128 qAbs columns a workgroup of 256 threads (4 x 4 outputs a thread);
+ * a 256-row chunk of 16 heads with rKV 512 is 512 workgroups. Its workgroup memory is fixed: 11.5 KiB.
+ */
+const TILED_ABSORB = { WG: 256, TT: 32, TN: 128 } as const;
+/**
+ * Tiled value up-projection: common/matmul_tile.wgsl at TILE_T 32 rows x 128 outputs of one head (ctx.matmulThreadRows
+ * rows x 8 outputs a thread); a 256-row chunk of 16 heads with dV 128 is 128 workgroups (at TILE_T 64: 64, half of
+ * an H100's SMs idle).
+ */
+const TILED_VALUE_UP = { TILE_T: 32, TN: 128 } as const;
 
 function requireCount(kernel: string, name: string, value: number, min = 1): void {
   if (!Number.isInteger(value) || value < min) throw new Error(`${kernel}: ${name} must be an integer ≥ ${min}, got ${value}`);
@@ -147,17 +168,23 @@ export function mlaQueryAbsorb(ctx: GpuContext, args: MlaQueryAbsorbArgs): Kerne
     requireCount(kernel, 'latentCache rows', cacheRows);
     requireBytes(kernel, 'append normWeight', append.normWeight, rKV * 4);
   }
-  const pipeline = ctx.pipeline('mla_absorb', absorbSource, {
-    WG, DSPLIT, SLICES: DSPLIT > 1, TT: TOKEN_TILE, NH: nH, DN: dN, DR: dR, DV: dV, RKV: rKV,
-    ROW_STRIDE: kvB.rowStride, WEIGHT_F16: kvB.dtype === 'f16',
+  const shape = {
+    NH: nH, DN: dN, DR: dR, DV: dV, RKV: rKV, ROW_STRIDE: kvB.rowStride, WEIGHT_F16: kvB.dtype === 'f16',
     APPEND: !!append, ...(append ? { EPS: f32(append.eps), CACHE_ROWS: cacheRows } : {}),
-  });
+  };
+  const pipeline = ctx.pipeline('mla_absorb', absorbSource, { WG, DSPLIT, SLICES: DSPLIT > 1, TT: TOKEN_TILE, ...shape });
   const bindings = [ctx.step, args.q, kvB.buffer, args.ropeTable, args.qAbs,
     ...(append ? [append.kva, append.normWeight, append.latentCache] : [])];
   const columnBlocks = Math.ceil(Math.ceil(rKV / 2) / (WG / DSPLIT));
   const headColumns = nH + (append ? 1 : 0);
-  return simpleCall('mla_query_absorb', pipeline, ctx.bindGroup(pipeline, bindings, 'mla_query_absorb'),
+  const rowsCall = simpleCall('mla_query_absorb', pipeline, ctx.bindGroup(pipeline, bindings, 'mla_query_absorb'),
     (rows) => [headColumns, Math.ceil(rows / TOKEN_TILE), columnBlocks]);
+  if (ctx.layout !== 'gpu') return rowsCall;
+  const { TT, TN } = TILED_ABSORB;
+  const tiled = ctx.pipeline('mla_absorb_tiled', tiledSource, { WG: TILED_ABSORB.WG, TT, ...shape });
+  const tiledCall = simpleCall('mla_query_absorb', tiled, ctx.bindGroup(tiled, bindings, 'mla_query_absorb.tiled'),
+    (rows) => [headColumns, Math.ceil(rows / TT), Math.ceil(rKV / TN)]);
+  return byRows((rows) => rows < TILED_MIN_ROWS, rowsCall, [tiledCall]);
 }
 
 /**
@@ -224,7 +251,7 @@ export function mlaCombine(ctx: GpuContext, args: MlaCombineArgs): KernelCall {
   });
 }
 
-/** output[t, h·dV + i] = Σ_j W_UV_h[i, j] · ô[t,h,j]. */
+/** output[t, h·dV + i] = Σ_j W_UV_h[i, j] · ô[t,h,j]; the tiled product for GPU steps of TILED_MIN_ROWS rows or more. */
 export function mlaValueUp(ctx: GpuContext, args: MlaValueUpArgs): KernelCall {
   const kernel = 'mlaValueUp';
   const { nH, dN, dV, rKV, kvB } = args;
@@ -236,6 +263,14 @@ export function mlaValueUp(ctx: GpuContext, args: MlaValueUpArgs): KernelCall {
     ROW_STRIDE: kvB.rowStride, WEIGHT_F16: kvB.dtype === 'f16', VALUE_UP: true,
   });
   const bindings = [ctx.step, args.attnLatent, kvB.buffer, args.output];
-  return simpleCall('mla_value_up', pipeline, ctx.bindGroup(pipeline, bindings, 'mla_value_up'),
+  const rowsCall = simpleCall('mla_value_up', pipeline, ctx.bindGroup(pipeline, bindings, 'mla_value_up'),
     (rows) => [Math.ceil((nH * dV) / ROWS), Math.ceil(rows / TOKEN_TILE)]);
+  if (ctx.layout !== 'gpu') return rowsCall;
+  const { TILE_T, TN } = TILED_VALUE_UP;
+  const tiled = ctx.pipeline('mla_absorb_tiled', tiledSource, {
+    NH: nH, DN: dN, DV: dV, RKV: rKV, ...weightDefines(kvB), TILE_T, ...matmulThreadDefines(ctx), VALUE_UP: true,
+  });
+  const tiledCall = simpleCall('mla_value_up', tiled, ctx.bindGroup(tiled, bindings, 'mla_value_up.tiled'),
+    (rows) => [nH * Math.ceil(dV / TN), Math.ceil(rows / TILE_T)]);
+  return byRows((rows) => rows < TILED_MIN_ROWS, rowsCall, [tiledCall]);
 }

@@ -1,6 +1,7 @@
 // The GPU kernel layouts through the whole model: CPU adapters run CPU layouts by default, so this forces every
 // kernel's GPU layout (heads-sharing attention, engine/kernels/mla-heads.ts; packed matvec lanes; the router gate
-// fused into routing; query absorption split over threads; 256-thread RMSNorm; tiled prefill matmul) and checks
+// fused into routing; query absorption split over threads; 256-thread RMSNorm; tiled prefill matmul; the tiled
+// prefill query absorption and value up-projection, as the prompts have 30 to 64 rows) and checks
 // the prefill and teacher-forced decode logits against transformers' at the f32 bar, in both modes for V3.2, and
 // V3.2 in f16 (the packed kernels' GPU layouts) at the f16 bar.
 import { describe, expect, it } from 'vitest';

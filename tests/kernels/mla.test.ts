@@ -1,12 +1,13 @@
 // MLA kernels (engine/kernels/mla.ts) against the float64 reference: each step appends rows to the latent cache,
 // absorbs the queries, attends and up-projects; the cache, qAbs and the attention output are compared with
 // rmsNorm/ropeAdjacent/mlaAttentionAbsorbed over the whole cache after every step (prefill chunk, decode row,
-// second chunk), densely and with a DSA selection, with f32 and f16 kv_b_proj, and at a 600-key decode.
+// second chunk), densely and with a DSA selection, with f32 and f16 kv_b_proj, and at a 600-key decode; on the GPU
+// layout chunks of 16 rows or more (20, 37, 16) run the tiled absorption and value up-projection (mla_absorb_tiled.wgsl).
 import { describe, expect, it } from 'vitest';
 import { GpuContext, type KernelCall } from '../../engine/gpu/context';
 import { createStorage, readF32, runCalls, uploadArray } from '../../engine/gpu/buffers';
-import { mlaAttention, mlaQueryAbsorb, mlaValueUp } from '../../engine/kernels/mla';
-import { MATVEC_SHAPES } from '../../engine/kernels/matvec-shape';
+import { mlaAttention, mlaQueryAbsorb, mlaValueUp, TILED_MIN_ROWS } from '../../engine/kernels/mla';
+import { MATVEC_SHAPES, type MatmulThreadRows } from '../../engine/kernels/matvec-shape';
 import { buildRopeTable } from '../../engine/model/rope';
 import type { ModelConfig } from '../../engine/config';
 import { roundToDtype, uploadWeight, type WeightDtype } from '../../engine/weights/gpu-weight';
@@ -30,13 +31,13 @@ function ropeTables(dR: number) {
 }
 
 /** One layer's MLA on the GPU beside the float64 reference of the same steps. */
-async function mlaHarness(shape: Shape, dtype: WeightDtype, topk = 0, layout: keyof typeof MATVEC_SHAPES = 'cpu') {
+async function mlaHarness(shape: Shape, dtype: WeightDtype, topk = 0, layout: keyof typeof MATVEC_SHAPES = 'cpu',
+  maxRows = 8, matmulThreadRows?: MatmulThreadRows) {
   const { device } = await testDevice();
   // The layout picks the GPU or CPU thread shapes (query absorption, value up-projection, attention score lanes).
-  const ctx = new GpuContext(device, { matvec: MATVEC_SHAPES[layout] });
+  const ctx = new GpuContext(device, { matvec: MATVEC_SHAPES[layout], matmulThreadRows });
   const { nH, dN, dR, dV, rKV } = shape;
   const width = rKV + dR;
-  const maxRows = 8;
   const rope = ropeTables(dR);
   const kvBValues = randomArray(nH * (dN + dV) * rKV, 11 * rKV + nH, 0.4);
   const normWeight = randomArray(rKV, rKV + 5, 1).map((v) => 1 + 0.5 * v);
@@ -142,29 +143,50 @@ const SHAPES: Shape[] = [
   { nH: 3, dN: 16, dR: 8, dV: 16, rKV: 32 },
   { nH: 3, dN: 5, dR: 4, dV: 7, rKV: 130 },
 ];
-const STEPS: Step[] = [{ T: 5, pos0: 0 }, { T: 1, pos0: 5 }, { T: 3, pos0: 6 }];
+// On the GPU layout the second chunk has TILED_MIN_ROWS rows or more, so it runs the tiled kernels; the first
+// chunk still runs the few-row ones.
+const STEPS = {
+  cpu: [{ T: 5, pos0: 0 }, { T: 1, pos0: 5 }, { T: 3, pos0: 6 }],
+  gpu: [{ T: 5, pos0: 0 }, { T: 1, pos0: 5 }, { T: 20, pos0: 6 }],
+} satisfies Record<string, Step[]>;
 const label = (s: Shape) => `nH ${s.nH}, dN/dR/dV/rKV ${s.dN}/${s.dR}/${s.dV}/${s.rKV}`;
+const stepsLabel = ([first, decode, chunk]: Step[]) => `${first.T} + decode ${decode.T} + chunk ${chunk.T}`;
+
+/** Runs `steps` through `layer` and checks the whole cache, qAbs and the output after each. */
+async function expectSteps(layer: Awaited<ReturnType<typeof mlaHarness>>, shape: Shape, dtype: WeightDtype, steps: Step[]) {
+  const { nH, dV } = shape;
+  for (const [i, step] of steps.entries()) {
+    const expected = await layer.runStep(step, 100 * i + 7);
+    const what = `step ${i} (T ${step.T}, pos0 ${step.pos0})`;
+    // The whole cache: earlier rows kept, new rows written, rows past kv_len still zero.
+    const cacheRows = step.pos0 + step.T + 2;
+    expectClose(await layer.read(layer.buffers.latentCache, cacheRows * layer.width),
+      layer.refCache.subarray(0, cacheRows * layer.width), TOLERANCE.f32, `${what} latent cache`);
+    expectClose(await layer.read(layer.buffers.qAbs, step.T * nH * layer.width),
+      layer.expectedQAbs(expected.qRoped, step.T), TOLERANCE[dtype], `${what} qAbs`);
+    expectClose(await layer.read(layer.buffers.output, step.T * nH * dV), expected.output, TOLERANCE[dtype], `${what} output`);
+  }
+}
 
 describe('mla kernels', () => {
   for (const dtype of ['f32', 'f16'] as const) {
     for (const [shape, layout] of SHAPES.flatMap((shape) => (['cpu', 'gpu'] as const).map((layout) => [shape, layout] as const))) {
-      it(`prefill 5 + decode 1 + chunk 3 match the reference over the whole cache (${label(shape)}, ${dtype} kv_b, ${layout} layout)`, async () => {
-        const layer = await mlaHarness(shape, dtype, 0, layout);
-        const { nH, dV } = shape;
-        for (const [i, step] of STEPS.entries()) {
-          const expected = await layer.runStep(step, 100 * i + 7);
-          const what = `step ${i} (T ${step.T}, pos0 ${step.pos0})`;
-          // The whole cache: earlier rows kept, new rows written, rows past kv_len still zero.
-          const cacheRows = step.pos0 + step.T + 2;
-          expectClose(await layer.read(layer.buffers.latentCache, cacheRows * layer.width),
-            layer.refCache.subarray(0, cacheRows * layer.width), TOLERANCE.f32, `${what} latent cache`);
-          expectClose(await layer.read(layer.buffers.qAbs, step.T * nH * layer.width),
-            layer.expectedQAbs(expected.qRoped, step.T), TOLERANCE[dtype], `${what} qAbs`);
-          expectClose(await layer.read(layer.buffers.output, step.T * nH * dV), expected.output, TOLERANCE[dtype], `${what} output`);
-        }
+      it(`prefill ${stepsLabel(STEPS[layout])} match the reference over the whole cache (${label(shape)}, ${dtype} kv_b, ${layout} layout)`, async () => {
+        expect(STEPS.gpu[2].T).toBeGreaterThanOrEqual(TILED_MIN_ROWS);
+        const layer = await mlaHarness(shape, dtype, 0, layout, 20);
+        await expectSteps(layer, shape, dtype, STEPS[layout]);
       });
     }
   }
+
+  // Two tiles of 32 rows (one partial) in the tiled kernels, 8 rows a thread in the value up-projection: dN 21 a
+  // partial 16-dim slice, rKV 131 a partial 128-column block with a half-empty f16 pair and a partial 16-dim slice
+  // of ô, dV 130 two output blocks of a head.
+  it('prefill 37 + decode 1 + chunk 16 match the reference, tiled on the GPU layout (nH 2, dN/dR/dV/rKV 21/4/130/131, f16 kv_b)', async () => {
+    const shape = { nH: 2, dN: 21, dR: 4, dV: 130, rKV: 131 };
+    const layer = await mlaHarness(shape, 'f16', 0, 'gpu', 40, 8);
+    await expectSteps(layer, shape, 'f16', [{ T: 37, pos0: 0 }, { T: 1, pos0: 37 }, { T: TILED_MIN_ROWS, pos0: 38 }]);
+  });
 
   it('attends only to the DSA selection when the step is sparse, and densely when it is not (same pipeline)', async () => {
     const shape = { nH: 3, dN: 16, dR: 8, dV: 16, rKV: 32 };
