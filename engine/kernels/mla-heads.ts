@@ -3,30 +3,55 @@
 // and writes per-head partial softmax states; the combine merges the shares into ô [T, nH, rKV] (a thread per ô
 // value where a row has at most FEW_SHARES shares, as in prefill; a workgroup per head, row and 32 dims otherwise).
 // The keys of a row are cut into as many shares as keep MIN_SHARE_KEYS keys each, up to `splits` (decode: enough to
-// fill the GPU at long contexts; prefill: a few, as its rows already fill it). mla.ts keeps the one-head-per-workgroup
-// kernel that CPU adapters run.
+// fill the GPU at long contexts; prefill: a few, as its rows already fill it). Scores are register tiles of 4 heads
+// x 4 keys over dim slices; headsPlan fits the staging to the device's workgroup memory. mla.ts keeps the
+// one-head-per-workgroup kernel that CPU adapters run.
 import headsSource from '../../shaders/mla_attention_heads.wgsl';
 import { f32 } from '../gpu/preprocess';
 import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
 import { checkAttentionArgs, splitRows, type MlaAttentionArgs, type MlaSplit } from './mla';
 
 
-/** The per-head kernel's arguments (mla.ts), with the heads kernel's shares in place of its split. */
-export type MlaHeadsArgs = Omit<MlaAttentionArgs, 'split'> & { shares: MlaSplit };
+/**
+ * The per-head kernel's arguments (mla.ts), with the heads kernel's shares in place of its split; workgroupBytes
+ * bounds the workgroup memory it plans for (the device's limit by default).
+ */
+export type MlaHeadsArgs = Omit<MlaAttentionArgs, 'split'> & { shares: MlaSplit; workgroupBytes?: number };
 
 const WG = 256;
 const KEY_BLOCK = 32; // keys scored per block (KB)
-/**
- * Dims staged per pass (DC): 128 where the device takes ~27 KiB of workgroup memory (5 passes over a 576-wide row
- * instead of 9, each a memory latency on a GPU), 64 within WebGPU's default 16 KiB.
- */
-function dimChunk(device: GPUDevice, headGroup: number): number {
-  const keyGroups = WG / KEY_BLOCK;
-  const queryRows = keyGroups * Math.ceil(headGroup / keyGroups); // QS_HEADS
-  const bytes = (dc: number) => (KEY_BLOCK * (dc + 1) + queryRows * dc + headGroup * KEY_BLOCK + KEY_BLOCK + 3 * headGroup) * 4;
-  return bytes(128) <= device.limits.maxComputeWorkgroupStorageSize ? 128 : 64;
-}
 const MAX_HEAD_GROUP = 16; // heads sharing a workgroup (HG)
+const SCORE_SLICES = 8; // dim slices of the score tiles (SLICES in the shader)
+/** Dims staged per pass (DC): multiples of 4 · SCORE_SLICES; 192 would hold 36 registers a thread for the next pass. */
+const DIM_CHUNKS = [64, 96, 128];
+/** Cost of one staged pass in dims' worth of arithmetic: its two barriers and the loads it waits on. */
+const PASS_COST = 32;
+
+/** How a workgroup lays out its work: heads padded to whole score tiles, dims per pass, slices summed per round. */
+export interface HeadsPlan { headsPadded: number; dimChunk: number; fan: number; bytes: number }
+
+/**
+ * The plan for a head group within `workgroupBytes` of workgroup memory: HP = HG rounded up to 4, 8 or 16 (1, 2 or
+ * 4 head lanes of 4-head tiles); the dim chunk DC whose passes over a `width`-wide row cost least (padded dims
+ * plus PASS_COST a pass; WebGPU's default 16 KiB takes 64 for 16 heads, 32 KiB 96); the reduction's fan-in FAN, as
+ * many slices a round as the staging region holds slots for (8: one round).
+ */
+export function headsPlan(headGroup: number, width: number, workgroupBytes: number): HeadsPlan {
+  const headsPadded = 4 * 2 ** Math.ceil(Math.log2(Math.ceil(headGroup / 4)));
+  const plans = DIM_CHUNKS.map((dimChunk) => {
+    const stageRows = (KEY_BLOCK + headsPadded) * (dimChunk / 4 + 1); // vec4s
+    const slot = KEY_BLOCK * headsPadded / 4;
+    const fan = [8, 4, 2].find((f) => (SCORE_SLICES - SCORE_SLICES / f) * slot <= stageRows) ?? 2;
+    const stage = Math.max(stageRows, (SCORE_SLICES - SCORE_SLICES / fan) * slot);
+    // stage, prob, keyPos (3 blocks), headM (2 blocks), headAlpha
+    const bytes = 16 * stage + 4 * KEY_BLOCK * headsPadded + 12 * KEY_BLOCK + 8 * headsPadded + 4 * headsPadded;
+    return { headsPadded, dimChunk, fan, bytes };
+  }).filter((plan) => plan.bytes <= workgroupBytes);
+  if (!plans.length) throw new Error(`mlaAttentionHeads: ${headGroup} heads need more than ${workgroupBytes} bytes of workgroup memory`);
+  const cost = (plan: HeadsPlan) => Math.ceil(width / plan.dimChunk) * (plan.dimChunk + PASS_COST);
+  return plans.reduce((a, b) => (cost(b) < cost(a) ? b : a));
+}
+
 /** Fewest keys in a share: fewer shares make the combine cheaper, more fill the GPU at short contexts. */
 export const MIN_SHARE_KEYS = 32;
 const COMBINE_WG = 256;
@@ -58,8 +83,10 @@ export function mlaAttentionHeads(ctx: GpuContext, args: MlaHeadsArgs): KernelCa
     WG, NH: nH, RKV: rKV, DR: dR, SPLITS: shares.splits, MIN_KEYS: MIN_SHARE_KEYS,
     SELECTION: !!selected, ...(selected ? { TOPK: selected.topk } : {}),
   };
+  const plan = headsPlan(headGroup, rKV + dR, args.workgroupBytes ?? ctx.device.limits.maxComputeWorkgroupStorageSize);
   const attention = ctx.pipeline('mla_attention_heads', headsSource, {
-    ...common, HG: headGroup, KB: KEY_BLOCK, DC: dimChunk(ctx.device, headGroup), SCALE: f32(args.scale), MAX_CONTEXT: maxContext,
+    ...common, HG: headGroup, HP: plan.headsPadded, KB: KEY_BLOCK, DC: plan.dimChunk, FAN: plan.fan, SCALE: f32(args.scale),
+    MAX_CONTEXT: maxContext,
   });
   const few = shares.splits <= FEW_SHARES;
   const combine = ctx.pipeline('mla_attention_heads', headsSource, few

@@ -5,9 +5,10 @@
 // a sparse DSA selection whose entries past a row's position are ignored.
 import { describe, expect, it } from 'vitest';
 import { GpuContext } from '../../engine/gpu/context';
+import { installNodeWebGpu } from '../../engine/gpu/node-gpu';
 import { createStorage, readF32, runCalls, uploadArray } from '../../engine/gpu/buffers';
 import { splitPartialsBytes } from '../../engine/kernels/mla';
-import { mlaAttentionHeads } from '../../engine/kernels/mla-heads';
+import { headsPlan, mlaAttentionHeads } from '../../engine/kernels/mla-heads';
 import { expectClose, randomArray } from '../support/compare';
 import { testDevice } from '../support/gpu';
 
@@ -38,25 +39,31 @@ function reference(qAbs: Float32Array, cache: Float32Array, nH: number, rKV: num
   return out;
 }
 
+/** A device with WebGPU's default limits (16 KiB of workgroup memory), beside the test device's raised ones. */
+let defaultLimits: Promise<GPUDevice> | undefined;
+function defaultLimitsDevice(): Promise<GPUDevice> {
+  defaultLimits ??= installNodeWebGpu().then(async (gpu) => (await gpu.requestAdapter())!.requestDevice());
+  return defaultLimits;
+}
+
 describe('heads-sharing MLA attention', () => {
-  for (const [nH, rKV] of [[3, 130], [17, 300]] as const) {
+  for (const [nH, rKV] of [[3, 130], [17, 280]] as const) {
     it(`matches the reference: ${nH} heads, rKV ${rKV}, 1 and 3 rows, 1 to 600 keys, dense and sparse`, async () => {
-      const { device } = await testDevice();
-      const ctx = new GpuContext(device);
       const width = rKV + DR;
       const T = 3;
       const cache = randomArray(MAX_CONTEXT * width, 41 + nH, 2);
       const qAbs = randomArray(T * nH * width, 42 + nH, 2);
       const selection = [0, 1, 2].map((t) => Array.from({ length: TOPK }, (_, i) => (i * 7 + 3 * t + 1) % MAX_CONTEXT));
-      const selected = {
-        indices: uploadArray(device, Uint32Array.from(selection.flat()), 'indices'),
-        counts: uploadArray(device, Uint32Array.from([TOPK, 250, 17]), 'counts'), topk: TOPK,
-      };
-      const base = {
-        qAbs: uploadArray(device, qAbs, 'q_abs'), latentCache: uploadArray(device, cache, 'latent_cache'), nH, rKV, dR: DR,
-        scale: SCALE, maxContext: MAX_CONTEXT, selected,
-      };
-      for (const splits of [3, 256]) {
+      for (const [splits, device] of [[3, (await testDevice()).device], [256, await defaultLimitsDevice()]] as const) {
+        const ctx = new GpuContext(device);
+        const selected = {
+          indices: uploadArray(device, Uint32Array.from(selection.flat()), 'indices'),
+          counts: uploadArray(device, Uint32Array.from([TOPK, 250, 17]), 'counts'), topk: TOPK,
+        };
+        const base = {
+          qAbs: uploadArray(device, qAbs, 'q_abs'), latentCache: uploadArray(device, cache, 'latent_cache'), nH, rKV, dR: DR,
+          scale: SCALE, maxContext: MAX_CONTEXT, selected,
+        };
         const shares = { splits, partials: createStorage(device, splitPartialsBytes(T, nH, rKV, splits), 'partials') };
         for (const [rows, pos0, sparse] of [[1, 0, false], [1, 32, false], [1, 599, false], [3, 100, false], [1, 599, true], [3, 400, true]] as const) {
           const output = uploadArray(device, new Float32Array(T * nH * rKV).fill(-7), 'output');
@@ -72,6 +79,15 @@ describe('heads-sharing MLA attention', () => {
       }
     });
   }
+
+  it('plans the H100 layout within 32 KiB and a smaller one within the default 16 KiB', () => {
+    expect(headsPlan(16, 576, 32768)).toMatchObject({ headsPadded: 16, dimChunk: 96, fan: 8 });
+    expect(headsPlan(16, 576, 16384)).toMatchObject({ headsPadded: 16, dimChunk: 64, fan: 4 });
+    expect(headsPlan(16, 576, 16384).bytes).toBeLessThanOrEqual(16384);
+    expect(headsPlan(3, 138, 16384)).toMatchObject({ headsPadded: 4 });
+    expect(headsPlan(6, 138, 16384)).toMatchObject({ headsPadded: 8 });
+    expect(() => headsPlan(16, 576, 8192)).toThrow(/workgroup memory/);
+  });
 
   it('refuses partials smaller than one row and steps with more rows than they hold', async () => {
     const { device } = await testDevice();
