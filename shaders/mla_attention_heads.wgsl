@@ -6,8 +6,7 @@
 // Keys u ≤ pos0 + t, or the DSA selection indices[t, 0:counts[t]] when SELECTION and step.sparse == 1 (entries
 // past pos0 + t ignored). The keys of a row are cut into share_count(nKeys) shares of at least MIN_KEYS keys, at
 // most SPLITS; workgroup (g, t, z) takes share z and writes its unnormalised accumulator with the running max m and
-// sum l per head to partials [T, NH, SPLITS, RKV + 2]; entry point `combine` merges a row's shares into ô
-// (M = max m_z, ô = Σ_z e^(m_z − M) acc_z / Σ_z e^(m_z − M) l_z; 0 with no visible key).
+// sum l per head to partials [T, NH, SPLITS, RKV + 2]; mla_heads_combine.wgsl merges a row's shares into ô.
 // Scores: per block of KB keys the key and query rows pass through workgroup memory DC dims at a time (the next
 // chunk's loads in flight while the current one is used). A thread holds a register tile of TH heads x TK keys over
 // one of SLICES dim slices: per vec4 column it loads TH query and TK key vec4s for TH·TK·4 FMAs (a thread scoring
@@ -24,17 +23,8 @@
 #include "step"
 
 const WIDTH: u32 = RKV + DR;
-const SHARE: u32 = RKV + 2u;
-const NEG_BIG: f32 = -3.0e38;            // "no key yet": finite so exp(NEG_BIG − m) is a clean 0
 
 @group(0) @binding(0) var<uniform> step: Step;
-#ifdef COMBINE
-@group(0) @binding(1) var<storage, read> partials: array<f32>;          // [T, NH, SPLITS, RKV + 2]
-@group(0) @binding(2) var<storage, read_write> attnLatent: array<f32>;  // [T, NH, RKV] ô
-#ifdef SELECTION
-@group(0) @binding(3) var<storage, read> counts: array<u32>;            // [T]
-#endif
-#else
 @group(0) @binding(1) var<storage, read> qAbs: array<f32>;              // [T, NH, RKV + DR]
 @group(0) @binding(2) var<storage, read> latentCache: array<f32>;       // [MAX_CONTEXT, RKV + DR]
 @group(0) @binding(3) var<storage, read_write> partials: array<f32>;    // [T, NH, SPLITS, RKV + 2] acc, m, l
@@ -42,121 +32,10 @@ const NEG_BIG: f32 = -3.0e38;            // "no key yet": finite so exp(NEG_BIG 
 @group(0) @binding(4) var<storage, read> indices: array<u32>;           // [T, TOPK] selected key positions
 @group(0) @binding(5) var<storage, read> counts: array<u32>;            // [T] valid entries of each indices row
 #endif
-#endif
 
 #include "mla_keys"
+#include "mla_shares"
 
-// Shares a row's keys are cut into: each at least MIN_KEYS keys, at most SPLITS shares.
-fn share_count(nKeys: u32) -> u32 {
-  return clamp((nKeys + MIN_KEYS - 1u) / MIN_KEYS, 1u, SPLITS);
-}
-
-#ifdef COMBINE
-#ifdef FEW_SHARES
-// Rows of at most SPLITS (a few) shares — prefill chunks: a thread per ô value merges its row's shares in
-// registers, no barriers; workgroup (dim block, h, t). (The tree-reducing `combine` below serves decode's many
-// shares; on a 256-row chunk it ran 65,536 workgroups of barrier steps, ~270 µs a layer on an H100.)
-@compute @workgroup_size(WG)
-fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let d = wid.x * WG + lid;
-  let h = wid.y;
-  let t = wid.z;
-  if (t >= step.rows || d >= RKV) { return; }
-  let shares = share_count(key_count(t));
-  let base = (t * NH + h) * SPLITS * SHARE;
-  var m: array<f32, SPLITS>;
-  var l: array<f32, SPLITS>;
-  var v: array<f32, SPLITS>;
-  var top = NEG_BIG;
-  for (var z = 0u; z < SPLITS; z++) {
-    let at = base + min(z, shares - 1u) * SHARE;
-    m[z] = partials[at + RKV];
-    l[z] = partials[at + RKV + 1u];
-    v[z] = partials[at + d];
-  }
-  for (var z = 0u; z < SPLITS; z++) { if (z < shares) { top = max(top, m[z]); } }
-  var total = 0.0;
-  var sum = 0.0;
-  for (var z = 0u; z < SPLITS; z++) {
-    if (z < shares) {
-      let w = exp(m[z] - top);
-      total += w * l[z];
-      sum += w * v[z];
-    }
-  }
-  attnLatent[(t * NH + h) * RKV + d] = select(0.0, sum / total, total > 0.0);
-}
-#else
-#include "workgroup_sum"
-var<workgroup> shareWeight: array<f32, SPLITS>; // m_z, then e^(m_z − M)
-var<workgroup> shareSum: array<f32, SPLITS>;    // l_z
-var<workgroup> laneSum: array<f32, WG>;         // [share lane][dim] partial sums
-const SHARE_LANES: u32 = WG / COMBINE_DIMS;      // threads splitting one dim's shares
-const UNROLL: u32 = 8u;                          // shares whose loads a thread issues together
-
-// The workgroup's max of one value per thread (through laneSum; every thread gets the result; the sum is
-// common/workgroup_sum.wgsl's).
-fn reduce_lanes_max(lid: u32, value: f32) -> f32 {
-  laneSum[lid] = value;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) { laneSum[lid] = max(laneSum[lid], laneSum[lid + stride]); }
-    workgroupBarrier();
-  }
-  let result = laneSum[0];
-  workgroupBarrier();
-  return result;
-}
-
-
-@compute @workgroup_size(WG)
-fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let h = wid.x;
-  let t = wid.y;
-  if (t >= step.rows) { return; }
-  let shares = share_count(key_count(t));
-  let base = (t * NH + h) * SPLITS * SHARE;
-  // The shares' m and l through workgroup memory (a thread walking them all would wait on each load in turn).
-  for (var z = lid; z < shares; z += WG) {
-    shareWeight[z] = partials[base + z * SHARE + RKV];
-    shareSum[z] = partials[base + z * SHARE + RKV + 1u];
-  }
-  workgroupBarrier();
-  // M = max m_z and Σ e^(m_z − M) l_z as tree reductions (a loop over up to SPLITS shares per thread was several µs).
-  var top = NEG_BIG;
-  for (var z = lid; z < shares; z += WG) { top = max(top, shareWeight[z]); }
-  top = reduce_lanes_max(lid, top);
-  for (var z = lid; z < shares; z += WG) { shareWeight[z] = exp(shareWeight[z] - top); }
-  workgroupBarrier();
-  var part = 0.0;
-  for (var z = lid; z < shares; z += WG) { part += shareWeight[z] * shareSum[z]; }
-  let total = workgroup_sum(lid, part);
-  let inv = select(0.0, 1.0 / total, total > 0.0);
-  // Workgroup (h, t, b) writes dims b·COMBINE_DIMS ..: thread (share lane sl, dim dl) sums shares sl, sl +
-  // SHARE_LANES, … of dim dl (consecutive threads read consecutive dims), then the lanes' sums are added.
-  let dl = lid % COMBINE_DIMS;
-  let sl = lid / COMBINE_DIMS;
-  let d = wid.z * COMBINE_DIMS + dl;
-  let dRead = min(d, RKV - 1u);
-  var sum = 0.0;
-  for (var z0 = sl; z0 < shares; z0 += UNROLL * SHARE_LANES) {
-    var v: array<f32, UNROLL>;
-    for (var q = 0u; q < UNROLL; q++) { v[q] = partials[base + min(z0 + q * SHARE_LANES, shares - 1u) * SHARE + dRead]; }
-    for (var q = 0u; q < UNROLL; q++) {
-      let z = z0 + q * SHARE_LANES;
-      sum += select(0.0, shareWeight[min(z, shares - 1u)] * v[q], z < shares);
-    }
-  }
-  laneSum[lid] = sum;
-  workgroupBarrier();
-  if (sl == 0u && d < RKV) {
-    var all = 0.0;
-    for (var l = 0u; l < SHARE_LANES; l++) { all += laneSum[l * COMBINE_DIMS + dl]; }
-    attnLatent[(t * NH + h) * RKV + d] = all * inv;
-  }
-}
-#endif
-#else
 const TH: u32 = 4u;                        // heads of a score tile
 const TK: u32 = 4u;                        // keys of a score tile
 const HL: u32 = HP / TH;                   // head lanes (HP: HG rounded up so HL is 1, 2 or 4)
@@ -407,4 +286,3 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     partials[shareBase + RKV + 1u] = headL;
   }
 }
-#endif

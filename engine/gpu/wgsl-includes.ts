@@ -3,6 +3,7 @@ import inputNorm from '../../shaders/common/input_norm.wgsl';
 import laneReduce from '../../shaders/common/lane_reduce.wgsl';
 import matmulTile from '../../shaders/common/matmul_tile.wgsl';
 import mlaKeys from '../../shaders/common/mla_keys.wgsl';
+import mlaShares from '../../shaders/common/mla_shares.wgsl';
 import packedChunk from '../../shaders/common/packed_chunk.wgsl';
 import rowDot from '../../shaders/common/row_dot.wgsl';
 import step from '../../shaders/common/step.wgsl';
@@ -14,6 +15,7 @@ export const WGSL_INCLUDES: Record<string, string> = {
   lane_reduce: laneReduce,
   matmul_tile: matmulTile,
   mla_keys: mlaKeys,
+  mla_shares: mlaShares,
   packed_chunk: packedChunk,
   row_dot: rowDot,
   step,

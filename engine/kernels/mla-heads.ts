@@ -1,12 +1,13 @@
-// MLA attention with the heads sharing each key read (shaders/mla_attention_heads.wgsl), the GPU layout for decode
-// and prefill alike: workgroup (head group, row, share) scores a share of the row's keys against HG heads at once
-// and writes per-head partial softmax states; the combine merges the shares into ô [T, nH, rKV] (a thread per ô
-// value where a row has at most FEW_SHARES shares, as in prefill; a workgroup per head, row and 32 dims otherwise).
-// The keys of a row are cut into as many shares as keep MIN_SHARE_KEYS keys each, up to `splits` (decode: enough to
-// fill the GPU at long contexts; prefill: a few, as its rows already fill it). Scores are register tiles of 4 heads
-// x 4 keys over dim slices; headsPlan fits the staging to the device's workgroup memory. mla.ts keeps the
-// one-head-per-workgroup kernel that CPU adapters run.
+// MLA attention with the heads sharing each key read, the GPU layout for decode and prefill alike
+// (shaders/mla_attention_heads.wgsl): workgroup (head group, row, share) scores a share of the row's keys against HG
+// heads at once and writes per-head partial softmax states; the combine (shaders/mla_heads_combine.wgsl) merges the
+// shares into ô [T, nH, rKV] (a thread per ô value where a row has at most FEW_SHARES shares, as in prefill; a
+// workgroup per head, row and 32 dims otherwise). The keys of a row are cut into as many shares as keep
+// MIN_SHARE_KEYS keys each, up to `splits` (decode: enough to fill the GPU at long contexts; prefill: a few, as its
+// rows already fill it). Scores are register tiles of 4 heads x 4 keys over dim slices; headsPlan fits the staging
+// to the device's workgroup memory. mla.ts keeps the one-head-per-workgroup kernel that CPU adapters run.
 import headsSource from '../../shaders/mla_attention_heads.wgsl';
+import combineSource from '../../shaders/mla_heads_combine.wgsl';
 import { f32 } from '../gpu/preprocess';
 import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
 import { checkAttentionArgs, splitRows, type MlaAttentionArgs, type MlaSplit } from './mla';
@@ -89,7 +90,7 @@ export function mlaAttentionHeads(ctx: GpuContext, args: MlaHeadsArgs): KernelCa
     MAX_CONTEXT: maxContext,
   });
   const few = shares.splits <= FEW_SHARES;
-  const combine = ctx.pipeline('mla_attention_heads', headsSource, few
+  const combine = ctx.pipeline('mla_heads_combine', combineSource, few
     ? { ...common, WG: FEW_SHARES_WG, COMBINE: true, FEW_SHARES: true }
     : { ...common, WG: COMBINE_WG, COMBINE_DIMS, COMBINE: true }, 'combine');
   const attentionGroup = ctx.bindGroup(attention, [ctx.step, args.qAbs, args.latentCache, shares.partials,
