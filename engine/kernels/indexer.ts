@@ -1,6 +1,8 @@
 // DSA lightning-indexer kernel drivers (V3.2, deepseek-math.md §6.1): `indexerKeyAppend` normalises, rotates and
 // caches each token's indexer key (shaders/indexer_key.wgsl); `indexerSelect` scores every query row against the
-// cached keys (shaders/indexer_scores.wgsl, half-split RoPE of the queries applied on the fly) and picks each
+// cached keys (half-split RoPE of the queries applied on the fly; GPU layout shaders/indexer_scores_tiled.wgsl,
+// whole key tiles in registers and the rotated queries staged once; CPU layout shaders/indexer_scores.wgsl, dim
+// chunks staged per tile, quick on SwiftShader) and picks each
 // row's top-k keys on the GPU (shaders/topk.wgsl, radix select + compaction); `indexerTopk` is the selection
 // alone. Shapes: keyAndWeights [T, dI + nI] (wk·x then weights_proj·x), queries [T, nI, dI], indexerCache
 // [maxContext, dI], ropeTable [positions, dR/2, 2], scores [T, maxContext] f32, indices [T, topk] u32, counts [T]
@@ -9,6 +11,7 @@
 // and rows with pos0 + t + 1 ≤ topk skip scoring and just write 0..count−1.
 import keySource from '../../shaders/indexer_key.wgsl';
 import scoresSource from '../../shaders/indexer_scores.wgsl';
+import scoresTiledSource from '../../shaders/indexer_scores_tiled.wgsl';
 import topkSource from '../../shaders/topk.wgsl';
 import { f32 } from '../gpu/preprocess';
 import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
@@ -52,6 +55,36 @@ const MAX_HEADS = 4 * SCORE_THREADS; // one head group of 4 per thread at most
 const SCORE_GROUPS_PER_STEP = 512; // workgroups along the key axis for a one-row step; fewer per row as T grows
 const MAX_ROWS = 65535; // rows go on a dispatch axis
 
+/**
+ * GPU layout of the scores (indexer_scores_tiled.wgsl): 256 threads, each key read by S = 4 adjacent threads (32 of
+ * 128 dims each, 8 vec4 loads issued at once), R = 1 key a thread, so 64-key tiles; 1024 workgroups a one-row step
+ * (a 32,768-key decode row takes all its keys in one round, one tile a workgroup).
+ */
+const TILED = { WG: 256, S: 4, R: 1, GROUPS_PER_STEP: 1024 } as const;
+
+interface TiledPlan { quadsPerBlock: number; blocks: number; bytes: number }
+
+/**
+ * Head quads per block (HQB: 4, 2 or 1, at most the quads there are) that fit the device's workgroup memory, most
+ * first; null when none fits. 16 heads x 128 dims take 4 (27,200 bytes), 64 heads x 128 at 48 KiB 2.
+ */
+export function tiledScoresPlan(nI: number, dI: number, workgroupBytes: number): TiledPlan | null {
+  const { WG, S, R } = TILED;
+  const quads = Math.ceil(nI / 4);
+  const columns = Math.ceil(dI / 4 / S) * S;
+  const keysPerTile = R * (WG / S);
+  for (const most of [4, 2, 1]) { // 3 would pad 4 quads to 6
+    const quadsPerBlock = Math.min(most, quads);
+    const blocks = Math.ceil(quads / quadsPerBlock);
+    const headQuads = blocks * quadsPerBlock;
+    // q_s, w_s, head_parts, key_parts
+    const bytes = 16 * columns * (4 * headQuads + 1) + 16 * headQuads + 16 * keysPerTile * (quadsPerBlock * S + 1)
+      + 4 * keysPerTile * S;
+    if (bytes <= workgroupBytes) return { quadsPerBlock, blocks, bytes };
+  }
+  return null;
+}
+
 export function indexerKeyAppend(ctx: GpuContext, args: IndexerKeyAppendArgs): KernelCall {
   const { nI, dI, dR } = args;
   checkShape('indexerKeyAppend', nI, dI, dR);
@@ -93,7 +126,7 @@ export function indexerTopk(ctx: GpuContext, args: IndexerTopkArgs): KernelCall 
 
 /** The scores dispatch, then the top-k dispatch (two calls, so profiles show each). */
 export function indexerSelect(ctx: GpuContext, args: IndexerSelectArgs): KernelCall[] {
-  const { nI, dI, dR, topk, maxContext } = args;
+  const { nI, dI, dR, maxContext } = args;
   checkShape('indexerSelect', nI, dI, dR);
   checkSelection('indexerSelect', args);
   requireBytes('indexerSelect', 'queries', args.queries, nI * dI * 4);
@@ -101,6 +134,33 @@ export function indexerSelect(ctx: GpuContext, args: IndexerSelectArgs): KernelC
   requireBytes('indexerSelect', 'indexerCache', args.indexerCache, maxContext * dI * 4);
   requireBytes('indexerSelect', 'ropeTable', args.ropeTable, dR * 4);
   if (nI > MAX_HEADS) throw new Error(`indexerSelect: nI ${nI} exceeds ${MAX_HEADS} heads`);
+  const tiled = ctx.layout === 'gpu' && dI % 4 === 0
+    ? tiledScoresPlan(nI, dI, ctx.device.limits.maxComputeWorkgroupStorageSize) : null;
+  const scores = tiled ? tiledScores(ctx, args, tiled) : chunkedScores(ctx, args);
+  return [scores, indexerTopk(ctx, args)];
+}
+
+/** The GPU layout's scores call (indexer_scores_tiled.wgsl). */
+function tiledScores(ctx: GpuContext, args: IndexerSelectArgs, plan: TiledPlan): KernelCall {
+  const { nI, dI, dR, topk, maxContext } = args;
+  const { WG, S, R, GROUPS_PER_STEP } = TILED;
+  const pipeline = ctx.pipeline('indexer_scores_tiled', scoresTiledSource, {
+    NI: nI, DI: dI, DR: dR, TOPK: topk, MAX_CONTEXT: maxContext, WG, S, R, HQB: plan.quadsPerBlock,
+    HBLOCKS: plan.blocks, SCALE: f32(Math.pow(nI, -0.5) * Math.pow(dI, -0.5)),
+  });
+  const bindGroup = ctx.bindGroup(pipeline, [
+    ctx.step, args.queries, args.keyAndWeights, args.indexerCache, args.ropeTable, args.scores,
+  ], 'indexer_scores_tiled');
+  const tiles = Math.ceil(maxContext / (R * (WG / S)));
+  return simpleCall('indexer_scores', pipeline, bindGroup, (rows) => {
+    const perRow = Math.min(tiles, Math.max(4, Math.floor(GROUPS_PER_STEP / Math.max(rows, 1))));
+    return [perRow, checkRows(rows)];
+  });
+}
+
+/** The CPU layout's scores call (indexer_scores.wgsl): dim chunks staged per tile. */
+function chunkedScores(ctx: GpuContext, args: IndexerSelectArgs): KernelCall {
+  const { nI, dI, dR, topk, maxContext } = args;
   const headGroups = Math.ceil(nI / 4);
   const keyGroups = Math.min(SCORE_KEY_GROUPS, Math.floor(SCORE_THREADS / headGroups));
   const dimChunk = Math.max(1, Math.min(SCORE_DIM_CHUNK, Math.floor(SCORE_QUERY_VEC4S / headGroups), dI));
@@ -112,11 +172,10 @@ export function indexerSelect(ctx: GpuContext, args: IndexerSelectArgs): KernelC
     ctx.step, args.queries, args.keyAndWeights, args.indexerCache, args.ropeTable, args.scores,
   ], 'indexer_scores');
   const tiles = Math.ceil(maxContext / (4 * keyGroups));
-  const scores = simpleCall('indexer_scores', scorePipeline, scoreGroup, (rows) => {
+  return simpleCall('indexer_scores', scorePipeline, scoreGroup, (rows) => {
     const perRow = Math.min(tiles, Math.max(4, Math.floor(SCORE_GROUPS_PER_STEP / Math.max(rows, 1))));
     return [perRow, checkRows(rows)];
   });
-  return [scores, indexerTopk(ctx, args)];
 }
 
 function checkShape(op: string, nI: number, dI: number, dR: number): void {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { GpuContext } from '../../engine/gpu/context';
 import { createStorage, readF32, readU32, runCalls, uploadArray } from '../../engine/gpu/buffers';
-import { indexerKeyAppend, indexerSelect, indexerTopk } from '../../engine/kernels/indexer';
+import { indexerKeyAppend, indexerSelect, indexerTopk, tiledScoresPlan } from '../../engine/kernels/indexer';
 import { buildRopeTable } from '../../engine/model/rope';
 import type { ModelConfig } from '../../engine/config';
 import { indexerScores, layerNorm, ropeHalf, topkSelect } from '../reference/ops';
@@ -12,11 +12,14 @@ import { testDevice } from '../support/gpu';
 
 const EPS = 1e-6;
 
-// One context for the file: its pipeline cache spares SwiftShader recompiling the same shapes per test.
-let sharedContext: Promise<GpuContext> | undefined;
-function gpuContext(): Promise<GpuContext> {
-  sharedContext ??= testDevice().then(({ device }) => new GpuContext(device));
-  return sharedContext;
+// One context per layout for the file: its pipeline cache spares SwiftShader recompiling the same shapes per test.
+// 'gpu' forces the layout H100s run (the tiled scores kernel); the default is the adapter's (CPU on SwiftShader).
+const sharedContexts = new Map<string, Promise<GpuContext>>();
+function gpuContext(layout: 'adapter' | 'gpu' = 'adapter'): Promise<GpuContext> {
+  if (!sharedContexts.has(layout)) {
+    sharedContexts.set(layout, testDevice().then(({ device }) => new GpuContext(device, layout === 'gpu' ? { kind: 'gpu' } : {})));
+  }
+  return sharedContexts.get(layout)!;
 }
 
 interface Shape { nI: number; dI: number; dR: number }
@@ -83,10 +86,12 @@ interface SelectCase extends Shape {
   seed: number;
   /** Head weights all positive: every key whose dot products are all ≤ 0 scores exactly 0 (ties). */
   positiveWeights?: boolean;
+  /** 'gpu' forces the GPU layout (tiled scores kernel); the adapter's by default. */
+  layout?: 'adapter' | 'gpu';
 }
 
 async function runSelect(c: SelectCase) {
-  const ctx = await gpuContext();
+  const ctx = await gpuContext(c.layout);
   const device = ctx.device;
   const { nI, dI, dR, T, pos0, topk, maxContext, seed } = c;
   const { cos, sin, table } = ropeTables(dR, maxContext);
@@ -167,17 +172,21 @@ describe('indexer select (scores + top-k)', () => {
     { nI: 3, dI: 12, dR: 8, T: 3, pos0: 254, topk: 256, maxContext: 700, seed: 6 }, // counts 255, 256, 257
     { nI: 16, dI: 12, dR: 4, T: 4, pos0: 696, topk: 64, maxContext: 700, seed: 7 },
     { nI: 3, dI: 12, dR: 4, T: 160, pos0: 540, topk: 64, maxContext: 700, seed: 11 }, // several key tiles per workgroup
+    // GPU layout (tiled kernel): padded dim slices (dI 20 = 5 vec4 columns over 4 slices), two head blocks of 4
+    // quads with 3 padded (nI 20), rows below and above topk; several tiles a workgroup.
+    { nI: 20, dI: 20, dR: 8, T: 40, pos0: 0, topk: 8, maxContext: 40, seed: 14, layout: 'gpu' },
+    { nI: 3, dI: 12, dR: 4, T: 110, pos0: 560, topk: 64, maxContext: 700, seed: 16, layout: 'gpu' },
   ];
   for (const c of cases) {
-    it(`matches the reference: nI ${c.nI}, dI ${c.dI}, dR ${c.dR}, T ${c.T} at ${c.pos0}, top-${c.topk} of ≤ ${c.maxContext}`, async () => {
+    it(`matches the reference: nI ${c.nI}, dI ${c.dI}, dR ${c.dR}, T ${c.T} at ${c.pos0}, top-${c.topk} of ≤ ${c.maxContext}${c.layout ? ', GPU layout' : ''}`, async () => {
       const r = await runSelect(c);
       checkRows(c, r);
       expect(Array.from(r.queriesAfter)).toEqual(Array.from(r.queries)); // queries are only read
     });
   }
 
-  it('resolves exact-zero (ReLU) ties at the boundary towards the lower key index', async () => {
-    const c: SelectCase = { nI: 1, dI: 8, dR: 4, T: 2, pos0: 22, topk: 16, maxContext: 40, seed: 8, positiveWeights: true };
+  it.each(['adapter', 'gpu'] as const)('resolves exact-zero (ReLU) ties at the boundary towards the lower key index (%s layout)', async (layout) => {
+    const c: SelectCase = { nI: 1, dI: 8, dR: 4, T: 2, pos0: 22, topk: 16, maxContext: 40, seed: 8, positiveWeights: true, layout };
     const r = await runSelect(c);
     for (let t = 0; t < c.T; t++) {
       const row = r.scores.subarray(t * c.maxContext, t * c.maxContext + c.pos0 + t + 1);
@@ -194,8 +203,8 @@ describe('indexer select (scores + top-k)', () => {
     expect(checkRows(c, await runSelect(c)).selectedRows).toBe(1);
   });
 
-  it('handles the real V3.2 indexer shape (64 heads × 128, dR 64, top-2048) past 2048 keys', async () => {
-    const c: SelectCase = { nI: 64, dI: 128, dR: 64, T: 2, pos0: 2100, topk: 2048, maxContext: 2112, seed: 10 };
+  it.each(['adapter', 'gpu'] as const)('handles the real V3.2 indexer shape (64 heads × 128, dR 64, top-2048) past 2048 keys (%s layout)', async (layout) => {
+    const c: SelectCase = { nI: 64, dI: 128, dR: 64, T: 2, pos0: 2100, topk: 2048, maxContext: 2112, seed: 10, layout };
     expect(checkRows(c, await runSelect(c)).selectedRows).toBe(2);
   });
 });
@@ -234,6 +243,16 @@ describe('indexer top-k on crafted scores', () => {
         expect(sorted(got.subarray(t * topk, (t + 1) * topk)), `top-${topk} row ${t}`).toEqual(expected);
       });
     }
+  });
+});
+
+describe('indexer tiled scores plan', () => {
+  it('fits the head quads per block to the workgroup memory', () => {
+    expect(tiledScoresPlan(16, 128, 49152)).toEqual({ quadsPerBlock: 4, blocks: 1, bytes: 27200 });
+    expect(tiledScoresPlan(64, 128, 49152)?.quadsPerBlock).toBe(2);
+    expect(tiledScoresPlan(16, 128, 16384)?.quadsPerBlock).toBe(1);
+    expect(tiledScoresPlan(5, 20, 16384)).toMatchObject({ quadsPerBlock: 2, blocks: 1 });
+    expect(tiledScoresPlan(64, 128, 8192)).toBeNull();
   });
 });
 
