@@ -29,20 +29,7 @@ var<workgroup> q_chunk: array<vec4<f32>, DC * HG>; // rotated q[t, 4hg..4hg+3, d
 var<workgroup> k_tile: array<f32, DC * KTP>;       // k[tile key, d0 + dd] at dd * KTP + key
 var<workgroup> head_sums: array<f32, KT * HG>;     // Σ over one head group, at key * HG + hg
 
-fn rotated_query(t: u32, head: u32, d: u32) -> f32 {
-  if (head >= NI || d >= DI) { return 0.0; }
-  let base = (t * NI + head) * DI;
-  let pos = step.pos0 + t;
-  if (d < HALF) {
-    let cs = (pos * HALF + d) * 2u;
-    return queries[base + d] * rope_table[cs] - queries[base + d + HALF] * rope_table[cs + 1u];
-  }
-  if (d < DR) {
-    let cs = (pos * HALF + d - HALF) * 2u;
-    return queries[base + d] * rope_table[cs] + queries[base + d - HALF] * rope_table[cs + 1u];
-  }
-  return queries[base + d];
-}
+#include "indexer_query"
 
 fn head_weights(t: u32, hg: u32) -> vec4<f32> {
   var w = vec4<f32>(0.0);

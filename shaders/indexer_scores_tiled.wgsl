@@ -35,20 +35,7 @@ var<workgroup> w_s: array<vec4<f32>, HQ>;            // head weights of quad hq
 var<workgroup> head_parts: array<vec4<f32>, KT * RED>; // slice s's dots of tile key k, quad hq at k·RED + hq·S + s
 var<workgroup> key_parts: array<f32, KT * S>;        // slice s's weighted ReLU sum of tile key k at k·S + s
 
-fn rotated_query(t: u32, head: u32, d: u32) -> f32 {
-  if (head >= NI || d >= DI) { return 0.0; }
-  let base = (t * NI + head) * DI;
-  let pos = step.pos0 + t;
-  if (d < HALF) {
-    let cs = (pos * HALF + d) * 2u;
-    return queries[base + d] * rope_table[cs] - queries[base + d + HALF] * rope_table[cs + 1u];
-  }
-  if (d < DR) {
-    let cs = (pos * HALF + d - HALF) * 2u;
-    return queries[base + d] * rope_table[cs] + queries[base + d - HALF] * rope_table[cs + 1u];
-  }
-  return queries[base + d];
-}
+#include "indexer_query"
 
 fn head_weight(t: u32, head: u32) -> f32 {
   if (head >= NI) { return 0.0; }

@@ -38,6 +38,7 @@ const HALF: u32 = DR / 2u;
 @group(0) @binding(1) var<storage, read> q: array<f32>;             // [T, NH, DN + DR] (RoPE not yet applied)
 @group(0) @binding(3) var<storage, read> ropeTable: array<f32>;     // [positions, DR/2, 2] (cos, sin)
 @group(0) @binding(4) var<storage, read_write> qAbs: array<f32>;    // [T, NH, RKV + DR]
+#include "mla_rope"
 
 #ifdef APPEND
 @group(0) @binding(5) var<storage, read> kva: array<f32>;               // [T, RKV + DR] kv_a_proj_with_mqa output
@@ -63,15 +64,7 @@ fn append_row(t: u32, lid: u32) {
     let i = lid + r * WG;
     if (i < RKV) { latentCache[dst + i] = kvNorm[i] * (v[r] * inv); }
   }
-  for (var i = lid; i < HALF; i += WG) {
-    let cs = (pos * HALF + i) * 2u;
-    let c = ropeTable[cs];
-    let s = ropeTable[cs + 1u];
-    let a = kva[src + RKV + 2u * i];
-    let b = kva[src + RKV + 2u * i + 1u];
-    latentCache[dst + RKV + 2u * i] = a * c - b * s;
-    latentCache[dst + RKV + 2u * i + 1u] = a * s + b * c;
-  }
+  append_key_rope(src, dst, pos, lid, WG);
 }
 #endif
 
@@ -137,20 +130,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
   }
   if (wid.z != 0u) { return; } // the first column block also rotates qR
-
-  for (var i = lid; i < nT * HALF; i += WG) {
-    let t = t0 + i / HALF;
-    let pair = i % HALF;
-    let cs = ((step.pos0 + t) * HALF + pair) * 2u;
-    let c = ropeTable[cs];
-    let s = ropeTable[cs + 1u];
-    let src = (t * NH + h) * DQK + DN + 2u * pair;
-    let a = q[src];
-    let b = q[src + 1u];
-    let dst = (t * NH + h) * QABS_WIDTH + RKV + 2u * pair;
-    qAbs[dst] = a * c - b * s;
-    qAbs[dst + 1u] = a * s + b * c;
-  }
+  rotate_query(h, t0, nT, lid);
 }
 #else
 const LANES: u32 = WG / ROWS;

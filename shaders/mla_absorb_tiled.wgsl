@@ -35,6 +35,7 @@ const PAIRS: u32 = (RKV + 1u) / 2u;   // column pairs of a kv_b_proj row (the la
 @group(0) @binding(1) var<storage, read> q: array<f32>;             // [T, NH, DN + DR] (RoPE not yet applied)
 @group(0) @binding(3) var<storage, read> ropeTable: array<f32>;     // [positions, DR/2, 2] (cos, sin)
 @group(0) @binding(4) var<storage, read_write> qAbs: array<f32>;    // [T, NH, RKV + DR]
+#include "mla_rope"
 
 const TN: u32 = 128u;                  // qAbs columns a workgroup
 const KC: u32 = 16u;                   // W_UK_h rows (qN dims) a slice
@@ -136,36 +137,11 @@ fn append_rows(t0: u32, nT: u32, lid: u32, first: u32, stride: u32) {
         let i = lane + r * APPEND_LANES;
         if (i < RKV) { latentCache[dst + i] = kvNorm[i] * (v[r] * inv); }
       }
-      for (var i = lane; i < HALF; i += APPEND_LANES) {
-        let cs = (pos * HALF + i) * 2u;
-        let c = ropeTable[cs];
-        let s = ropeTable[cs + 1u];
-        let a = kva[src + RKV + 2u * i];
-        let b = kva[src + RKV + 2u * i + 1u];
-        latentCache[dst + RKV + 2u * i] = a * c - b * s;
-        latentCache[dst + RKV + 2u * i + 1u] = a * s + b * c;
-      }
+      append_key_rope(src, dst, pos, lane, APPEND_LANES);
     }
   }
 }
 #endif
-
-// qAbs[t,h, RKV:RKV+DR] = ropeAdjacent(q[t,h, DN:DN+DR], pos0 + t) for the tile's rows t0 .. t0 + nT - 1.
-fn rotate_query(h: u32, t0: u32, nT: u32, lid: u32) {
-  for (var i = lid; i < nT * HALF; i += WG) {
-    let t = t0 + i / HALF;
-    let pair = i % HALF;
-    let cs = ((step.pos0 + t) * HALF + pair) * 2u;
-    let c = ropeTable[cs];
-    let s = ropeTable[cs + 1u];
-    let src = (t * NH + h) * DQK + DN + 2u * pair;
-    let a = q[src];
-    let b = q[src + 1u];
-    let dst = (t * NH + h) * QABS_WIDTH + RKV + 2u * pair;
-    qAbs[dst] = a * c - b * s;
-    qAbs[dst + 1u] = a * s + b * c;
-  }
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

@@ -85,7 +85,7 @@ describe('npm run bench on the synthetic tiny model', () => {
       const profile = report.profiles.find((p) => p.rows === 1 && p.attention === run.attention)!;
       const dispatches = profile.calls.reduce((sum, c) => sum + c.calls * c.dispatchesPerCall, 0);
       expect(dispatches, `${run.attention}: profiled dispatches`).toBe(run.dispatchesPerToken);
-      expect(profile.calls.map((c) => c.name)).toContain(run.attention === 'sparse' ? 'indexer_select' : 'mla_attention');
+      expect(profile.calls.map((c) => c.name)).toContain(run.attention === 'sparse' ? 'indexer_scores' : 'mla_attention');
     }
     expect(formatReport(report)).toContain('profile: decode step at context 40 (sparse)');
     if (gpu.device.features.has('timestamp-query')) expect(formatReport(report)).toContain('GPU us/call');
