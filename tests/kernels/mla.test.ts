@@ -171,6 +171,8 @@ async function expectSteps(layer: Awaited<ReturnType<typeof mlaHarness>>, shape:
 describe('mla kernels', () => {
   for (const dtype of ['f32', 'f16'] as const) {
     for (const [shape, layout] of SHAPES.flatMap((shape) => (['cpu', 'gpu'] as const).map((layout) => [shape, layout] as const))) {
+      // f16 kv_b_proj on the GPU layout: the widest shape only (the tiled case below covers f16 too).
+      if (dtype === 'f16' && layout === 'gpu' && shape !== SHAPES[SHAPES.length - 1]) continue;
       it(`prefill ${stepsLabel(STEPS[layout])} match the reference over the whole cache (${label(shape)}, ${dtype} kv_b, ${layout} layout)`, async () => {
         expect(STEPS.gpu[2].T).toBeGreaterThanOrEqual(TILED_MIN_ROWS);
         const layer = await mlaHarness(shape, dtype, 0, layout, 20);

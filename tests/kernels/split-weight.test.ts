@@ -81,7 +81,8 @@ describe('weights split across buffers by rows', () => {
     const name = storageName(storage);
     const [n, k] = [203, 77];
 
-    it(`linear over parts equals one buffer and the reference: ${name} [${n}, ${k}], T in {1, 5}, lastRow`, async () => {
+    // f32: the element-pair path the f16 case's odd K takes too; the split itself is the same for every format.
+    if (storage.dtype !== 'f32') it(`linear over parts equals one buffer and the reference: ${name} [${n}, ${k}], T in {1, 5}, lastRow`, async () => {
       const { device } = await testDevice();
       const packed = pack(randomArray(n * k, 41), n, k, storage);
       const limit = await limitFor(packed, 3);
