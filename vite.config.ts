@@ -7,6 +7,7 @@
 import type { Plugin } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
 import { defineConfig } from 'vitest/config';
+import { availableParallelism } from 'node:os';
 import react from '@vitejs/plugin-react';
 
 function wgslAsText(): Plugin {
@@ -20,6 +21,9 @@ function wgslAsText(): Plugin {
 }
 
 export const THEME_COLOUR = '#1f3a8a';
+
+/** Test files run at once outside the browser tests: two even on a 2-CPU machine (each keeps about one busy). */
+const TEST_WORKERS = Math.min(4, Math.max(2, availableParallelism()));
 
 const pwa = VitePWA({
   strategies: 'injectManifest',
@@ -54,11 +58,23 @@ export default defineConfig({
   plugins: [react(), wgslAsText(), pwa],
   worker: { format: 'es', plugins: () => [wgslAsText()] },
   test: {
-    include: ['tests/**/*.test.ts'],
     setupFiles: ['tests/support/setup-webgpu.ts'],
+    globalSetup: ['tests/support/global-setup.ts'],
     pool: 'forks',
     testTimeout: 600_000,
     hookTimeout: 600_000,
-    fileParallelism: false,
+    // Each test file keeps about one CPU busy (SwiftShader's pipeline compiles and dispatches, the converter), so
+    // files run TEST_WORKERS at a time; the browser files run one at a time after them (they share the app build in
+    // .cache/e2e-app and each Chromium takes more than a CPU).
+    projects: [
+      {
+        extends: true,
+        test: { name: 'engine', include: ['tests/**/*.test.ts'], exclude: ['tests/e2e/**'], maxWorkers: TEST_WORKERS, sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: { name: 'browser', include: ['tests/e2e/**/*.test.ts'], fileParallelism: false, sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });

@@ -93,6 +93,9 @@ export async function generateDefaultModel(modelsDir: string, options: { force?:
       await rm(work, { recursive: true, force: true });
     }
   }
-  await writeFile(join(modelsDir, MODELS_INDEX_FILE), `${JSON.stringify(await bundledModels(modelsDir, manifest!), null, 2)}\n`);
+  // Rewritten only when it changes: other processes (parallel test files, a running dev server) may be reading it.
+  const indexPath = join(modelsDir, MODELS_INDEX_FILE);
+  const index = `${JSON.stringify(await bundledModels(modelsDir, manifest!), null, 2)}\n`;
+  if (await readFile(indexPath, 'utf8').catch(() => null) !== index) await writeFile(indexPath, index);
   return { packageDir, generated: !current || (options.force ?? false), manifest: manifest! };
 }
