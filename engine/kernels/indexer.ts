@@ -34,6 +34,8 @@ export interface IndexerTopkArgs {
   counts: GPUBuffer; // [T] u32
   topk: number;
   maxContext: number;
+  /** Threads per workgroup and keys kept in registers a thread (TOPK_LAYOUT by adapter kind unless given). */
+  layout?: TopkLayout;
 }
 
 export interface IndexerSelectArgs extends IndexerTopkArgs {
@@ -108,8 +110,10 @@ export function indexerKeyAppend(ctx: GpuContext, args: IndexerKeyAppendArgs): K
  */
 const TOPK_LAYOUT = { gpu: { WG: 1024, REG: 32 }, cpu: { WG: 256, REG: 2 } } as const;
 
-function topkLayout(ctx: GpuContext): { WG: number; REG: number } {
-  const { WG, REG } = TOPK_LAYOUT[ctx.layout];
+export interface TopkLayout { WG: number; REG: number }
+
+function topkLayout(ctx: GpuContext, layout?: TopkLayout): TopkLayout {
+  const { WG, REG } = layout ?? TOPK_LAYOUT[ctx.layout];
   const limits = ctx.device.limits;
   let wg = WG;
   while (wg > 256 && (wg > limits.maxComputeInvocationsPerWorkgroup || wg > limits.maxComputeWorkgroupSizeX)) wg /= 2;
@@ -119,7 +123,7 @@ function topkLayout(ctx: GpuContext): { WG: number; REG: number } {
 /** The top-k selection alone, over scores already written for keys 0..pos0+t of each row. */
 export function indexerTopk(ctx: GpuContext, args: IndexerTopkArgs): KernelCall {
   checkSelection('indexerTopk', args);
-  const pipeline = ctx.pipeline('topk', topkSource, { TOPK: args.topk, MAX_CONTEXT: args.maxContext, ...topkLayout(ctx) });
+  const pipeline = ctx.pipeline('topk', topkSource, { TOPK: args.topk, MAX_CONTEXT: args.maxContext, ...topkLayout(ctx, args.layout) });
   const bindGroup = ctx.bindGroup(pipeline, [ctx.step, args.scores, args.indices, args.counts], 'topk');
   return simpleCall('topk', pipeline, bindGroup, (rows) => [checkRows(rows)]);
 }
@@ -151,11 +155,7 @@ function tiledScores(ctx: GpuContext, args: IndexerSelectArgs, plan: TiledPlan):
   const bindGroup = ctx.bindGroup(pipeline, [
     ctx.step, args.queries, args.keyAndWeights, args.indexerCache, args.ropeTable, args.scores,
   ], 'indexer_scores_tiled');
-  const tiles = Math.ceil(maxContext / (R * (WG / S)));
-  return simpleCall('indexer_scores', pipeline, bindGroup, (rows) => {
-    const perRow = Math.min(tiles, Math.max(4, Math.floor(GROUPS_PER_STEP / Math.max(rows, 1))));
-    return [perRow, checkRows(rows)];
-  });
+  return scoresCall(pipeline, bindGroup, Math.ceil(maxContext / (R * (WG / S))), GROUPS_PER_STEP);
 }
 
 /** The CPU layout's scores call (indexer_scores.wgsl): dim chunks staged per tile. */
@@ -171,9 +171,16 @@ function chunkedScores(ctx: GpuContext, args: IndexerSelectArgs): KernelCall {
   const scoreGroup = ctx.bindGroup(scorePipeline, [
     ctx.step, args.queries, args.keyAndWeights, args.indexerCache, args.ropeTable, args.scores,
   ], 'indexer_scores');
-  const tiles = Math.ceil(maxContext / (4 * keyGroups));
-  return simpleCall('indexer_scores', scorePipeline, scoreGroup, (rows) => {
-    const perRow = Math.min(tiles, Math.max(4, Math.floor(SCORE_GROUPS_PER_STEP / Math.max(rows, 1))));
+  return scoresCall(scorePipeline, scoreGroup, Math.ceil(maxContext / (4 * keyGroups)), SCORE_GROUPS_PER_STEP);
+}
+
+/**
+ * The scores dispatch: workgroups along x walk a row's key tiles (all `tiles` of them for a one-row step, down to 4
+ * as the rows, along y, grow, so a step launches about `groupsPerStep` workgroups).
+ */
+function scoresCall(pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, tiles: number, groupsPerStep: number): KernelCall {
+  return simpleCall('indexer_scores', pipeline, bindGroup, (rows) => {
+    const perRow = Math.min(tiles, Math.max(4, Math.floor(groupsPerStep / Math.max(rows, 1))));
     return [perRow, checkRows(rows)];
   });
 }
