@@ -5,7 +5,8 @@
 // workgroup per head, row and 32 dims otherwise). The keys of a row are cut into as many shares as keep
 // MIN_SHARE_KEYS keys each, up to `splits` (decode: enough to fill the GPU at long contexts; prefill: a few, as its
 // rows already fill it). Scores are register tiles of 4 heads x 4 keys over dim slices; headsPlan fits the staging
-// to the device's workgroup memory. mla.ts keeps the one-head-per-workgroup kernel that CPU adapters run.
+// to the device's workgroup memory. mla.ts keeps the one-head-per-workgroup kernel that CPU adapters run. The model's
+// decode rows merge their shares inside the value up-projection instead of the combine (mla-combine-value-up.ts).
 import headsSource from '../../shaders/mla_attention_heads.wgsl';
 import combineSource from '../../shaders/mla_heads_combine.wgsl';
 import { f32 } from '../gpu/preprocess';

@@ -121,7 +121,7 @@ const TILED_ABSORB = { WG: 256, TT: 32, TN: 128 } as const;
  */
 const TILED_VALUE_UP = { TILE_T: 32, TN: 128 } as const;
 
-function requireCount(kernel: string, name: string, value: number, min = 1): void {
+export function requireCount(kernel: string, name: string, value: number, min = 1): void {
   if (!Number.isInteger(value) || value < min) throw new Error(`${kernel}: ${name} must be an integer ≥ ${min}, got ${value}`);
 }
 
@@ -130,7 +130,7 @@ function requireRopeDim(kernel: string, dR: number): void {
   if (dR % 2 !== 0) throw new Error(`${kernel}: dR must be even (RoPE pairs), got ${dR}`);
 }
 
-function requireKvB(kernel: string, kvB: GpuWeight, nH: number, dN: number, dV: number, rKV: number): void {
+export function requireKvB(kernel: string, kvB: GpuWeight, nH: number, dN: number, dV: number, rKV: number): void {
   const [rows, cols] = kvB.shape;
   if (kvB.shape.length !== 2 || rows !== nH * (dN + dV) || cols !== rKV) {
     throw new Error(`${kernel}: kvB has shape [${kvB.shape}], expected [${nH * (dN + dV)}, ${rKV}] = [nH·(dN+dV), rKV]`);

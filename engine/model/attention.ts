@@ -12,6 +12,7 @@ import { linear } from '../kernels/linear';
 import { linearPair, projectionsPair } from '../kernels/linear-pair';
 import { mlaAttention, mlaCombine, mlaQueryAbsorb, mlaValueUp } from '../kernels/mla';
 import { mlaAttentionHeads } from '../kernels/mla-heads';
+import { mlaCombineValueUp } from '../kernels/mla-combine-value-up';
 import { rmsNorm } from '../kernels/rms-norm';
 import { mlaSoftmaxScale } from './rope';
 import type { Scratch } from './scratch';
@@ -28,7 +29,8 @@ export interface AttentionCalls {
   select: KernelCall[];
   /**
    * Query absorption with the latent append, absorbed attention over the cache (split over workgroups, then
-   * combined), value up-projection and o_proj added into scratch.hidden.
+   * combined), value up-projection and o_proj added into scratch.hidden; GPU-layout decode combines the shares
+   * inside the value up-projection's dispatch.
    */
   attend: KernelCall[];
 }
@@ -98,12 +100,21 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
     q: scratch.query, kvB: weights.kvUp, nH, dN, dR, dV, rKV, ropeTable, qAbs: scratch.queryAbsorbed,
     append: { kva: scratch.kvLatentRaw, normWeight: weights.kvNorm, eps, latentCache: scratch.latentCache[layer] },
   });
+  const valueUp = mlaValueUp(ctx, { attnLatent: scratch.attentionLatent, kvB: weights.kvUp, nH, dN, dV, rKV, output: scratch.attentionOut });
   let attention: KernelCall[];
   if (scratch.attentionHeads) {
-    // GPUs: heads share each key read; decode cuts a row's keys into many shares, prefill into a few.
+    // GPUs: heads share each key read; decode cuts a row's keys into many shares, prefill into a few. Decode merges
+    // each head's shares inside the value up-projection (one dispatch fewer a layer; rKV even, as in every
+    // DeepSeek config); prefill chunks combine, then run the tiled product.
     const [decodeAttention, decodeCombine] = mlaAttentionHeads(ctx, { ...attentionArgs, shares: scratch.attentionHeads.decode });
     const [chunkAttention, chunkCombine] = mlaAttentionHeads(ctx, { ...attentionArgs, shares: scratch.attentionHeads.prefill });
-    attention = [byRows(decode, decodeAttention, [chunkAttention]), byRows(decode, decodeCombine, [chunkCombine])];
+    const decodeValueUp = rKV % 2 === 0
+      ? mlaCombineValueUp(ctx, { nH, dN, dV, rKV, shares: scratch.attentionHeads.decode, selected, kvB: weights.kvUp, output: scratch.attentionOut })
+      : null;
+    attention = [
+      byRows(decode, decodeAttention, [chunkAttention]),
+      ...(decodeValueUp ? [byRows(decode, decodeValueUp, [chunkCombine, valueUp])] : [byRows(decode, decodeCombine, [chunkCombine]), valueUp]),
+    ];
   } else {
     // CPU adapters: a workgroup per head; decode splits each head's keys over attentionSplit.splits workgroups,
     // then combines the shares; steps of several rows already have NH x rows workgroups.
@@ -111,12 +122,12 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
     attention = [
       byRows(decode, mlaAttention(ctx, { ...attentionArgs, split }), [mlaAttention(ctx, attentionArgs)]),
       byRows(decode, mlaCombine(ctx, { nH, rKV, split, output: scratch.attentionLatent }), []),
+      valueUp,
     ];
   }
   const attend: KernelCall[] = [
     absorb,
     ...attention,
-    mlaValueUp(ctx, { attnLatent: scratch.attentionLatent, kvB: weights.kvUp, nH, dN, dV, rKV, output: scratch.attentionOut }),
     linear(ctx, { input: scratch.attentionOut, weight: weights.outProj, output: scratch.hidden, accumulate: true }),
   ];
   return { project, select, attend };
