@@ -34,7 +34,7 @@ export interface IndexerTopkArgs {
   counts: GPUBuffer; // [T] u32
   topk: number;
   maxContext: number;
-  /** Threads per workgroup and keys kept in registers a thread (TOPK_LAYOUT by adapter kind unless given). */
+  /** Threads per workgroup and keys kept in registers a thread (by adapter kind and row length unless given: TOPK_LAYOUTS). */
   layout?: TopkLayout;
 }
 
@@ -104,28 +104,53 @@ export function indexerKeyAppend(ctx: GpuContext, args: IndexerKeyAppendArgs): K
 }
 
 /**
- * Threads per top-k workgroup and the keys each keeps in registers (topk.wgsl): on GPUs 1024 threads x 32 keys, so
- * a row of up to 32,768 scores is read from memory once (it was read in each of the 4 passes, 84 µs a layer with the
- * scores at 32,768 keys on the H100); CPU adapters 256 x 2. The workgroup size is capped by the device's limits.
+ * Threads per top-k workgroup and the keys each keeps in registers (topk.wgsl), by the longest row's key count.
+ * GPUs: rows of up to 16,384 keys take 512 threads x 16 keys, longer rows 1,024 x 32 (a row of 32,768 scores read
+ * from memory once). Each key slot a thread holds costs about 0.35 µs whether or not the row fills it, so the small
+ * layout wins short rows: on the H100 (bench/topk-layouts.ts, scores like a random-weight indexer's) 9.8 against
+ * 18.3 µs at 2,049 keys and 11.2 against 19.0 at 8,192, while at 32,768 the large one does (46.0 against 55.3).
+ * CPU adapters: 256 x 2. The workgroup size is capped by the device's limits.
  */
-const TOPK_LAYOUT = { gpu: { WG: 1024, REG: 32 }, cpu: { WG: 256, REG: 2 } } as const;
+const TOPK_LAYOUTS: Record<'gpu' | 'cpu', { short: TopkLayout; long: TopkLayout | null }> = {
+  gpu: { short: { WG: 512, REG: 16 }, long: { WG: 1024, REG: 32 } },
+  cpu: { short: { WG: 256, REG: 2 }, long: null },
+};
+/** Longest row (keys) the short GPU layout takes. */
+const TOPK_SHORT_KEYS = 16384;
 
 export interface TopkLayout { WG: number; REG: number }
 
-function topkLayout(ctx: GpuContext, layout?: TopkLayout): TopkLayout {
-  const { WG, REG } = layout ?? TOPK_LAYOUT[ctx.layout];
+function cappedTopkLayout(ctx: GpuContext, layout: TopkLayout): TopkLayout {
   const limits = ctx.device.limits;
-  let wg = WG;
+  let wg = layout.WG;
   while (wg > 256 && (wg > limits.maxComputeInvocationsPerWorkgroup || wg > limits.maxComputeWorkgroupSizeX)) wg /= 2;
-  return { WG: wg, REG };
+  return { WG: wg, REG: layout.REG };
 }
 
-/** The top-k selection alone, over scores already written for keys 0..pos0+t of each row. */
+/**
+ * The top-k selection alone, over scores already written for keys 0..pos0+t of each row. Which layout a step runs
+ * follows the step last written (GpuContext.lastStep: its longest row has pos0 + rows keys); any layout selects
+ * the same keys, so that only decides the speed.
+ */
 export function indexerTopk(ctx: GpuContext, args: IndexerTopkArgs): KernelCall {
   checkSelection('indexerTopk', args);
-  const pipeline = ctx.pipeline('topk', topkSource, { TOPK: args.topk, MAX_CONTEXT: args.maxContext, ...topkLayout(ctx, args.layout) });
-  const bindGroup = ctx.bindGroup(pipeline, [ctx.step, args.scores, args.indices, args.counts], 'topk');
-  return simpleCall('topk', pipeline, bindGroup, (rows) => [checkRows(rows)]);
+  const table = TOPK_LAYOUTS[ctx.layout];
+  const make = (layout: TopkLayout) => {
+    const pipeline = ctx.pipeline('topk', topkSource, { TOPK: args.topk, MAX_CONTEXT: args.maxContext, ...cappedTopkLayout(ctx, layout) });
+    return simpleCall('topk', pipeline, ctx.bindGroup(pipeline, [ctx.step, args.scores, args.indices, args.counts], 'topk'),
+      (rows) => [checkRows(rows)]);
+  };
+  if (args.layout) return make(args.layout);
+  const short = make(table.short);
+  const long = table.long && args.maxContext > TOPK_SHORT_KEYS ? make(table.long) : null;
+  if (!long) return short;
+  return {
+    name: 'topk',
+    encode(pass, rows) {
+      const { pos0 } = ctx.lastStep;
+      (pos0 + rows > TOPK_SHORT_KEYS ? long : short).encode(pass, rows);
+    },
+  };
 }
 
 /** The scores dispatch, then the top-k dispatch (two calls, so profiles show each). */

@@ -210,9 +210,10 @@ describe('indexer select (scores + top-k)', () => {
 });
 
 describe('indexer top-k on crafted scores', () => {
-  // The CPU layout keeps 2 x 256 keys a row in registers and reads the rest in each pass; the GPU layout (here capped
-  // at SwiftShader's 256 threads) keeps 32 x 256, i.e. every key of these rows.
-  it.each(['cpu', 'gpu'] as const)('takes everything above the k-th value and the lowest-index ties (signed zeros, negatives, constant rows), %s layout', async (kind) => {
+  // The CPU layout keeps 2 x 256 keys a row in registers and reads the rest in each pass; the GPU layouts (here
+  // capped at SwiftShader's 256 threads) keep 16 x 256 (rows up to 16,384 keys) or 32 x 256 (longer rows, picked
+  // here by hand), i.e. every key of these rows.
+  it.each([['cpu', undefined], ['gpu', undefined], ['gpu', { WG: 1024, REG: 32 }]] as const)('takes everything above the k-th value and the lowest-index ties (signed zeros, negatives, constant rows), %s layout %o', async (kind, layout) => {
     const ctx = new GpuContext((await gpuContext()).device, { kind });
     const device = ctx.device;
     const T = 4, pos0 = 696, maxContext = 700;
@@ -235,7 +236,7 @@ describe('indexer top-k on crafted scores', () => {
       const indices = createStorage(device, T * topk * 4, 'indices');
       const counts = createStorage(device, T * 4, 'counts');
       ctx.writeStep(T, pos0, true);
-      runCalls(device, [indexerTopk(ctx, { scores, indices, counts, topk, maxContext })], T);
+      runCalls(device, [indexerTopk(ctx, { scores, indices, counts, topk, maxContext, layout })], T);
       const got = await readU32(device, indices, T * topk);
       expect(Array.from(await readU32(device, counts, T))).toEqual([topk, topk, topk, topk]);
       rows.forEach((row, t) => {
