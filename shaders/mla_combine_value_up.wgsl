@@ -25,6 +25,7 @@
 #include "mla_keys"
 #include "mla_shares"
 #include "workgroup_sum"
+#include "mla_share_weights"
 
 const PAIRS: u32 = RKV / 2u;                      // ô and W_UV rows as f32 pairs
 const SHARE_PAIRS: u32 = SHARE / 2u;
@@ -39,19 +40,6 @@ var<workgroup> shareSum: array<f32, SPLITS>;      // l_z
 var<workgroup> laneSum: array<vec2<f32>, WG>;     // [share lane][pair] partial sums
 var<workgroup> latent: array<vec2<f32>, PAIRS>;   // ô[t,h]
 
-// The workgroup's max of one value per thread, returned to every thread (through workgroup_sum's scratch).
-fn workgroup_max(lid: u32, value: f32) -> f32 {
-  partial[lid] = value;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) { partial[lid] = max(partial[lid], partial[lid + stride]); }
-    workgroupBarrier();
-  }
-  let result = partial[0];
-  workgroupBarrier();
-  return result;
-}
-
 // ô[t,h] into `latent` (uniform control flow: every thread of the workgroup calls it).
 fn merge_shares(t: u32, h: u32, lid: u32) {
   let shares = share_count(key_count(t));
@@ -62,15 +50,7 @@ fn merge_shares(t: u32, h: u32, lid: u32) {
     shareSum[z] = ml.y;
   }
   workgroupBarrier();
-  var top = NEG_BIG;
-  for (var z = lid; z < shares; z += WG) { top = max(top, shareWeight[z]); }
-  top = workgroup_max(lid, top);
-  for (var z = lid; z < shares; z += WG) { shareWeight[z] = exp(shareWeight[z] - top); }
-  workgroupBarrier();
-  var part = 0.0;
-  for (var z = lid; z < shares; z += WG) { part += shareWeight[z] * shareSum[z]; }
-  let total = workgroup_sum(lid, part);
-  let inv = select(0.0, 1.0 / total, total > 0.0);
+  let inv = share_weights(shares, lid);
   // Thread (share lane sl, pair dl) sums shares sl, sl + SHARE_LANES, … of pair d0 + dl (consecutive threads read
   // consecutive pairs), then the lanes' sums are added.
   let dl = lid % PAIR_BLOCK;

@@ -50,26 +50,12 @@ fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
 }
 #else
 #include "workgroup_sum"
+#include "mla_share_weights"
 var<workgroup> shareWeight: array<f32, SPLITS>; // m_z, then e^(m_z − M)
 var<workgroup> shareSum: array<f32, SPLITS>;    // l_z
 var<workgroup> laneSum: array<f32, WG>;         // [share lane][dim] partial sums
 const SHARE_LANES: u32 = WG / COMBINE_DIMS;      // threads splitting one dim's shares
 const UNROLL: u32 = 8u;                          // shares whose loads a thread issues together
-
-// The workgroup's max of one value per thread (through laneSum; every thread gets the result; the sum is
-// common/workgroup_sum.wgsl's).
-fn reduce_lanes_max(lid: u32, value: f32) -> f32 {
-  laneSum[lid] = value;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) { laneSum[lid] = max(laneSum[lid], laneSum[lid + stride]); }
-    workgroupBarrier();
-  }
-  let result = laneSum[0];
-  workgroupBarrier();
-  return result;
-}
-
 
 @compute @workgroup_size(WG)
 fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -84,16 +70,7 @@ fn combine(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
     shareSum[z] = partials[base + z * SHARE + RKV + 1u];
   }
   workgroupBarrier();
-  // M = max m_z and Σ e^(m_z − M) l_z as tree reductions (a loop over up to SPLITS shares per thread was several µs).
-  var top = NEG_BIG;
-  for (var z = lid; z < shares; z += WG) { top = max(top, shareWeight[z]); }
-  top = reduce_lanes_max(lid, top);
-  for (var z = lid; z < shares; z += WG) { shareWeight[z] = exp(shareWeight[z] - top); }
-  workgroupBarrier();
-  var part = 0.0;
-  for (var z = lid; z < shares; z += WG) { part += shareWeight[z] * shareSum[z]; }
-  let total = workgroup_sum(lid, part);
-  let inv = select(0.0, 1.0 / total, total > 0.0);
+  let inv = share_weights(shares, lid);
   // Workgroup (h, t, b) writes dims b·COMBINE_DIMS ..: thread (share lane sl, dim dl) sums shares sl, sl +
   // SHARE_LANES, … of dim dl (consecutive threads read consecutive dims), then the lanes' sums are added.
   let dl = lid % COMBINE_DIMS;

@@ -5,6 +5,7 @@ import laneReduce from '../../shaders/common/lane_reduce.wgsl';
 import matmulTile from '../../shaders/common/matmul_tile.wgsl';
 import mlaKeys from '../../shaders/common/mla_keys.wgsl';
 import mlaRope from '../../shaders/common/mla_rope.wgsl';
+import mlaShareWeights from '../../shaders/common/mla_share_weights.wgsl';
 import mlaShares from '../../shaders/common/mla_shares.wgsl';
 import packedChunk from '../../shaders/common/packed_chunk.wgsl';
 import rowDot from '../../shaders/common/row_dot.wgsl';
@@ -19,6 +20,7 @@ export const WGSL_INCLUDES: Record<string, string> = {
   matmul_tile: matmulTile,
   mla_keys: mlaKeys,
   mla_rope: mlaRope,
+  mla_share_weights: mlaShareWeights,
   mla_shares: mlaShares,
   packed_chunk: packedChunk,
   row_dot: rowDot,
