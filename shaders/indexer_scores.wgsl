@@ -11,8 +11,6 @@
 // weighted ReLU sum over heads is reduced across the HG head groups through workgroup memory.
 #include "step"
 
-const HALF: u32 = DR / 2u;
-const ROW: u32 = DI + NI;  // key_and_weights row stride
 const WG: u32 = HG * KG;
 const KT: u32 = 4u * KG;   // keys per tile
 const KTP: u32 = KT + 1u;  // padded k_tile row: the transposing store hits distinct banks
@@ -31,15 +29,6 @@ var<workgroup> head_sums: array<f32, KT * HG>;     // Σ over one head group, at
 
 #include "indexer_query"
 
-fn head_weights(t: u32, hg: u32) -> vec4<f32> {
-  var w = vec4<f32>(0.0);
-  for (var i = 0u; i < 4u; i++) {
-    let head = 4u * hg + i;
-    if (head < NI) { w[i] = key_and_weights[t * ROW + DI + head]; }
-  }
-  return w;
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -49,7 +38,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
   if (keys <= TOPK) { return; }
   let hg = lid % HG;
   let kg = lid / HG;
-  let w = head_weights(t, hg);
+  let w = head_weight_quad(t, hg);
 
   for (var tile = wid.x; tile * KT < keys; tile += groups.x) {
     let first = tile * KT;
@@ -62,8 +51,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
       for (var i = lid; i < DC * HG; i += WG) {
         let d = d0 + i / HG;
         let h = 4u * (i % HG);
-        q_chunk[i] = vec4<f32>(rotated_query(t, h, d), rotated_query(t, h + 1u, d),
-                               rotated_query(t, h + 2u, d), rotated_query(t, h + 3u, d));
+        q_chunk[i] = rotated_query_quad(t, h, d);
       }
       // The tile's keys: all of a thread's K_PER loads issued before any is stored (a loop that stored each load
       // before issuing the next waited a memory latency per key chunk: most of this kernel's time on an H100).

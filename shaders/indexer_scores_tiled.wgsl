@@ -12,8 +12,6 @@
 // partial scores of a key are added. The next tile's keys are loaded before that reduction.
 #include "step"
 
-const HALF: u32 = DR / 2u;
-const ROW: u32 = DI + NI;           // key_and_weights row stride
 const V: u32 = DI / 4u;              // vec4 columns of a key
 const VS: u32 = (V + S - 1u) / S;    // columns a thread holds per key
 const VP: u32 = VS * S;              // columns padded to whole slices
@@ -36,11 +34,6 @@ var<workgroup> head_parts: array<vec4<f32>, KT * RED>; // slice s's dots of tile
 var<workgroup> key_parts: array<f32, KT * S>;        // slice s's weighted ReLU sum of tile key k at k·S + s
 
 #include "indexer_query"
-
-fn head_weight(t: u32, head: u32) -> f32 {
-  if (head >= NI) { return 0.0; }
-  return key_and_weights[t * ROW + DI + head];
-}
 
 /** The thread's columns of its R keys in `tile` (zeros past the causal limit or the row). */
 fn load_keys(tile: u32, keys: u32, kl: u32, s: u32) -> array<vec4<f32>, R * VS> {
@@ -70,14 +63,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: 
   for (var i = lid; i < 4u * VP * HQ; i += WG) {
     let d = i % (4u * VP); // consecutive threads read consecutive dims of a head
     let hq = i / (4u * VP);
-    let h = 4u * hq;
-    q_s[(d / 4u) * QV + (d % 4u) * HQ + hq] = vec4<f32>(rotated_query(t, h, d), rotated_query(t, h + 1u, d),
-                                                        rotated_query(t, h + 2u, d), rotated_query(t, h + 3u, d));
+    q_s[(d / 4u) * QV + (d % 4u) * HQ + hq] = rotated_query_quad(t, 4u * hq, d);
   }
-  for (var hq = lid; hq < HQ; hq += WG) {
-    let h = 4u * hq;
-    w_s[hq] = vec4<f32>(head_weight(t, h), head_weight(t, h + 1u), head_weight(t, h + 2u), head_weight(t, h + 3u));
-  }
+  for (var hq = lid; hq < HQ; hq += WG) { w_s[hq] = head_weight_quad(t, hq); }
   workgroupBarrier();
 
   for (var tile = wid.x; tile * KT < keys; tile += groups.x) {
