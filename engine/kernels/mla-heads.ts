@@ -18,7 +18,12 @@ import { checkAttentionArgs, splitRows, type MlaAttentionArgs, type MlaSplit } f
  * The per-head kernel's arguments (mla.ts), with the heads kernel's shares in place of its split; workgroupBytes
  * bounds the workgroup memory it plans for (the device's limit by default).
  */
-export type MlaHeadsArgs = Omit<MlaAttentionArgs, 'split'> & { shares: MlaSplit; workgroupBytes?: number };
+export type MlaHeadsArgs = Omit<MlaAttentionArgs, 'split'> & {
+  shares: MlaSplit;
+  workgroupBytes?: number;
+  /** false: the attention call alone (a caller that merges the shares itself, mla-combine-value-up.ts). */
+  combine?: boolean;
+};
 
 const WG = 256;
 const KEY_BLOCK = 32; // keys scored per block (KB)
@@ -73,7 +78,10 @@ function sharesNeeded(ctx: GpuContext, splits: number, topk: number | undefined)
   return Math.min(splits, Math.max(1, Math.ceil(keys / MIN_SHARE_KEYS)));
 }
 
-/** The attention and combine calls: ô[t,h] over keys ≤ pos0 + t, or the DSA selection in sparse steps. */
+/**
+ * The attention and combine calls (the attention alone with `combine: false`): ô[t,h] over keys ≤ pos0 + t, or the
+ * DSA selection in sparse steps.
+ */
 export function mlaAttentionHeads(ctx: GpuContext, args: MlaHeadsArgs): KernelCall[] {
   const kernel = 'mlaAttentionHeads';
   const { nH, rKV, dR, maxContext, selected, shares } = args;
@@ -90,19 +98,22 @@ export function mlaAttentionHeads(ctx: GpuContext, args: MlaHeadsArgs): KernelCa
     ...common, HG: headGroup, HP: plan.headsPadded, KB: KEY_BLOCK, DC: plan.dimChunk, FAN: plan.fan, SCALE: f32(args.scale),
     MAX_CONTEXT: maxContext,
   });
-  const few = shares.splits <= FEW_SHARES;
-  const combine = ctx.pipeline('mla_heads_combine', combineSource, few
-    ? { ...common, WG: FEW_SHARES_WG, COMBINE: true, FEW_SHARES: true }
-    : { ...common, WG: COMBINE_WG, COMBINE_DIMS, COMBINE: true }, 'combine');
   const attentionGroup = ctx.bindGroup(attention, [ctx.step, args.qAbs, args.latentCache, shares.partials,
     ...(selected ? [selected.indices, selected.counts] : [])], 'mla_attention_heads');
-  const combineGroup = ctx.bindGroup(combine, [ctx.step, shares.partials, args.output, ...(selected ? [selected.counts] : [])], 'mla_heads_combine');
   const rowsChecked = (rows: number) => {
     if (rows > maxRows) throw new Error(`${kernel}: rows=${rows} but its buffers hold ${maxRows} rows`);
     return rows;
   };
+  const attentionCall = simpleCall('mla_attention', attention, attentionGroup,
+    (rows) => [groups, rowsChecked(rows), sharesNeeded(ctx, shares.splits, selected?.topk)]);
+  if (args.combine === false) return [attentionCall];
+  const few = shares.splits <= FEW_SHARES;
+  const combine = ctx.pipeline('mla_heads_combine', combineSource, few
+    ? { ...common, WG: FEW_SHARES_WG, COMBINE: true, FEW_SHARES: true }
+    : { ...common, WG: COMBINE_WG, COMBINE_DIMS, COMBINE: true }, 'combine');
+  const combineGroup = ctx.bindGroup(combine, [ctx.step, shares.partials, args.output, ...(selected ? [selected.counts] : [])], 'mla_heads_combine');
   return [
-    simpleCall('mla_attention', attention, attentionGroup, (rows) => [groups, rowsChecked(rows), sharesNeeded(ctx, shares.splits, selected?.topk)]),
+    attentionCall,
     simpleCall('mla_combine', combine, combineGroup, (rows) => few
       ? [Math.ceil(rKV / FEW_SHARES_WG), nH, rowsChecked(rows)]
       : [nH, rowsChecked(rows), Math.ceil(rKV / COMBINE_DIMS)]),

@@ -106,11 +106,11 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
     // GPUs: heads share each key read; decode cuts a row's keys into many shares, prefill into a few. Decode merges
     // each head's shares inside the value up-projection (one dispatch fewer a layer; rKV even, as in every
     // DeepSeek config); prefill chunks combine, then run the tiled product.
-    const [decodeAttention, decodeCombine] = mlaAttentionHeads(ctx, { ...attentionArgs, shares: scratch.attentionHeads.decode });
-    const [chunkAttention, chunkCombine] = mlaAttentionHeads(ctx, { ...attentionArgs, shares: scratch.attentionHeads.prefill });
     const decodeValueUp = rKV % 2 === 0
       ? mlaCombineValueUp(ctx, { nH, dN, dV, rKV, shares: scratch.attentionHeads.decode, selected, kvB: weights.kvUp, output: scratch.attentionOut })
       : null;
+    const [decodeAttention, decodeCombine] = mlaAttentionHeads(ctx, { ...attentionArgs, shares: scratch.attentionHeads.decode, combine: !decodeValueUp });
+    const [chunkAttention, chunkCombine] = mlaAttentionHeads(ctx, { ...attentionArgs, shares: scratch.attentionHeads.prefill });
     attention = [
       byRows(decode, decodeAttention, [chunkAttention]),
       ...(decodeValueUp ? [byRows(decode, decodeValueUp, [chunkCombine, valueUp])] : [byRows(decode, decodeCombine, [chunkCombine]), valueUp]),
