@@ -58,11 +58,14 @@ export class PassTimer {
     encoder.copyBufferToBuffer(this.resolved, 0, this.readback, 0, 16 * passes);
   }
 
-  /** Seconds from the first pass's beginning to pass `passes - 1`'s end, once the submit has run. */
-  async span(passes: number): Promise<number> {
+  /**
+   * Seconds from pass `first`'s beginning (default the first pass) to pass `passes - 1`'s end, once the submit has
+   * run.
+   */
+  async span(passes: number, first = 0): Promise<number> {
     await this.readback.mapAsync(GPUMapMode.READ, 0, 16 * passes);
     const stamps = new BigInt64Array(this.readback.getMappedRange(0, 16 * passes));
-    const ns = Number(stamps[2 * passes - 1] - stamps[0]);
+    const ns = Number(stamps[2 * passes - 1] - stamps[2 * first]);
     this.readback.unmap();
     return ns / 1e9;
   }
@@ -80,7 +83,7 @@ export class PassTimer {
  * and the GPU's span from the first pass's beginning to the last one's end (null without a timer).
  */
 export async function submitTimed(device: GPUDevice, timer: PassTimer | null, passes: number,
-  record: (begin: (i: number) => GPUComputePassEncoder) => void): Promise<Timing> {
+  record: (begin: (i: number) => GPUComputePassEncoder) => void, firstTimed = 0): Promise<Timing> {
   const t0 = performance.now();
   const encoder = device.createCommandEncoder();
   record((i) => encoder.beginComputePass(timer ? { timestampWrites: timer.writes(i) } : {}));
@@ -88,7 +91,7 @@ export async function submitTimed(device: GPUDevice, timer: PassTimer | null, pa
   device.queue.submit([encoder.finish()]);
   await device.queue.onSubmittedWorkDone();
   const wall = (performance.now() - t0) / 1000;
-  return { wall, gpu: timer ? await timer.span(passes) : null };
+  return { wall, gpu: timer ? await timer.span(passes, firstTimed) : null };
 }
 
 /** A timing divided by `n` repetitions and scaled by `unit` (1 for seconds, 1e6 for microseconds). */
@@ -96,7 +99,7 @@ export function perRepetition(timing: Timing, n: number, unit = 1): Timing {
   return { wall: (timing.wall * unit) / n, gpu: timing.gpu === null ? null : (timing.gpu * unit) / n };
 }
 
-const READ_KERNEL = /* wgsl */ `
+export const READ_KERNEL = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> src: array<vec4<u32>>;
 @group(0) @binding(1) var<storage, read_write> sink: array<u32>;
 @compute @workgroup_size(256)

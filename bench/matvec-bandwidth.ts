@@ -7,10 +7,12 @@
 // timed dispatches rotate through the copies. Two columns: `serial` (every dispatch writes the same output, so each
 // waits for the one before, as in decode) and `overlap` (each copy its own output: the GPU may overlap them; the
 // kernel's own rate without the per-dispatch gaps). Many dispatches in one submit, after a warm-up, timed on the
-// GPU's timestamps where the adapter has them (gpu-timing.ts PassTimer), else by wall clock.
+// GPU's timestamps where the adapter has them (gpu-timing.ts PassTimer), else by wall clock. Per shape also a plain
+// streaming read of the same bytes in one dispatch (the ceiling's kernel, serial like decode): what any kernel of
+// that size can reach on this adapter, launch and ramp included, against which the kernel's own rate is judged.
 // Usage: node scripts/run-ts.mjs bench/matvec-bandwidth.ts [--json] [--quick] [--dtypes q4,q8,f16]
 // (--json: the table rows to stderr as measured, one JSON object on stdout)
-//   [--shapes q_proj,lm_head,...] [--layouts 128x32x2,256x64x1,...] [--iters N]
+//   [--shapes q_proj,lm_head,...] [--layouts 128x32x2,256x64x1,...] [--iters N] [--warm-ms MS (default 20, 0 off)]
 // --quick (SwiftShader / smoke): a 16 MiB ceiling, one timed pass per entry, serial only, q4 and two small shapes
 // and two layouts unless --dtypes / --shapes / --layouts say otherwise.
 import { createStorage } from '../engine/gpu/buffers';
@@ -19,7 +21,7 @@ import { MATVEC_SHAPES, type PackedMatvecShape } from '../engine/kernels/matvec-
 import { packedChunkFits } from '../engine/kernels/weight-args';
 import { packedLayout, type StorageDtype } from '../engine/weights/quant';
 import type { GpuWeight } from '../engine/weights/gpu-weight';
-import { createBenchDevice, PassTimer, perRepetition, streamingCeiling, submitTimed } from './gpu-timing';
+import { createBenchDevice, PassTimer, perRepetition, READ_KERNEL, streamingCeiling, submitTimed } from './gpu-timing';
 import { buildShapeCall, DECODE_SHAPES, type DecodeShape } from './matvec-shapes';
 
 // Random words whose f16 halves are finite numbers below 1 (scales stay sane; q4/q8 codes stay random).
@@ -45,9 +47,29 @@ const L2_DEFEAT_BYTES = 256 << 20;
 let warmUp = 8;
 
 /**
+ * A streaming read kept running on the GPU just before each timed pass (in the same submit): the H100 measured the
+ * same dispatches up to 3x slower once it had sat idle between the probe's short submits (its clocks drop when idle;
+ * a sweep of one shape after another read 1.5-3x slow part way through). Sized by time from the measured ceiling.
+ */
+interface ClockWarmer { pipeline: GPUComputePipeline; group: GPUBindGroup; workgroups: number; dispatches: number }
+let warmer: ClockWarmer | null = null;
+const WARMER_BYTES = 64 << 20;
+
+function createWarmer(device: GPUDevice, ceilingGBps: number, warmMs: number): ClockWarmer | null {
+  if (warmMs <= 0 || !device.features.has('timestamp-query')) return null;
+  const src = createStorage(device, WARMER_BYTES, 'warmer_src');
+  fillRandom(device, src, 11);
+  const sink = createStorage(device, 16, 'warmer_sink');
+  const pipeline = kernel(device, READ_KERNEL);
+  const group = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: sink } }] });
+  const dispatchMs = WARMER_BYTES / (ceilingGBps * 1e9) * 1e3;
+  return { pipeline, group, workgroups: Math.min(65535, WARMER_BYTES / 16 / 256 / 8), dispatches: Math.ceil(warmMs / dispatchMs) };
+}
+
+/**
  * Seconds per dispatch of `encode(pass, i)` for i = warmUp..warmUp+iters-1 in one submit, after an untimed round
  * of i = 0..warmUp-1 (so with iters + warmUp weight copies no timed dispatch finds its weights in L2): on the GPU's
- * timestamps where the device has them (the CPU's encoding left out), else by wall clock.
+ * timestamps where the device has them (the CPU's encoding and the clock warmer's pass left out), else by wall clock.
  */
 async function timeDispatches(device: GPUDevice, iters: number, encode: (pass: GPUComputePassEncoder, i: number) => void): Promise<number> {
   const onePass = (from: number, n: number) => (begin: (i: number) => GPUComputePassEncoder) => {
@@ -56,8 +78,17 @@ async function timeDispatches(device: GPUDevice, iters: number, encode: (pass: G
     pass.end();
   };
   await submitTimed(device, null, 1, onePass(0, warmUp));
-  const timer = PassTimer.for(device, 1);
-  const { wall, gpu } = perRepetition(await submitTimed(device, timer, 1, onePass(warmUp, iters)), iters);
+  const warm = warmer;
+  const timer = PassTimer.for(device, warm ? 2 : 1);
+  const record = warm ? (begin: (i: number) => GPUComputePassEncoder) => {
+    const pass = begin(0);
+    pass.setPipeline(warm.pipeline);
+    pass.setBindGroup(0, warm.group);
+    for (let i = 0; i < warm.dispatches; i++) pass.dispatchWorkgroups(warm.workgroups);
+    pass.end();
+    onePass(warmUp, iters)(() => begin(1));
+  } : onePass(warmUp, iters);
+  const { wall, gpu } = perRepetition(await submitTimed(device, timer, warm ? 2 : 1, record, warm ? 1 : 0), iters);
   timer?.destroy();
   return gpu ?? wall;
 }
@@ -111,6 +142,34 @@ function listArg(name: string, fallback: string[]): string[] {
 
 interface Row { dtype: string; shape: string; n: number; k: number; layout: string; bytes: number; serialUs: number; serialGBps: number; overlapGBps: number }
 
+/**
+ * GB/s of the ceiling's plain read kernel over `bytes` bytes in one dispatch, each dispatch a different copy (as
+ * many as outgrow L2, at most `copiesCap`) and writing the same sink (so each waits for the one before).
+ */
+async function sameSizeRead(device: GPUDevice, bytes: number, iters: number, copiesCap: number): Promise<number> {
+  const align = device.limits.minStorageBufferOffsetAlignment;
+  const size = Math.ceil(bytes / 16) * 16;
+  const stride = Math.ceil(size / align) * align;
+  const copies = Math.max(1, Math.min(copiesCap, Math.ceil(L2_DEFEAT_BYTES / stride)));
+  const src = createStorage(device, stride * copies, 'same_size_src');
+  fillRandom(device, src, 7);
+  const sink = createStorage(device, 16, 'same_size_sink');
+  const pipeline = kernel(device, READ_KERNEL);
+  const groups = Array.from({ length: copies }, (_, i) => device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [{ binding: 0, resource: { buffer: src, offset: i * stride, size } }, { binding: 1, resource: { buffer: sink } }],
+  }));
+  const workgroups = Math.min(65535, Math.ceil(size / 16 / 256 / 8));
+  const seconds = await timeDispatches(device, iters, (pass, i) => {
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, groups[i % copies]);
+    pass.dispatchWorkgroups(workgroups);
+  });
+  src.destroy();
+  sink.destroy();
+  return bytes / seconds / 1e9;
+}
+
 async function measureShape(device: GPUDevice, dtype: StorageDtype, shape: DecodeShape, layouts: string[], iters: number,
   copiesCap: number, overlapToo: boolean): Promise<Row[]> {
   const probe = randomWeight(device, dtype, shape.weightShape, 0);
@@ -150,10 +209,13 @@ async function main(): Promise<void> {
   // 1 GiB where the adapter binds that much (a smaller buffer than asked for would fail validation and time nothing).
   const streamBytes = Math.min(quick ? 16 << 20 : 1 << 30, device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize) & ~0xffff;
   const ceiling = await streamingCeiling(device, streamBytes, quick ? 1 : 30);
+  const warmAt = process.argv.indexOf('--warm-ms');
+  warmer = createWarmer(device, ceiling, warmAt > 0 ? Number(process.argv[warmAt + 1]) : quick ? 0 : 20);
   const dtypes = listArg('--dtypes', quick ? ['q4'] : ['q4', 'q8', 'f16']) as StorageDtype[];
   const shapeNames = listArg('--shapes', quick ? QUICK_SHAPES : DECODE_SHAPES.map((s) => s.name));
   const layouts = listArg('--layouts', quick ? DEFAULT_LAYOUTS.slice(0, 2) : DEFAULT_LAYOUTS);
   const rows: Row[] = [];
+  const sameSize = new Map<string, number>();
   for (const dtype of dtypes) {
     for (const name of shapeNames) {
       const shape = DECODE_SHAPES.find((s) => s.name === name);
@@ -161,20 +223,27 @@ async function main(): Promise<void> {
       const measured = await measureShape(device, dtype, shape, layouts, iters, quick ? 1 : iters + warmUp, !quick);
       rows.push(...measured);
       for (const r of measured) printRow(r, ceiling, json);
+      const read = await sameSizeRead(device, measured[0].bytes, iters, quick ? 1 : iters + warmUp);
+      sameSize.set(`${dtype} ${name}`, read);
+      (json ? console.error : console.log)(`${dtype.padEnd(4)} ${name.padEnd(24)} same-size read  ${pct(read, ceiling)}`);
     }
   }
   if (json) {
-    console.log(JSON.stringify({ adapter: adapterInfo, ceilingGBps: +ceiling.toFixed(1), matvec: rows }));
+    const sameSizeReadGBps = Object.fromEntries([...sameSize].map(([key, gbps]) => [key, +gbps.toPrecision(4)]));
+    console.log(JSON.stringify({ adapter: adapterInfo, ceilingGBps: +ceiling.toFixed(1), matvec: rows, sameSizeReadGBps }));
     return;
   }
-  console.log(`adapter: ${adapterInfo}\nstreaming-read ceiling: ${ceiling.toFixed(1)} GB/s\nbest layout per shape (serial GB/s, % of ceiling):`);
+  console.log(`adapter: ${adapterInfo}\nstreaming-read ceiling: ${ceiling.toFixed(1)} GB/s\nbest layout per shape (serial GB/s, % of ceiling;`
+    + ' same-size read: the plain read kernel over the same bytes in one dispatch, and the best layout as a share of it):');
   for (const dtype of dtypes) {
     for (const name of shapeNames) {
       const own = rows.filter((r) => r.dtype === dtype && r.shape === name);
       const best = own.reduce((a, b) => (b.serialGBps > a.serialGBps ? b : a));
       const pair = own.find((r) => r.layout === 'pair');
+      const read = sameSize.get(`${dtype} ${name}`) ?? NaN;
       console.log(`${dtype.padEnd(4)} ${name.padEnd(24)} best ${best.layout.padEnd(9)} ${pct(best.serialGBps, ceiling)} overlap ${pct(best.overlapGBps, ceiling)}`
-        + `  (element-pair kernel ${pair ? pct(pair.serialGBps, ceiling) : '-'})`);
+        + `  (element-pair kernel ${pair ? pct(pair.serialGBps, ceiling) : '-'})  same-size read ${pct(read, ceiling)}`
+        + ` (best ${(100 * best.serialGBps / read).toFixed(0)}% of it)`);
     }
   }
 }
