@@ -20,7 +20,7 @@ export function parseBenchArgs(args: string[], cpu: boolean): BenchOptions & { j
       model: { type: 'string' }, synthetic: { type: 'string' }, weights: { type: 'string' },
       context: { type: 'string', default: '512,2048,8192,32768' }, attention: { type: 'string', default: 'sparse,dense' },
       tokens: { type: 'string' }, 'max-rows': { type: 'string' }, 'kv-restore': { type: 'string' },
-      'no-kernels': { type: 'boolean', default: false }, profile: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, out: { type: 'string' },
+      'no-kernels': { type: 'boolean', default: false }, 'no-subgroups': { type: 'boolean', default: false }, profile: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, out: { type: 'string' },
     },
   });
   if (values.model && values.synthetic) usage('give --model or --synthetic, not both');

@@ -2,10 +2,11 @@
 // SwiftShader on a CPU machine, Vulkan on a GPU). Usage:
 //   npm run bench -- [--model DIR | --synthetic v2-lite-r16|v32-lite-r16|tiny] [--weights q4|q8|f16]
 //     [--context 512,2048,8192,32768 | none] [--attention sparse,dense] [--tokens N] [--max-rows N]
-//     [--kv-restore N] [--no-kernels] [--profile] [--json] [--out FILE]
+//     [--kv-restore N] [--no-kernels] [--profile] [--no-subgroups] [--json] [--out FILE]
 // --tokens: decode tokens per run (default 32 on GPUs, 4 on CPU adapters); --kv-restore N adds issue 6's
 // "restore N tokens vs prefill" line (default 4000 with --model); --profile adds
-// each kernel's share of a decode step per run and of one prefill chunk (call-profile.ts); --out also writes the JSON report to FILE.
+// each kernel's share of a decode step per run and of one prefill chunk (call-profile.ts); --no-subgroups keeps the
+// reductions on workgroup memory where the adapter has subgroups; --out also writes the JSON report to FILE.
 // Progress goes to stderr; stdout is the table, or one JSON object with --json. The device gets 'timestamp-query'
 // where the adapter has it (GPU times beside the wall clock: gpu-timing.ts).
 import { writeFile } from 'node:fs/promises';
@@ -15,7 +16,7 @@ import { parseBenchArgs } from './bench-args';
 import { runBench } from './run-bench';
 
 async function main(): Promise<void> {
-  const gpu = await createBenchDevice();
+  const gpu = await createBenchDevice({ subgroups: !process.argv.includes('--no-subgroups') });
   const options = parseBenchArgs(process.argv.slice(2), gpu.cpu);
   const started = performance.now();
   const progress = (message: string) => console.error(`bench: ${((performance.now() - started) / 1000).toFixed(1)} s: ${message}`);

@@ -14,11 +14,12 @@ const BENCH_DAWN_FLAGS = ['disable-dawn-features=timestamp_quantization'];
 
 /**
  * The benchmarks' device: 'timestamp-query' where the adapter has it, at full resolution. Call before anything else
- * in the process creates a Node WebGPU device (Dawn's flags apply to its first instance only).
+ * in the process creates a Node WebGPU device (Dawn's flags apply to its first instance only). `subgroups: false`
+ * leaves subgroup operations off (the reductions' workgroup-memory fallback, for comparing the two).
  */
-export async function createBenchDevice(): Promise<EngineDevice> {
+export async function createBenchDevice(options: { subgroups?: boolean } = {}): Promise<EngineDevice> {
   await installNodeWebGpu(BENCH_DAWN_FLAGS);
-  return createNodeDevice({ optionalFeatures: ['timestamp-query'] });
+  return createNodeDevice({ optionalFeatures: ['timestamp-query'], subgroups: options.subgroups });
 }
 
 /** Seconds per repetition: wall clock, and on the GPU where timestamps are available (null otherwise). */

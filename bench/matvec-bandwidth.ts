@@ -13,6 +13,7 @@
 // Usage: node scripts/run-ts.mjs bench/matvec-bandwidth.ts [--json] [--quick] [--dtypes q4,q8,f16]
 // (--json: the table rows to stderr as measured, one JSON object on stdout)
 //   [--shapes q_proj,lm_head,...] [--layouts 128x32x2,256x64x1,...] [--iters N] [--warm-ms MS (default 20, 0 off)]
+//   [--no-subgroups (the lane sums through workgroup memory where the adapter has subgroups)]
 // --quick (SwiftShader / smoke): a 16 MiB ceiling, one timed pass per entry, serial only, q4 and two small shapes
 // and two layouts unless --dtypes / --shapes / --layouts say otherwise.
 import { createStorage } from '../engine/gpu/buffers';
@@ -47,9 +48,11 @@ const L2_DEFEAT_BYTES = 256 << 20;
 let warmUp = 8;
 
 /**
- * A streaming read kept running on the GPU just before each timed pass (in the same submit): the H100 measured the
- * same dispatches up to 3x slower once it had sat idle between the probe's short submits (its clocks drop when idle;
- * a sweep of one shape after another read 1.5-3x slow part way through). Sized by time from the measured ceiling.
+ * A streaming read kept running on the GPU just before each timed pass (in the same submit), so each measurement
+ * starts on a busy GPU: sweeps without it read every kernel 1.5-3x slower from some point on (one call: dense
+ * gate_up 14.4 µs for one layout, 36 µs for the next, and every shape after it). The cause is not known: in a
+ * later call nvidia-smi showed the clocks steady at 1,980 MHz and that sweep, with the warmer, read no such step.
+ * Sized by time from the measured ceiling.
  */
 interface ClockWarmer { pipeline: GPUComputePipeline; group: GPUBindGroup; workgroups: number; dispatches: number }
 let warmer: ClockWarmer | null = null;
@@ -182,7 +185,8 @@ async function measureShape(device: GPUDevice, dtype: StorageDtype, shape: Decod
   const own = overlapToo ? weights.map(() => buildShapeCall(device, shape)) : [];
   for (const layout of candidates) {
     // 'pair': packed kernels off, the element-pair kernels with the GPU layout (the baseline).
-    const ctx = new GpuContext(device, layout === 'pair' ? { matvec: MATVEC_SHAPES.gpu, packedMatvec: null } : { packedMatvec: parseLayout(layout) });
+    const subgroups = !process.argv.includes('--no-subgroups');
+    const ctx = new GpuContext(device, layout === 'pair' ? { matvec: MATVEC_SHAPES.gpu, packedMatvec: null, subgroups } : { packedMatvec: parseLayout(layout), subgroups });
     const serialCalls: KernelCall[] = weights.map((w) => shared.withWeight(ctx, w));
     const overlapCalls: KernelCall[] = own.map((io, i) => io.withWeight(ctx, weights[i]));
     ctx.writeStep(1, 0, false);

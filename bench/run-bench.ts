@@ -33,6 +33,8 @@ export interface BenchOptions {
 
 export interface BenchReport {
   adapter: string;
+  /** Whether the kernels' reductions used subgroup operations (engine/gpu/subgroups.ts). */
+  subgroups: boolean;
   model: string;
   weights: string;
   config: Pick<ModelConfig, 'numLayers' | 'hiddenSize' | 'numHeads' | 'kvLoraRank' | 'qLoraRank' | 'nRoutedExperts' | 'numExpertsPerTok' | 'vocabSize'>
@@ -52,6 +54,7 @@ export interface BenchDevice {
   device: GPUDevice;
   adapterInfo: string;
   cpu: boolean;
+  subgroups: boolean;
 }
 
 async function loadModel(gpu: BenchDevice, options: BenchOptions, maxContextWanted: number) {
@@ -115,7 +118,7 @@ export async function runBench(gpu: BenchDevice, options: BenchOptions, progress
   const kvRestore = options.kvRestore ? await measureKvRestore(model, options.kvRestore, progress) : null;
 
   return {
-    adapter: gpu.adapterInfo, model: name, weights: describePlan(plan),
+    adapter: gpu.adapterInfo, subgroups: gpu.subgroups, model: name, weights: describePlan(plan),
     config: {
       numLayers: config.numLayers, hiddenSize: config.hiddenSize, numHeads: config.numHeads, kvLoraRank: config.kvLoraRank,
       qLoraRank: config.qLoraRank, nRoutedExperts: config.nRoutedExperts, numExpertsPerTok: config.numExpertsPerTok,

@@ -4,7 +4,8 @@
 // buffer sized for the model's context; every layout's selection is checked against the CPU reference once.
 // Also the floor: the same kernel at a key count within TOPK (it only writes 0..n−1).
 // Usage: node scripts/run-ts.mjs bench/topk-layouts.ts [--layouts 1024x32,256x8] [--keys 2049,8192,32768] [--scores indexer|exp]
-//   [--topk 2048] [--max-context 32802] [--iters 200]
+//   [--topk 2048] [--max-context 32802] [--iters 200] [--subgroups on,off]
+// --subgroups: each layout with the subgroup scans and slot claims (where the adapter has subgroups) and/or without.
 import { createStorage } from '../engine/gpu/buffers';
 import { GpuContext } from '../engine/gpu/context';
 import { indexerTopk, type TopkLayout } from '../engine/kernels/indexer';
@@ -22,6 +23,7 @@ const keyCounts = arg('--keys', '2049,8192,32768').split(',').map(Number);
 const topk = Number(arg('--topk', '2048'));
 const maxContext = Number(arg('--max-context', '32802'));
 const iters = Number(arg('--iters', '200'));
+const subgroupModes = arg('--subgroups', 'on').split(',').map((mode) => mode === 'on');
 
 const { device, adapterInfo } = await createBenchDevice();
 const scoresHost = new Float32Array(maxContext);
@@ -58,8 +60,8 @@ const readback = device.createBuffer({ size: topk * 4 + 4, usage: GPUBufferUsage
 console.log(`adapter: ${adapterInfo}`);
 console.log(`topk ${topk}, ${distribution} scores, row of ${maxContext}, ${iters} dependent dispatches a measurement (GPU us per dispatch)`);
 console.log(['layout', 'floor', ...keyCounts.map((n) => `${n} keys`)].map((s) => s.padStart(12)).join(''));
-for (const layout of layouts) {
-  const ctx = new GpuContext(device);
+for (const [layout, subgroups] of layouts.flatMap((l) => subgroupModes.map((on) => [l, on] as const))) {
+  const ctx = new GpuContext(device, { subgroups });
   const call = indexerTopk(ctx, { scores, indices, counts, topk, maxContext, layout });
   const cells: string[] = [];
   for (const n of [Math.min(100, topk), ...keyCounts]) {
@@ -86,5 +88,6 @@ for (const layout of layouts) {
     timer?.destroy();
     cells.push((timing.gpu ?? timing.wall).toFixed(2));
   }
-  console.log([`${layout.WG}x${layout.REG}`, ...cells].map((s) => s.padStart(12)).join(''));
+  const name = `${layout.WG}x${layout.REG}${subgroupModes.length > 1 ? (subgroups && ctx.subgroupMin ? ' sg' : ' tree') : ''}`;
+  console.log([name, ...cells].map((s) => s.padStart(12)).join(''));
 }

@@ -92,6 +92,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let lane = lid % LANES;
   let first = wid.x * WG_ROWS + (lid / LANES) * ROWS_PER_THREAD;
   var gate: array<f32, ROWS_PER_THREAD>; // down: the weighted sum over the token's experts
+  var up: array<f32, ROWS_PER_THREAD>;   // gate/up: the up rows (unused by DOWN)
 #ifdef DOWN
   let t = grid_slot;
   if (t >= step.rows || wid.x * WG_ROWS >= N) { return; } // uniform
@@ -190,7 +191,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let t = grid_slot / SLOTS_PER_TOKEN;
   let j = grid_slot % SLOTS_PER_TOKEN;
   if (t >= step.rows) { return; } // uniform
-  var up: array<f32, ROWS_PER_THREAD>;
   var width = N;
   var first_row = 0u; // the routed expert's first gate row (unused for the shared slot)
   var shared_slot = false;
@@ -228,20 +228,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #endif
 #endif
 #ifdef SHARED_REDUCE
-  for (var r = 0u; r < ROWS_PER_THREAD; r++) {
-    lane_partials[r * SUMS * WG + lid] = gate[r];
-#ifndef DOWN
-    lane_partials[(r * SUMS + 1u) * WG + lid] = up[r];
-#endif
-  }
-  reduce_lanes(lid, lane);
+  sum_lanes(lid, lane, &gate, &up);
   if (lane != 0u) { return; }
-  for (var r = 0u; r < ROWS_PER_THREAD; r++) {
-    gate[r] = lane_partials[r * SUMS * WG + lid];
-#ifndef DOWN
-    up[r] = lane_partials[(r * SUMS + 1u) * WG + lid];
-#endif
-  }
 #endif
   for (var r = 0u; r < ROWS_PER_THREAD; r++) {
     let n = first + r;

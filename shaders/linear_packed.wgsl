@@ -96,9 +96,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   input_norm(t, lid, group == 0u && !second);
 #endif
   var gate: array<f32, ROWS_PER_THREAD>;
-#ifdef SWIGLU
-  var up: array<f32, ROWS_PER_THREAD>;
-#endif
+  var up: array<f32, ROWS_PER_THREAD>; // SWIGLU's up rows (unused otherwise)
 #ifdef SHARED_REDUCE
   // x a tile at a time through workgroup memory, TILE_STEPS chunks per lane per tile (those past K discarded); the
   // tile's weight loads are issued first, so they are in flight while x is staged.
@@ -143,20 +141,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
 #endif
 #ifdef SHARED_REDUCE
-  for (var r = 0u; r < ROWS_PER_THREAD; r++) {
-    lane_partials[r * SUMS * WG + lid] = gate[r];
-#ifdef SWIGLU
-    lane_partials[(r * SUMS + 1u) * WG + lid] = up[r];
-#endif
-  }
-  reduce_lanes(lid, lane);
+  sum_lanes(lid, lane, &gate, &up);
   if (lane != 0u) { return; }
-  for (var r = 0u; r < ROWS_PER_THREAD; r++) {
-    gate[r] = lane_partials[r * SUMS * WG + lid];
-#ifdef SWIGLU
-    up[r] = lane_partials[(r * SUMS + 1u) * WG + lid];
-#endif
-  }
 #endif
   for (var r = 0u; r < ROWS_PER_THREAD; r++) {
     let n = first + r;

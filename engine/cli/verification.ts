@@ -29,6 +29,8 @@ export interface VerifyOptions {
   attentionKernel?: AttentionKernel;
   /** Every kernel's layout as on this adapter kind (ForwardOptions.kernelLayout). */
   kernelLayout?: MatvecKind;
+  /** false: no subgroup operations even where the device has them (ForwardOptions.subgroups). */
+  subgroups?: boolean;
 }
 
 export interface VerifyReport {
@@ -63,7 +65,7 @@ export async function verifyCheckpoint(device: GPUDevice, options: VerifyOptions
   const longest = Math.max(...golden.sequences.map((s) => s.inputIds.length + s.decodeIds.length));
   const model = await DeepseekForward.create(device, source, {
     weights: plan, maxContext: Math.max(longest, 16), maxWeightBufferBytes: options.maxWeightBufferBytes,
-    attentionKernel: options.attentionKernel, kernelLayout: options.kernelLayout,
+    attentionKernel: options.attentionKernel, kernelLayout: options.kernelLayout, subgroups: options.subgroups,
   });
   const prefill = new LogitComparison(vocab);
   const decode = new LogitComparison(vocab);

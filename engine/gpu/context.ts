@@ -9,6 +9,7 @@ import {
 } from '../kernels/matvec-shape';
 import { createStorage } from './buffers';
 import { isCpuDevice } from './device';
+import { subgroupMinSize } from './subgroups';
 import { preprocessWgsl, type Defines } from './preprocess';
 import { WGSL_INCLUDES } from './wgsl-includes';
 
@@ -41,6 +42,11 @@ export class GpuContext {
   readonly rowsKernel: RowsKernel;
   /** Token rows per thread of the tiled matmuls: MATMUL_THREAD_ROWS unless the caller (a test) picks. */
   readonly matmulThreadRows: MatmulThreadRows;
+  /**
+   * The least subgroup size where the reductions use subgroup operations (every pipeline then gets SUBGROUPS and
+   * SUBGROUP_MIN: gpu/subgroups.ts); null: workgroup-memory trees.
+   */
+  readonly subgroupMin: number | null;
   private readonly packedByKernel: Partial<Record<PackedKernel, PackedMatvecShape>>;
   private readonly pipelines: Map<string, GPUComputePipeline>;
   private readonly scratchBuffers = new Map<string, GPUBuffer>();
@@ -49,7 +55,7 @@ export class GpuContext {
   /** `kind`: the adapter kind whose layouts to use (default this adapter's); the other options override one part. */
   constructor(device: GPUDevice, options: {
     kind?: MatvecKind; matvec?: MatvecShape; packedMatvec?: PackedMatvecShape | null; rowsKernel?: RowsKernel;
-    matmulThreadRows?: MatmulThreadRows;
+    matmulThreadRows?: MatmulThreadRows; subgroups?: boolean;
   } = {}) {
     this.device = device;
     const kind = options.kind ?? (isCpuDevice(device) ? 'cpu' : 'gpu');
@@ -61,6 +67,7 @@ export class GpuContext {
     // A layout the caller picks applies to every packed kernel; otherwise the adapter kind's per-kernel table.
     this.packedByKernel = options.packedMatvec === undefined ? PACKED_KERNEL_SHAPES[kind] : {};
     for (const shape of [this.packedMatvec, ...Object.values(this.packedByKernel)]) if (shape) checkPackedShape(shape);
+    this.subgroupMin = options.subgroups === false ? null : subgroupMinSize(device);
     this.pipelines = devicePipelines(device);
     this.step = device.createBuffer({ label: 'step', size: STEP_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   }
@@ -84,7 +91,12 @@ export class GpuContext {
     this.device.queue.writeBuffer(this.step, 0, this.stepData);
   }
 
-  pipeline(shaderName: string, source: string, defines: Defines, entryPoint = 'main'): GPUComputePipeline {
+  /**
+   * The pipeline of `source` with `kernelDefines` (plus SUBGROUPS / SUBGROUP_MIN where subgroup reductions are on,
+   * unless `subgroups` is false: a kernel measured faster without them).
+   */
+  pipeline(shaderName: string, source: string, kernelDefines: Defines, entryPoint = 'main', subgroups = true): GPUComputePipeline {
+    const defines = this.subgroupMin && subgroups ? { ...kernelDefines, SUBGROUPS: true, SUBGROUP_MIN: this.subgroupMin } : kernelDefines;
     const key = `${shaderName}:${entryPoint}:${JSON.stringify(Object.entries(defines).sort(([a], [b]) => a.localeCompare(b)))}`;
     let pipeline = this.pipelines.get(key);
     if (!pipeline) {

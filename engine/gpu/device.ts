@@ -2,8 +2,10 @@
 // Node). It asks for the adapter's own limits rather than WebGPU's defaults (storage bindings of 1-2 GiB instead
 // of 128 MiB on real GPUs) and never requires `shader-f16`: every kernel works on f32 and packed u32 words. The
 // device's maxStorageBufferBindingSize and maxBufferSize decide which weights are split across buffers
-// (weights/split-weight.ts `weightBufferLimit`).
+// (weights/split-weight.ts `weightBufferLimit`). It turns on 'subgroups' where the adapter has it and the layout
+// probe passes (gpu/subgroups.ts).
 import { EngineError } from '../errors';
+import { probeSubgroups } from './subgroups';
 
 export interface EngineDevice {
   device: GPUDevice;
@@ -11,6 +13,8 @@ export interface EngineDevice {
   limits: GPUSupportedLimits;
   /** A software adapter (SwiftShader and the like): kernels pick shapes that suit a CPU. */
   cpu: boolean;
+  /** Whether the kernels' reductions use subgroup operations (gpu/subgroups.ts); false: the workgroup-memory trees. */
+  subgroups: boolean;
 }
 
 const CPU_DEVICES = new WeakSet<GPUDevice>();
@@ -24,6 +28,8 @@ export function isCpuDevice(device: GPUDevice): boolean {
 export interface EngineDeviceOptions {
   /** Features to turn on where the adapter has them (e.g. the benchmark's 'timestamp-query'); none by default. */
   optionalFeatures?: GPUFeatureName[];
+  /** false: leave 'subgroups' off even where the adapter has it (the reductions' fallback). */
+  subgroups?: boolean;
 }
 
 export async function createEngineDevice(gpu: GPU | undefined, options: EngineDeviceOptions = {}): Promise<EngineDevice> {
@@ -39,12 +45,15 @@ export async function createEngineDevice(gpu: GPU | undefined, options: EngineDe
     const value = (adapter.limits as unknown as Record<string, unknown>)[key];
     if (typeof value === 'number') requiredLimits[key] = value;
   }
-  const requiredFeatures = (options.optionalFeatures ?? []).filter((feature) => adapter.features.has(feature));
+  const wanted: GPUFeatureName[] = [...(options.optionalFeatures ?? []), ...(options.subgroups === false ? [] : ['subgroups' as GPUFeatureName])];
+  const requiredFeatures = [...new Set(wanted)].filter((feature) => adapter.features.has(feature));
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const info = adapter.info;
   const adapterInfo = [info?.vendor, info?.architecture, info?.device, info?.description].filter(Boolean).join(' ');
   const fallback = (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true;
   const cpu = fallback || CPU_ADAPTER.test(adapterInfo);
   if (cpu) CPU_DEVICES.add(device);
-  return { device, adapterInfo, limits: device.limits, cpu };
+  const minSize = (info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize;
+  const subgroups = await probeSubgroups(device, minSize);
+  return { device, adapterInfo, limits: device.limits, cpu, subgroups };
 }

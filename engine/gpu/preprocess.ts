@@ -1,7 +1,7 @@
 // A tiny WGSL preprocessor, applied when a pipeline is built: `#include "name"` (shared snippets from
 // shaders/common), `#ifdef NAME` / `#ifndef NAME` / `#else` / `#endif` on boolean defines, and every numeric define
 // emitted once as a `const NAME: u32` at the top (or `const NAME: f32` for values wrapped with `f32(...)`), so shapes
-// and scales are compile-time constants.
+// and scales are compile-time constants. SUBGROUPS (gpu/subgroups.ts) also puts `enable subgroups;` first.
 
 export interface F32Define { f32: number }
 export type Defines = Record<string, boolean | number | F32Define>;
@@ -12,7 +12,8 @@ export function f32(value: number): F32Define {
 }
 
 export function preprocessWgsl(source: string, defines: Defines, includes: Record<string, string>): string {
-  return constantsFor(defines) + expand(source, defines, includes, new Set());
+  const enables = defines.SUBGROUPS === true ? 'enable subgroups;\n' : '';
+  return enables + constantsFor(defines) + expand(source, defines, includes, new Set());
 }
 
 function expand(source: string, defines: Defines, includes: Record<string, string>, seen: Set<string>): string {

@@ -136,7 +136,9 @@ export function indexerTopk(ctx: GpuContext, args: IndexerTopkArgs): KernelCall 
   checkSelection('indexerTopk', args);
   const table = TOPK_LAYOUTS[ctx.layout];
   const make = (layout: TopkLayout) => {
-    const pipeline = ctx.pipeline('topk', topkSource, { TOPK: args.topk, MAX_CONTEXT: args.maxContext, ...cappedTopkLayout(ctx, layout) });
+    // Without subgroups: on the H100 the top-k with subgroup scans and slot claims per subgroup took 54.4 µs where
+    // the workgroup-memory version takes 33.4 (32,769 keys), and 4.3 against 2.1 µs even for a row it only copies.
+    const pipeline = ctx.pipeline('topk', topkSource, { TOPK: args.topk, MAX_CONTEXT: args.maxContext, ...cappedTopkLayout(ctx, layout) }, 'main', false);
     return simpleCall('topk', pipeline, ctx.bindGroup(pipeline, [ctx.step, args.scores, args.indices, args.counts], 'topk'),
       (rows) => [checkRows(rows)]);
   };

@@ -43,6 +43,8 @@ export interface ForwardOptions {
    * adapter's own kind.
    */
   kernelLayout?: MatvecKind;
+  /** false: the reductions' workgroup-memory fallback where the device has subgroups (GpuContext's option). */
+  subgroups?: boolean;
 }
 
 export interface StepOptions {
@@ -85,7 +87,7 @@ export class DeepseekForward {
   /** A model over weights already on the GPU (e.g. the benchmark's synthetic weights, generated there). */
   static fromWeights(device: GPUDevice, config: ModelConfig, weights: ModelWeights, options: Omit<ForwardOptions, 'weights'> = {}): DeepseekForward {
     const maxContext = options.maxContext ?? Math.min(config.maxPositionEmbeddings, 4096);
-    const ctx = new GpuContext(device, { kind: options.kernelLayout });
+    const ctx = new GpuContext(device, { kind: options.kernelLayout, subgroups: options.subgroups });
     const maxRows = options.maxRows ?? defaultPrefillRows(device, config, PREFILL_ROWS[ctx.rowsKernel], maxContext);
     const attention = options.attentionKernel ?? (ctx.layout === 'gpu' ? 'heads' : 'per-head');
     const scratch = createScratch(device, config, maxRows, maxContext, attention, ctx.rowsKernel === 'matmul');

@@ -1,12 +1,30 @@
 // Sums of each row's LANES per-lane partials for the packed matrix-vector kernels. A workgroup of WG threads is
-// (WG / LANES) slots x LANES lanes, thread lid = slot * LANES + lane; each thread holds ROWS_PER_THREAD * SUMS
-// partials (SUMS = 2 for gate + up). lane_partials[(v * WG) + lid] holds value v of thread lid; a tree over the
-// lanes leaves each total at lane 0. Call from uniform control flow (every thread of the workgroup).
+// (WG / LANES) slots x LANES lanes, thread lid = slot * LANES + lane; each thread holds ROWS_PER_THREAD partials in
+// `gate` (and as many in `up` when SUMS = 2, gate + up). sum_lanes leaves each row's totals at its lane 0 (with
+// subgroups at every lane). Call from uniform control flow (every thread of the workgroup).
+//   SUBGROUPS with LANES <= SUBGROUP_MIN (a row's lanes inside one subgroup, engine/gpu/subgroups.ts): a butterfly
+//   of subgroupShuffleXor, no workgroup memory and no barrier.
+//   Otherwise: lane_partials[(v * WG) + lid] holds value v of thread lid; a tree over the lanes, a barrier a level.
 // Without SHARED_REDUCE (LANES == 1: one thread per row, the CPU layout) nothing here is compiled.
 #ifdef SHARED_REDUCE
 var<workgroup> lane_partials: array<f32, WG * ROWS_PER_THREAD * SUMS>;
 
-fn reduce_lanes(lid: u32, lane: u32) {
+fn sum_lanes(lid: u32, lane: u32, gate: ptr<function, array<f32, ROWS_PER_THREAD>>, up: ptr<function, array<f32, ROWS_PER_THREAD>>) {
+#ifdef SUBGROUPS
+  if (LANES <= SUBGROUP_MIN) {
+    for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+      for (var mask = LANES / 2u; mask > 0u; mask /= 2u) {
+        (*gate)[r] += subgroupShuffleXor((*gate)[r], mask);
+        if (SUMS == 2u) { (*up)[r] += subgroupShuffleXor((*up)[r], mask); }
+      }
+    }
+    return;
+  }
+#endif
+  for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+    lane_partials[r * SUMS * WG + lid] = (*gate)[r];
+    if (SUMS == 2u) { lane_partials[(r * SUMS + 1u) * WG + lid] = (*up)[r]; }
+  }
   workgroupBarrier();
   for (var stride = LANES / 2u; stride > 0u; stride /= 2u) {
     if (lane < stride) {
@@ -15,6 +33,10 @@ fn reduce_lanes(lid: u32, lane: u32) {
       }
     }
     workgroupBarrier();
+  }
+  for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+    (*gate)[r] = lane_partials[r * SUMS * WG + lid];
+    if (SUMS == 2u) { (*up)[r] = lane_partials[(r * SUMS + 1u) * WG + lid]; }
   }
 }
 #endif

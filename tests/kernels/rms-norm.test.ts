@@ -1,4 +1,5 @@
-// rms_norm against the float64 reference: odd widths (GPU and CPU thread counts) and the last-row-only variant.
+// rms_norm against the float64 reference: odd widths (GPU and CPU thread counts), with and without subgroup sums,
+// and the last-row-only variant.
 import { describe, expect, it } from 'vitest';
 import { GpuContext } from '../../engine/gpu/context';
 import { readF32, runCalls, uploadArray, createStorage } from '../../engine/gpu/buffers';
@@ -10,10 +11,13 @@ import { testDevice } from '../support/gpu';
 
 describe('rms_norm kernel', () => {
   const layouts = (['cpu', 'gpu'] as const);
-  for (const [rows, dim, layout] of ([[1, 64], [3, 37], [7, 513], [2, 1], [2, 2048]] as const).flatMap(([r, d]) => layouts.map((l) => [r, d, l] as const))) {
-    it(`matches the reference on [${rows}, ${dim}] (${layout} layout: ${layout === 'gpu' ? 256 : 64} threads a row)`, async () => {
+  // Each with subgroup sums (where the device has subgroups: SwiftShader's are 4 wide) and with the tree fallback.
+  const cases = ([[1, 64], [3, 37], [7, 513], [2, 1], [2, 2048]] as const)
+    .flatMap(([r, d]) => layouts.flatMap((l) => [true, false].map((sg) => [r, d, l, sg] as const)));
+  for (const [rows, dim, layout, subgroups] of cases) {
+    it(`matches the reference on [${rows}, ${dim}] (${layout} layout: ${layout === 'gpu' ? 256 : 64} threads a row${subgroups ? '' : ', no subgroups'})`, async () => {
       const { device } = await testDevice();
-      const ctx = new GpuContext(device, { matvec: MATVEC_SHAPES[layout] });
+      const ctx = new GpuContext(device, { matvec: MATVEC_SHAPES[layout], subgroups });
       const x = randomArray(rows * dim, rows * 31 + dim, 3);
       const w = randomArray(dim, dim + 7);
       const out = createStorage(device, rows * dim * 4, 'out');
