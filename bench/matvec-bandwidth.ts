@@ -22,7 +22,7 @@ import { MATVEC_SHAPES, type PackedMatvecShape } from '../engine/kernels/matvec-
 import { packedChunkFits } from '../engine/kernels/weight-args';
 import { packedLayout, type StorageDtype } from '../engine/weights/quant';
 import type { GpuWeight } from '../engine/weights/gpu-weight';
-import { createBenchDevice, PassTimer, perRepetition, READ_KERNEL, streamingCeiling, submitTimed } from './gpu-timing';
+import { createBenchDevice, PassTimer, perRepetition, streamingCeiling, streamingRead, submitTimed } from './gpu-timing';
 import { buildShapeCall, DECODE_SHAPES, type DecodeShape } from './matvec-shapes';
 
 // Random words whose f16 halves are finite numbers below 1 (scales stay sane; q4/q8 codes stay random).
@@ -54,7 +54,7 @@ let warmUp = 8;
  * later call nvidia-smi showed the clocks steady at 1,980 MHz and that sweep, with the warmer, read no such step.
  * Sized by time from the measured ceiling.
  */
-interface ClockWarmer { pipeline: GPUComputePipeline; group: GPUBindGroup; workgroups: number; dispatches: number }
+interface ClockWarmer { read: (pass: GPUComputePassEncoder) => void; dispatches: number }
 let warmer: ClockWarmer | null = null;
 const WARMER_BYTES = 64 << 20;
 
@@ -62,11 +62,9 @@ function createWarmer(device: GPUDevice, ceilingGBps: number, warmMs: number): C
   if (warmMs <= 0 || !device.features.has('timestamp-query')) return null;
   const src = createStorage(device, WARMER_BYTES, 'warmer_src');
   fillRandom(device, src, 11);
-  const sink = createStorage(device, 16, 'warmer_sink');
-  const pipeline = kernel(device, READ_KERNEL);
-  const group = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: sink } }] });
+  const read = streamingRead(device, { buffer: src }, createStorage(device, 16, 'warmer_sink'));
   const dispatchMs = WARMER_BYTES / (ceilingGBps * 1e9) * 1e3;
-  return { pipeline, group, workgroups: Math.min(65535, WARMER_BYTES / 16 / 256 / 8), dispatches: Math.ceil(warmMs / dispatchMs) };
+  return { read, dispatches: Math.ceil(warmMs / dispatchMs) };
 }
 
 /**
@@ -85,9 +83,7 @@ async function timeDispatches(device: GPUDevice, iters: number, encode: (pass: G
   const timer = PassTimer.for(device, warm ? 2 : 1);
   const record = warm ? (begin: (i: number) => GPUComputePassEncoder) => {
     const pass = begin(0);
-    pass.setPipeline(warm.pipeline);
-    pass.setBindGroup(0, warm.group);
-    for (let i = 0; i < warm.dispatches; i++) pass.dispatchWorkgroups(warm.workgroups);
+    for (let i = 0; i < warm.dispatches; i++) warm.read(pass);
     pass.end();
     onePass(warmUp, iters)(() => begin(1));
   } : onePass(warmUp, iters);
@@ -157,24 +153,15 @@ async function sameSizeRead(device: GPUDevice, bytes: number, iters: number, cop
   const src = createStorage(device, stride * copies, 'same_size_src');
   fillRandom(device, src, 7);
   const sink = createStorage(device, 16, 'same_size_sink');
-  const pipeline = kernel(device, READ_KERNEL);
-  const groups = Array.from({ length: copies }, (_, i) => device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [{ binding: 0, resource: { buffer: src, offset: i * stride, size } }, { binding: 1, resource: { buffer: sink } }],
-  }));
-  const workgroups = Math.min(65535, Math.ceil(size / 16 / 256 / 8));
-  const seconds = await timeDispatches(device, iters, (pass, i) => {
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, groups[i % copies]);
-    pass.dispatchWorkgroups(workgroups);
-  });
+  const reads = Array.from({ length: copies }, (_, i) => streamingRead(device, { buffer: src, offset: i * stride, size }, sink));
+  const seconds = await timeDispatches(device, iters, (pass, i) => reads[i % copies](pass));
   src.destroy();
   sink.destroy();
   return bytes / seconds / 1e9;
 }
 
 async function measureShape(device: GPUDevice, dtype: StorageDtype, shape: DecodeShape, layouts: string[], iters: number,
-  copiesCap: number, overlapToo: boolean): Promise<Row[]> {
+  copiesCap: number, overlapToo: boolean, subgroups: boolean): Promise<Row[]> {
   const probe = randomWeight(device, dtype, shape.weightShape, 0);
   // Enough copies that the set outgrows L2, at most one per dispatch of a timed run.
   const copies = Math.max(1, Math.min(copiesCap, Math.ceil(L2_DEFEAT_BYTES / probe.buffer.size)));
@@ -185,7 +172,6 @@ async function measureShape(device: GPUDevice, dtype: StorageDtype, shape: Decod
   const own = overlapToo ? weights.map(() => buildShapeCall(device, shape)) : [];
   for (const layout of candidates) {
     // 'pair': packed kernels off, the element-pair kernels with the GPU layout (the baseline).
-    const subgroups = !process.argv.includes('--no-subgroups');
     const ctx = new GpuContext(device, layout === 'pair' ? { matvec: MATVEC_SHAPES.gpu, packedMatvec: null, subgroups } : { packedMatvec: parseLayout(layout), subgroups });
     const serialCalls: KernelCall[] = weights.map((w) => shared.withWeight(ctx, w));
     const overlapCalls: KernelCall[] = own.map((io, i) => io.withWeight(ctx, weights[i]));
@@ -220,11 +206,12 @@ async function main(): Promise<void> {
   const layouts = listArg('--layouts', quick ? DEFAULT_LAYOUTS.slice(0, 2) : DEFAULT_LAYOUTS);
   const rows: Row[] = [];
   const sameSize = new Map<string, number>();
+  const subgroups = !process.argv.includes('--no-subgroups');
   for (const dtype of dtypes) {
     for (const name of shapeNames) {
       const shape = DECODE_SHAPES.find((s) => s.name === name);
       if (!shape) throw new Error(`unknown shape ${name}; one of: ${DECODE_SHAPES.map((s) => s.name).join(', ')}`);
-      const measured = await measureShape(device, dtype, shape, layouts, iters, quick ? 1 : iters + warmUp, !quick);
+      const measured = await measureShape(device, dtype, shape, layouts, iters, quick ? 1 : iters + warmUp, !quick, subgroups);
       rows.push(...measured);
       for (const r of measured) printRow(r, ceiling, json);
       const read = await sameSizeRead(device, measured[0].bytes, iters, quick ? 1 : iters + warmUp);
