@@ -34,6 +34,7 @@ fn sum_lanes(lid: u32, lane: u32, gate: ptr<function, array<f32, ROWS_PER_THREAD
     }
     workgroupBarrier();
   }
+  if (lane != 0u) { return; } // only lane 0 holds its row's totals, and only it writes them
   for (var r = 0u; r < ROWS_PER_THREAD; r++) {
     (*gate)[r] = lane_partials[r * SUMS * WG + lid];
     if (SUMS == 2u) { (*up)[r] = lane_partials[(r * SUMS + 1u) * WG + lid]; }
