@@ -8,6 +8,8 @@
 // residual adds, which only grow the hidden state.
 import type { AttentionMode, DeepseekForward } from '../engine/model/forward';
 import { countDispatches, type KernelCall } from '../engine/gpu/context';
+import { generationSampler } from '../engine/generate/generator';
+import { GREEDY } from '../engine/kernels/sample';
 import { PassTimer, perRepetition, submitTimed, type Timing } from './gpu-timing';
 
 export interface CallTime {
@@ -44,7 +46,10 @@ export async function profileStep(model: DeepseekForward, context: number, rows:
   const { device } = model.ctx;
   const indexer = model.config.indexer;
   const sparse = attention === 'sparse' && indexer !== null && context + rows > indexer.topk;
-  const calls = model.stepCalls(sparse ? 'sparse' : 'dense');
+  // The step ends with the sampler generate() uses (greedy settings, as the decode runs), not the argmax.
+  const sampler = generationSampler(model);
+  sampler.writeSettings(GREEDY, context + rows);
+  const calls = model.stepCalls(sparse ? 'sparse' : 'dense', 'last', sampler.sample);
   model.ctx.writeStep(rows, context, sparse);
   const timer = PassTimer.for(device, 1);
   const step = await timeCalls(device, timer, calls, rows, reps);

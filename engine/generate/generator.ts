@@ -55,6 +55,11 @@ interface LoopState {
 
 const STATES = new WeakMap<DeepseekForward, LoopState>();
 
+/** The sampler generate() ends each step with on this model (made on first use). */
+export function generationSampler(model: DeepseekForward): Sampler {
+  return loopState(model).sampler;
+}
+
 function loopState(model: DeepseekForward): LoopState {
   let state = STATES.get(model);
   if (!state) {

@@ -1,7 +1,8 @@
 // Token sampler driver (shaders/sample.wgsl): repetition penalty, temperature, top-k, top-p and a seeded draw over
-// the last row of a step's logits [T, V], in one dispatch of one workgroup. It owns the `seen` bitmap (ids fed into
-// the cache so far, marked by the kernel itself), the settings uniform and the one-word `sampled` buffer that is
-// the only readback. `mark` records a prompt chunk's ids when that chunk samples nothing.
+// the last row of a step's logits [T, V], in two dispatches: each of GROUPS workgroups keeps the top-k of its slice
+// of the row, one workgroup selects and draws from their union. It owns the `seen` bitmap (ids fed into the cache
+// so far, marked by the kernel itself), the settings uniform and the one-word `sampled` buffer that is the only
+// readback. `mark` records a prompt chunk's ids when that chunk samples nothing.
 import source from '../../shaders/sample.wgsl';
 import { createStorage } from '../gpu/buffers';
 import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
@@ -51,6 +52,17 @@ export function checkSamplingSettings(s: SamplingSettings): void {
   if (!Number.isInteger(s.seed) || s.seed < 0 || s.seed > 0xffffffff) throw bad('seed', 'a u32 integer', s.seed);
 }
 
+/**
+ * Logits per thread (PER) of the slice workgroups, and how many there are: PER = ceil(sqrt(V / WG)), so the final
+ * workgroup's GROUPS · WG candidates fit PER a thread too (V = 102,400: 20 a thread, 20 slices of 5,120).
+ */
+export function sampleSlices(vocab: number): { perThread: number; groups: number } {
+  const perThread = Math.max(1, Math.ceil(Math.sqrt(vocab / SAMPLE_TOP_K_CAP)));
+  const groups = Math.ceil(vocab / (SAMPLE_TOP_K_CAP * perThread));
+  if (groups > perThread) throw new Error(`sample: ${groups} slices of ${perThread} logits a thread do not fit one workgroup`);
+  return { perThread, groups };
+}
+
 export function createSampler(ctx: GpuContext, args: SamplerArgs): Sampler {
   const { device } = ctx;
   const { vocab } = args;
@@ -62,18 +74,37 @@ export function createSampler(ctx: GpuContext, args: SamplerArgs): Sampler {
   const data = new ArrayBuffer(32);
   const f32 = new Float32Array(data);
   const u32 = new Uint32Array(data);
-  const defines = { WG: SAMPLE_TOP_K_CAP, VOCAB: vocab };
-  const main = ctx.pipeline('sample', source, defines, 'main');
-  const markPipeline = ctx.pipeline('sample', source, defines, 'mark');
-  const bindings = [ctx.step, settingsBuffer, args.logits, seen, args.tokenIds, sampled];
-  const sample = simpleCall('sample', main, ctx.bindGroup(main, bindings, 'sample'), (rows) => [rows > 0 ? 1 : 0]);
-  // `mark` uses only bindings 0, 3 and 4, so its auto layout holds just those.
-  const markGroup = device.createBindGroup({
-    label: 'sample_mark',
-    layout: markPipeline.getBindGroupLayout(0),
-    entries: [0, 3, 4].map((binding) => ({ binding, resource: { buffer: bindings[binding] } })),
-  });
-  const mark = simpleCall('sample_mark', markPipeline, markGroup, (rows) => [rows > 0 ? 1 : 0]);
+  const { perThread, groups } = sampleSlices(vocab);
+  const candValue = createStorage(device, groups * SAMPLE_TOP_K_CAP * 4, 'sample_cand_value');
+  const candIndex = createStorage(device, groups * SAMPLE_TOP_K_CAP * 4, 'sample_cand_index');
+  const defines = { WG: SAMPLE_TOP_K_CAP, VOCAB: vocab, PER: perThread };
+  const bindings = [ctx.step, settingsBuffer, args.logits, seen, args.tokenIds, sampled, candValue, candIndex];
+  // Each entry's auto layout holds only the bindings it uses.
+  const entry = (name: string, used: number[]) => {
+    const pipeline = ctx.pipeline('sample', source, defines, name);
+    const group = device.createBindGroup({
+      label: `sample.${name}`,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: used.map((binding) => ({ binding, resource: { buffer: bindings[binding] } })),
+    });
+    return { pipeline, group };
+  };
+  const sliceTop = entry('slice_top', [0, 1, 2, 3, 4, 6, 7]);
+  const main = entry('main', [0, 1, 3, 4, 5, 6, 7]);
+  const markEntry = entry('mark', [0, 3, 4]);
+  const sample: KernelCall = {
+    name: 'sample',
+    encode(pass, rows) {
+      if (rows === 0) return;
+      pass.setPipeline(sliceTop.pipeline);
+      pass.setBindGroup(0, sliceTop.group);
+      pass.dispatchWorkgroups(groups);
+      pass.setPipeline(main.pipeline);
+      pass.setBindGroup(0, main.group);
+      pass.dispatchWorkgroups(1);
+    },
+  };
+  const mark = simpleCall('sample_mark', markEntry.pipeline, markEntry.group, (rows) => [rows > 0 ? 1 : 0]);
   return {
     sample,
     mark,
@@ -83,7 +114,8 @@ export function createSampler(ctx: GpuContext, args: SamplerArgs): Sampler {
       checkSamplingSettings(settings);
       f32[0] = settings.temperature;
       f32[1] = settings.topP;
-      u32[2] = effectiveTopK(settings.topK, vocab);
+      // Greedy takes candidate 0 whatever top-k says: selecting one candidate picks the same id with less work.
+      u32[2] = settings.temperature === 0 ? 1 : effectiveTopK(settings.topK, vocab);
       f32[3] = settings.repetitionPenalty;
       u32[4] = settings.seed;
       u32[5] = counter >>> 0;

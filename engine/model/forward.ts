@@ -100,17 +100,17 @@ export class DeepseekForward {
     return new DeepseekForward(ctx, config, weights, scratch, uploadArray(device, interleaved, 'rope_table'));
   }
 
-  /** Dispatches of a decode step in `mode`, argmax included (the figure to keep low). */
-  dispatchesPerStep(mode: AttentionMode = 'dense'): number {
-    return countDispatches(this.stepCalls(mode), 1);
+  /** Dispatches of a decode step in `mode`, its tail (default the argmax) included (the figure to keep low). */
+  dispatchesPerStep(mode: AttentionMode = 'dense', tail?: KernelCall): number {
+    return countDispatches(this.stepCalls(mode, 'last', tail), 1);
   }
 
   /**
-   * The kernel calls encodeForward records for a step in `mode` with `logitRows`, argmax included, in order (the
-   * benchmark's per-kernel profile times them one by one; the step uniform is the caller's to write).
+   * The kernel calls encodeForward records for a step in `mode` with `logitRows` and `tail` (default the argmax),
+   * in order (the benchmark's per-kernel profile times them one by one; the step uniform is the caller's to write).
    */
-  stepCalls(mode: AttentionMode, logitRows: LogitRows = 'last'): KernelCall[] {
-    return [...(mode === 'sparse' ? this.sparseCalls : this.denseCalls), ...this.heads[logitRows], this.argmaxCall];
+  stepCalls(mode: AttentionMode, logitRows: LogitRows = 'last', tail?: KernelCall): KernelCall[] {
+    return [...(mode === 'sparse' ? this.sparseCalls : this.denseCalls), ...this.heads[logitRows], tail ?? this.argmaxCall];
   }
 
   /** Compute dispatches recorded by encodeForward so far (the generation loop reports them per token). */

@@ -4,7 +4,7 @@
 // the CPU reference sampler fed with the model's own logits, run step by step. prefillLast (the last-row head that
 // generation uses) gives prefill's last row and the same cache.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { generate } from '../../engine/generate/generator';
+import { generate, generationSampler } from '../../engine/generate/generator';
 import { GREEDY, type SamplingSettings } from '../../engine/kernels/sample';
 import { DeepseekForward } from '../../engine/model/forward';
 import { generateGreedy } from '../../engine/model/greedy';
@@ -56,7 +56,7 @@ describe('generate', () => {
     expect(counters.maps).toEqual(Array(5).fill(4));
     const { stats } = got;
     expect(stats.submitsPerDecodeToken).toBe(1);
-    expect(stats.dispatchesPerDecodeToken).toBe(model.dispatchesPerStep('dense'));
+    expect(stats.dispatchesPerDecodeToken).toBe(model.dispatchesPerStep('dense', generationSampler(model).sample));
     expect([stats.promptTokens, stats.decodeTokens, stats.contextTokens]).toEqual([12, 4, 16]);
     expect(stats.decodeSeries.map((p) => p.contextTokens)).toEqual([13, 14, 15, 16]);
     expect(stats.timeToFirstTokenMs).toBeGreaterThanOrEqual(stats.prefillMs);

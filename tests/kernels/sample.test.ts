@@ -1,11 +1,12 @@
 // The GPU sampler (shaders/sample.wgsl) against the f32 CPU reference (engine/reference/sample.ts): the exact id
 // for every combination of temperature, top-k, top-p and repetition penalty on odd vocabularies (1000, 129280),
-// ties at the top-k boundary, temperature 0 = argmax, the seen bitmap and the chained embedding input, and a
-// chi-square test that many seeded draws follow the reference's top-k/top-p distribution (fixed seeds: exact).
+// ties at the top-k boundary (within a slice and across the slices the first dispatch splits the row into),
+// temperature 0 = argmax, the seen bitmap and the chained embedding input, and a chi-square test that many seeded
+// draws follow the reference's top-k/top-p distribution (fixed seeds: exact).
 import { describe, expect, it } from 'vitest';
 import { GpuContext } from '../../engine/gpu/context';
 import { readU32, runCalls, uploadArray } from '../../engine/gpu/buffers';
-import { createSampler, type Sampler, type SamplingSettings } from '../../engine/kernels/sample';
+import { createSampler, sampleSlices, type Sampler, type SamplingSettings } from '../../engine/kernels/sample';
 import { candidateDistribution, sampleToken } from '../../engine/reference/sample';
 import { randomArray } from '../support/compare';
 import { testDevice } from '../support/gpu';
@@ -72,22 +73,23 @@ describe('sample kernel', () => {
     });
   }
 
-  it('breaks ties towards the lower id: greedy and at the top-k boundary', async () => {
-    const vocab = 777;
-    const logits = Float32Array.from(randomArray(vocab, 5, 3), (x) => Math.round(x)); // values in {-3..3}: many ties
-    const r = await rig(logits, vocab, [0], []);
-    const max = Math.max(...logits);
-    expect(await draw(r, { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0 }, 0)).toBe(logits.indexOf(max));
-    for (const topK of [1, 3, 50, 256]) {
-      const settings = { temperature: 2, topK, topP: 1, repetitionPenalty: 1, seed: 99 };
-      const support = candidateDistribution(logits, [0], settings);
-      for (let counter = 0; counter < 20; counter++) {
-        const id = await draw(r, settings, counter);
-        expect(support.has(id), `topK ${topK}: ${id} outside the reference's candidates`).toBe(true);
-        expect(id).toBe(sampleToken(logits, [0], settings, counter));
+  for (const vocab of [777, 40961]) {
+    it(`breaks ties towards the lower id: greedy and at the top-k boundary, V = ${vocab} (${sampleSlices(vocab).groups} slices)`, async () => {
+      const logits = Float32Array.from(randomArray(vocab, 5, 3), (x) => Math.round(x)); // values in {-3..3}: many ties
+      const r = await rig(logits, vocab, [0], []);
+      const max = Math.max(...logits);
+      expect(await draw(r, { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0 }, 0)).toBe(logits.indexOf(max));
+      for (const topK of [1, 3, 50, 256]) {
+        const settings = { temperature: 2, topK, topP: 1, repetitionPenalty: 1, seed: 99 };
+        const support = candidateDistribution(logits, [0], settings);
+        for (let counter = 0; counter < 20; counter++) {
+          const id = await draw(r, settings, counter);
+          expect(support.has(id), `topK ${topK}: ${id} outside the reference's candidates`).toBe(true);
+          expect(id).toBe(sampleToken(logits, [0], settings, counter));
+        }
       }
-    }
-  });
+    });
+  }
 
   it('temperature 0 is the argmax of the penalised logits, whatever top-k and top-p say', async () => {
     const vocab = 4099;
