@@ -8,7 +8,8 @@
 //     (4 rounds of 8-bit digits, 256 bins, one per thread), then an ordered compaction (above the threshold, then
 //     the lowest ids equal to it). Slots past the slice's own count hold NONE.
 //  `main` (one workgroup): marks the fed ids in `seen`, then the same select over the GROUPS·k candidates (the
-//     union of each slice's top-k holds the row's top-k, and the candidates of one key value sit in id order),
+//     union of each slice's top-k holds the row's top-k, and the candidates of one key value sit in id order; with
+//     ONE_SLICE, a row of at most WG·PER logits, over the penalised row itself, and no `slice_top` dispatch),
 //     a bitonic sort of the k winners, and thread 0's draw: temperature 0 → candidate 0 (argmax). Else
 //     p_i = exp((x'_i − x'_0) / T); keep the smallest prefix whose mass before i is < top_p · Σp; draw u from a
 //     PCG hash of (seed, step) and walk the prefix. The chosen id goes to token_ids[0] (the next decode step's
@@ -269,10 +270,27 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   if (step.rows == 0u) { return; }
   mark_rows(lid);
   let k = top_k();
-  let n = GROUPS * k; // candidates: slice g's at [g·k, g·k + k)
   var keys: array<u32, PER>;
   var values: array<f32, PER>;
   var ids: array<u32, PER>;
+#ifdef ONE_SLICE
+  // The row fits one workgroup (VOCAB ≤ WG·PER): its penalised logits are the candidates, no `slice_top` dispatch.
+  storageBarrier(); // the fed ids just marked count as seen
+  workgroupBarrier();
+  let row = (step.rows - 1u) * VOCAB;
+  for (var j = 0u; j < PER; j++) {
+    let i = lid * PER + j;
+    var x = logits[row + min(i, VOCAB - 1u)];
+    if (x != x) { x = LOWEST; }
+    if (settings.penalty != 1.0 && (atomicLoad(&seen[min(i, VOCAB - 1u) >> 5u]) & (1u << (i & 31u))) != 0u) {
+      x = select(x * settings.penalty, x / settings.penalty, x > 0.0);
+    }
+    values[j] = x;
+    ids[j] = i;
+    keys[j] = select(EMPTY, order_key(x), i < VOCAB);
+  }
+#else
+  let n = GROUPS * k; // candidates: slice g's at [g·k, g·k + k)
   for (var j = 0u; j < PER; j++) {
     let p = lid * PER + j;
     let q = min(p, n - 1u);
@@ -280,6 +298,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     ids[j] = cand_index[q];
     keys[j] = select(EMPTY, order_key(values[j]), p < n && ids[j] != NONE);
   }
+#endif
   top_value[lid] = LOWEST;
   top_index[lid] = NONE;
   let threshold = select_threshold(lid, &keys, k);

@@ -1,11 +1,13 @@
 // Token sampler driver (shaders/sample.wgsl): repetition penalty, temperature, top-k, top-p and a seeded draw over
 // the last row of a step's logits [T, V], in two dispatches: each of GROUPS workgroups keeps the top-k of its slice
-// of the row, one workgroup selects and draws from their union. It owns the `seen` bitmap (ids fed into the cache
-// so far, marked by the kernel itself), the settings uniform and the one-word `sampled` buffer that is the only
-// readback. `mark` records a prompt chunk's ids when that chunk samples nothing.
+// of the row, one workgroup selects and draws from their union (rows of up to 4,096 logits, and every row on CPU
+// adapters: that workgroup alone, one dispatch).
+// It owns the `seen` bitmap (ids fed into the cache so far, marked by the kernel itself), the settings uniform and
+// the one-word `sampled` buffer that is the only readback. `mark` records a prompt chunk's ids when that chunk samples nothing.
 import source from '../../shaders/sample.wgsl';
 import { createStorage } from '../gpu/buffers';
 import { simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
+import type { MatvecKind } from './matvec-shape';
 
 export interface SamplingSettings {
   temperature: number; // 0 = greedy argmax
@@ -52,12 +54,19 @@ export function checkSamplingSettings(s: SamplingSettings): void {
   if (!Number.isInteger(s.seed) || s.seed < 0 || s.seed > 0xffffffff) throw bad('seed', 'a u32 integer', s.seed);
 }
 
+/** Logits a thread holds at most where a GPU samples the whole row in one workgroup (ONE_SLICE: one dispatch). */
+const ONE_SLICE_PER = 16;
+
 /**
- * Logits per thread (PER) of the slice workgroups, and how many there are: PER = ceil(sqrt(V / WG)), so the final
- * workgroup's GROUPS · WG candidates fit PER a thread too (V = 102,400: 20 a thread, 20 slices of 5,120).
+ * Logits per thread (PER) of the slice workgroups, and how many there are. GPUs: a row of up to WG · 16 logits is
+ * one slice, sampled by one workgroup in one dispatch; longer rows take PER = ceil(sqrt(V / WG)), so the final
+ * workgroup's GROUPS · WG candidates fit PER a thread too (V = 102,400: 20 a thread, 20 slices of 5,120). CPU
+ * adapters: always one slice (SwiftShader, V = 102,400: 13 ms a sample against 64 with 20 slices; per workgroup it
+ * pays for every barrier on the CPU).
  */
-export function sampleSlices(vocab: number): { perThread: number; groups: number } {
-  const perThread = Math.max(1, Math.ceil(Math.sqrt(vocab / SAMPLE_TOP_K_CAP)));
+export function sampleSlices(vocab: number, layout: MatvecKind): { perThread: number; groups: number } {
+  const perThread = layout === 'cpu' || vocab <= SAMPLE_TOP_K_CAP * ONE_SLICE_PER
+    ? Math.ceil(vocab / SAMPLE_TOP_K_CAP) : Math.ceil(Math.sqrt(vocab / SAMPLE_TOP_K_CAP));
   const groups = Math.ceil(vocab / (SAMPLE_TOP_K_CAP * perThread));
   if (groups > perThread) throw new Error(`sample: ${groups} slices of ${perThread} logits a thread do not fit one workgroup`);
   return { perThread, groups };
@@ -74,10 +83,12 @@ export function createSampler(ctx: GpuContext, args: SamplerArgs): Sampler {
   const data = new ArrayBuffer(32);
   const f32 = new Float32Array(data);
   const u32 = new Uint32Array(data);
-  const { perThread, groups } = sampleSlices(vocab);
+  const { perThread, groups } = sampleSlices(vocab, ctx.layout);
+  // (A one-slice row needs no candidates; the buffers stay, 1 KiB each, so the bindings keep one shape.)
   const candValue = createStorage(device, groups * SAMPLE_TOP_K_CAP * 4, 'sample_cand_value');
   const candIndex = createStorage(device, groups * SAMPLE_TOP_K_CAP * 4, 'sample_cand_index');
-  const defines = { WG: SAMPLE_TOP_K_CAP, VOCAB: vocab, PER: perThread };
+  const oneSlice = groups === 1;
+  const defines = { WG: SAMPLE_TOP_K_CAP, VOCAB: vocab, PER: perThread, ...(oneSlice ? { ONE_SLICE: true } : {}) };
   const bindings = [ctx.step, settingsBuffer, args.logits, seen, args.tokenIds, sampled, candValue, candIndex];
   // Each entry's auto layout holds only the bindings it uses.
   const entry = (name: string, used: number[]) => {
@@ -89,16 +100,18 @@ export function createSampler(ctx: GpuContext, args: SamplerArgs): Sampler {
     });
     return { pipeline, group };
   };
-  const sliceTop = entry('slice_top', [0, 1, 2, 3, 4, 6, 7]);
-  const main = entry('main', [0, 1, 3, 4, 5, 6, 7]);
+  const sliceTop = oneSlice ? null : entry('slice_top', [0, 1, 2, 3, 4, 6, 7]);
+  const main = entry('main', oneSlice ? [0, 1, 2, 3, 4, 5, 6, 7] : [0, 1, 3, 4, 5, 6, 7]);
   const markEntry = entry('mark', [0, 3, 4]);
   const sample: KernelCall = {
     name: 'sample',
     encode(pass, rows) {
       if (rows === 0) return;
-      pass.setPipeline(sliceTop.pipeline);
-      pass.setBindGroup(0, sliceTop.group);
-      pass.dispatchWorkgroups(groups);
+      if (sliceTop) {
+        pass.setPipeline(sliceTop.pipeline);
+        pass.setBindGroup(0, sliceTop.group);
+        pass.dispatchWorkgroups(groups);
+      }
       pass.setPipeline(main.pipeline);
       pass.setBindGroup(0, main.group);
       pass.dispatchWorkgroups(1);

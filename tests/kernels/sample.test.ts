@@ -1,10 +1,12 @@
 // The GPU sampler (shaders/sample.wgsl) against the f32 CPU reference (engine/reference/sample.ts): the exact id
-// for every combination of temperature, top-k, top-p and repetition penalty on odd vocabularies (1000, 129280),
-// ties at the top-k boundary (within a slice and across the slices the first dispatch splits the row into),
+// for every combination of temperature, top-k, top-p and repetition penalty on odd vocabularies (1000, 5003, 129280),
+// ties at the top-k boundary (within a slice and across the slices the first dispatch splits the row into), on
+// both adapter kinds' layouts (CPU: the whole row in one workgroup; GPU: slices beyond 4,096 logits),
 // temperature 0 = argmax, the seen bitmap and the chained embedding input, and a chi-square test that many seeded
 // draws follow the reference's top-k/top-p distribution (fixed seeds: exact).
 import { describe, expect, it } from 'vitest';
 import { GpuContext } from '../../engine/gpu/context';
+import type { MatvecKind } from '../../engine/kernels/matvec-shape';
 import { readU32, runCalls, uploadArray } from '../../engine/gpu/buffers';
 import { createSampler, sampleSlices, type Sampler, type SamplingSettings } from '../../engine/kernels/sample';
 import { candidateDistribution, sampleToken } from '../../engine/reference/sample';
@@ -14,9 +16,9 @@ import { testDevice } from '../support/gpu';
 interface Rig { device: GPUDevice; ctx: GpuContext; sampler: Sampler; tokenIds: GPUBuffer; fed: Uint32Array }
 
 /** Logits [rows, V] (the sampler reads the last row), fed ids = the step's rows, plus ids seen before. */
-async function rig(logits: Float32Array, vocab: number, fed: number[], seenBefore: number[]): Promise<Rig> {
+async function rig(logits: Float32Array, vocab: number, fed: number[], seenBefore: number[], kind: MatvecKind = 'gpu'): Promise<Rig> {
   const { device } = await testDevice();
-  const ctx = new GpuContext(device);
+  const ctx = new GpuContext(device, { kind });
   const tokenIds = uploadArray(device, Uint32Array.from(fed), 'token_ids');
   const sampler = createSampler(ctx, { logits: uploadArray(device, logits, 'logits'), vocab, tokenIds });
   const bits = new Uint32Array(Math.ceil(vocab / 32));
@@ -48,16 +50,22 @@ for (const temperature of [0, 0.6, 1.5]) {
   }
 }
 
+/** How a layout splits a row, for test names. */
+function slices(vocab: number, kind: MatvecKind): string {
+  const { groups, perThread } = sampleSlices(vocab, kind);
+  return `${kind} layout: ${groups === 1 ? 'one slice' : `${groups} slices`} of ${perThread} a thread`;
+}
+
 describe('sample kernel', () => {
-  for (const vocab of [1000, 129280]) {
-    const every = vocab <= 1000;
-    it(`picks the reference's id for ${every ? 'all' : 'a sixth of the'} ${SETTINGS.length} setting combinations, V = ${vocab}`, async () => {
+  for (const [vocab, kind] of [[5003, 'gpu'], [129280, 'gpu'], [1000, 'cpu'], [129280, 'cpu']] as const) {
+    const every = vocab < 10000;
+    it(`picks the reference's id for ${every ? 'all' : 'a sixth of the'} ${SETTINGS.length} setting combinations, V = ${vocab} (${slices(vocab, kind)})`, async () => {
       const logits = randomArray(2 * vocab, vocab, 4);
       // Make the seen ids matter: two of them are among the largest logits, one positive and one negative.
       const fed = [3, vocab - 1];
       const seenBefore = [10, 11, vocab >> 1];
       logits[vocab + 10] = 9; logits[vocab + 11] = -9; logits[vocab + 3] = 8.5;
-      const r = await rig(logits, vocab, fed, seenBefore);
+      const r = await rig(logits, vocab, fed, seenBefore, kind);
       const settingsList = every ? SETTINGS : SETTINGS.filter((_, i) => i % 6 === 1);
       for (const [i, settings] of settingsList.entries()) {
         for (const counter of [0, 7 + i]) {
@@ -73,10 +81,10 @@ describe('sample kernel', () => {
     });
   }
 
-  for (const vocab of [777, 40961]) {
-    it(`breaks ties towards the lower id: greedy and at the top-k boundary, V = ${vocab} (${sampleSlices(vocab).groups} slices)`, async () => {
+  for (const [vocab, kind] of [[777, 'cpu'], [40961, 'gpu']] as const) {
+    it(`breaks ties towards the lower id: greedy and at the top-k boundary, V = ${vocab} (${slices(vocab, kind)})`, async () => {
       const logits = Float32Array.from(randomArray(vocab, 5, 3), (x) => Math.round(x)); // values in {-3..3}: many ties
-      const r = await rig(logits, vocab, [0], []);
+      const r = await rig(logits, vocab, [0], [], kind);
       const max = Math.max(...logits);
       expect(await draw(r, { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, seed: 0 }, 0)).toBe(logits.indexOf(max));
       for (const topK of [1, 3, 50, 256]) {
