@@ -20,7 +20,7 @@ export function parseBenchArgs(args: string[], cpu: boolean): BenchOptions & { j
       model: { type: 'string' }, synthetic: { type: 'string' }, weights: { type: 'string' },
       context: { type: 'string', default: '512,2048,8192,32768' }, attention: { type: 'string', default: 'sparse,dense' },
       tokens: { type: 'string' }, 'max-rows': { type: 'string' }, 'kv-restore': { type: 'string' },
-      'no-kernels': { type: 'boolean', default: false }, 'no-subgroups': { type: 'boolean', default: false }, profile: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, out: { type: 'string' },
+      'pipeline-depth': { type: 'string' }, 'no-kernels': { type: 'boolean', default: false }, 'no-subgroups': { type: 'boolean', default: false }, profile: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, out: { type: 'string' },
     },
   });
   if (values.model && values.synthetic) usage('give --model or --synthetic, not both');
@@ -35,11 +35,14 @@ export function parseBenchArgs(args: string[], cpu: boolean): BenchOptions & { j
     if (!(Number.isInteger(n) && n > 0)) usage(`--${name} must be a positive integer, got ${text}`);
     return n;
   };
+  const depth = values['pipeline-depth'];
+  if (depth !== undefined && depth !== '1' && depth !== '2') usage(`--pipeline-depth must be 1 or 2, got ${depth}`);
   return {
     model: values.model, synthetic: values.model ? undefined : values.synthetic ?? 'v2-lite-r16',
     weights: values.weights as StorageDtype | undefined, contexts, attention,
     decodeTokens: int(values.tokens, 'tokens') ?? (cpu ? 4 : 32), kernels: !values['no-kernels'],
     kvRestore: int(values['kv-restore'], 'kv-restore') ?? (values.model ? 4000 : undefined),
-    maxRows: int(values['max-rows'], 'max-rows'), profile: values.profile, json: values.json!, out: values.out,
+    maxRows: int(values['max-rows'], 'max-rows'), profile: values.profile,
+    pipelineDepth: depth === undefined ? undefined : (Number(depth) as 1 | 2), json: values.json!, out: values.out,
   };
 }

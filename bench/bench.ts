@@ -2,11 +2,12 @@
 // SwiftShader on a CPU machine, Vulkan on a GPU). Usage:
 //   npm run bench -- [--model DIR | --synthetic v2-lite-r16|v32-lite-r16|tiny] [--weights q4|q8|f16]
 //     [--context 512,2048,8192,32768 | none] [--attention sparse,dense] [--tokens N] [--max-rows N]
-//     [--kv-restore N] [--no-kernels] [--profile] [--no-subgroups] [--json] [--out FILE]
+//     [--kv-restore N] [--no-kernels] [--profile] [--no-subgroups] [--pipeline-depth 1|2] [--json] [--out FILE]
 // --tokens: decode tokens per run (default 32 on GPUs, 4 on CPU adapters); --kv-restore N adds issue 6's
 // "restore N tokens vs prefill" line (default 4000 with --model); --profile adds
 // each kernel's share of a decode step per run and of one prefill chunk (call-profile.ts); --no-subgroups keeps the
-// reductions on workgroup memory where the adapter has subgroups; --out also writes the JSON report to FILE.
+// reductions on workgroup memory where the adapter has subgroups; --pipeline-depth sets the decode steps in flight
+// (generate()'s pipelineDepth, default 2); --out also writes the JSON report to FILE.
 // Progress goes to stderr; stdout is the table, or one JSON object with --json. The device gets 'timestamp-query'
 // where the adapter has it (GPU times beside the wall clock: gpu-timing.ts).
 import { writeFile } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 // Prefill and decode figures of one model at one context length and attention mode, through the real generation
-// loop (engine/generate/generator.ts: one submit per decode token, only the sampled id read back, a step behind).
+// loop (engine/generate/generator.ts: one submit per decode token, only the sampled id read back, steps behind).
 // The cache is not prefilled token by token: every layer's latent cache (and indexer key cache) is filled once with
 // random rows on the GPU (fillCaches); a run sets model.position to context - P and prefills a prompt of
 // P = min(context, 2048) tokens on top, then decodes `decodeTokens` more. Decode ms/token is the median gap between
@@ -69,11 +69,11 @@ export async function warmUp(model: DeepseekForward, modes: readonly AttentionMo
 }
 
 export async function decodeRun(model: DeepseekForward, context: number, attention: AttentionMode, decodeTokens: number,
-  ceilingGBps: number): Promise<DecodeRun> {
+  ceilingGBps: number, pipelineDepth?: 1 | 2): Promise<DecodeRun> {
   const { config } = model;
   const prompt = Math.min(context, PREFILL_PROMPT_MAX);
   model.position = context - prompt;
-  const result = await generate(model, promptIds(config, prompt), GREEDY, { maxNewTokens: decodeTokens + 1, attention });
+  const result = await generate(model, promptIds(config, prompt), GREEDY, { maxNewTokens: decodeTokens + 1, attention, pipelineDepth });
   const { stats } = result;
   if (stats.decodeSeries.length === 0) throw new Error(`no decode tokens at context ${context} (stop: ${result.stopReason})`);
   const decodeMs = median(stats.decodeSeries.map((point) => point.ms));

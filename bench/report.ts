@@ -15,7 +15,7 @@ function table(header: string[], rows: string[][]): string[] {
 
 export function formatReport(report: BenchReport): string {
   const out = [
-    `adapter: ${report.adapter}; subgroups ${report.subgroups ? 'on' : 'off'}`,
+    `adapter: ${report.adapter}; subgroups ${report.subgroups ? 'on' : 'off'}; ${report.pipelineDepth} decode step${report.pipelineDepth === 1 ? '' : 's'} in flight`,
     `model: ${report.model} (${report.config.numLayers} layers, hidden ${report.config.hiddenSize}, ` +
       `${report.config.nRoutedExperts} routed experts top-${report.config.numExpertsPerTok}` +
       `${report.config.indexTopk ? `, DSA index_topk ${report.config.indexTopk}` : ''}), weights ${report.weights}, ` +

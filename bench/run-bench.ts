@@ -5,6 +5,7 @@
 // issue 6's restore-vs-prefill line (kv-restore-measure.ts). Everything it reports comes from this one run.
 import type { ModelConfig } from '../engine/config';
 import { readF32 } from '../engine/gpu/buffers';
+import { PIPELINE_DEPTH } from '../engine/generate/generator';
 import type { AttentionMode } from '../engine/model/forward';
 import { DeepseekForward } from '../engine/model/forward';
 import { openPackage } from '../engine/package/package-node';
@@ -29,12 +30,15 @@ export interface BenchOptions {
   kvRestore?: number; // tokens
   maxRows?: number; // prefill chunk
   profile?: boolean; // per-kernel time of a decode step per context and mode, and of one prefill chunk
+  pipelineDepth?: 1 | 2; // decode steps in flight (generate()'s pipelineDepth; default its PIPELINE_DEPTH)
 }
 
 export interface BenchReport {
   adapter: string;
   /** Whether the kernels' reductions used subgroup operations (engine/gpu/subgroups.ts). */
   subgroups: boolean;
+  /** Decode steps in flight when an id was read back. */
+  pipelineDepth: number;
   model: string;
   weights: string;
   config: Pick<ModelConfig, 'numLayers' | 'hiddenSize' | 'numHeads' | 'kvLoraRank' | 'qLoraRank' | 'nRoutedExperts' | 'numExpertsPerTok' | 'vocabSize'>
@@ -94,7 +98,7 @@ export async function runBench(gpu: BenchDevice, options: BenchOptions, progress
   const runs: DecodeRun[] = [];
   for (const context of contexts) {
     for (const attention of modes) {
-      const run = await decodeRun(model, context, attention, options.decodeTokens, ceilingGBps);
+      const run = await decodeRun(model, context, attention, options.decodeTokens, ceilingGBps, options.pipelineDepth);
       runs.push(run);
       progress(`context ${context} ${attention}: prefill ${run.prefillTokensPerS.toFixed(0)} tok/s, decode ${run.decodeMsPerToken.toFixed(2)} ms/token`);
     }
@@ -118,7 +122,7 @@ export async function runBench(gpu: BenchDevice, options: BenchOptions, progress
   const kvRestore = options.kvRestore ? await measureKvRestore(model, options.kvRestore, progress) : null;
 
   return {
-    adapter: gpu.adapterInfo, subgroups: gpu.subgroups, model: name, weights: describePlan(plan),
+    adapter: gpu.adapterInfo, subgroups: gpu.subgroups, pipelineDepth: options.pipelineDepth ?? PIPELINE_DEPTH, model: name, weights: describePlan(plan),
     config: {
       numLayers: config.numLayers, hiddenSize: config.hiddenSize, numHeads: config.numHeads, kvLoraRank: config.kvLoraRank,
       qLoraRank: config.qLoraRank, nRoutedExperts: config.nRoutedExperts, numExpertsPerTok: config.numExpertsPerTok,

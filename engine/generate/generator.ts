@@ -1,11 +1,13 @@
 // The generation loop: prefill the new prompt tokens from the model's current cache position (in chunks of
-// scratch.maxRows; lm_head only for the last row of the last chunk), then decode one token per submit with the sampler (engine/kernels/sample.ts) in the same compute
-// pass as the forward step. The sampler writes its pick into scratch.tokenIds, so step n+1 is encoded and submitted
-// before step n's id is read; ids come back one step behind through a small ring of 4-byte staging buffers — the only
-// readback. Stops at a stop id, maxNewTokens, a full context or an abort; the one extra step in flight at a stop or
-// abort is discarded by rolling the position back. In every case every returned id but the last is in the cache,
-// so a follow-up call passes the last id plus the new message as its prompt. resetSeenTokens re-marks the kept ids
-// after a caller rolls the position back to a shorter prefix.
+// scratch.maxRows; lm_head only for the last row of the last chunk), then decode one token per submit with the
+// sampler (engine/kernels/sample.ts) in the same compute pass as the forward step. The sampler writes its pick into
+// scratch.tokenIds, so steps n+1 and n+2 are encoded and submitted before step n's id is read (pipelineDepth); ids
+// come back behind through a small ring of 4-byte staging buffers — the only readback. Stops at a stop id,
+// maxNewTokens, a full context or an abort; the steps in flight at a stop or abort are discarded by rolling the
+// position back. In every case every returned id but the last is in the cache, so a follow-up call passes the last
+// id plus the new message as its prompt. resetSeenTokens re-marks the kept ids after a caller rolls the position
+// back to a shorter prefix (the chat session does at every turn; it also drops the ids that discarded steps marked
+// seen, which with two steps in flight include one id sampled after the last returned one).
 import { EngineError } from '../errors';
 import { checkSamplingSettings, createSampler, type Sampler, type SamplingSettings } from '../kernels/sample';
 import type { AttentionMode, DeepseekForward } from '../model/forward';
@@ -16,7 +18,16 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   stopTokenIds?: number[];
   attention?: AttentionMode;
+  /**
+   * Decode steps in flight when an id is read back (default PIPELINE_DEPTH, at most 2): 1 submits step n + 1 before
+   * reading step n's id; 2 also step n + 2, so the GPU still has a step queued while the CPU waits for the readback
+   * and encodes (what bounds small models, whose steps are short).
+   */
+  pipelineDepth?: 1 | 2;
 }
+
+/** Decode steps generate() keeps in flight; a stop or an abort discards up to this many. */
+export const PIPELINE_DEPTH = 2;
 
 export interface DecodePoint {
   contextTokens: number; // cache length when the token was sampled
@@ -137,28 +148,37 @@ export async function generate(model: DeepseekForward, promptIds: number[], sett
   submitPrompt(model, sampler, ring[0], promptIds, settings, attention);
 
   // Token i is read from ring[i % RING]; the step fed with token i samples token i + 1 into ring[(i + 1) % RING].
+  // Before token i is read, the steps fed with tokens up to i + depth - 1 are submitted (while the ring has room).
+  const depth = Math.min(options.pipelineDepth ?? PIPELINE_DEPTH, RING - 1);
+  const base = model.position; // cache length once the prompt is in
   let stopReason: StopReason = 'length';
-  let decodeSteps = 0;
+  let blocked: StopReason | null = null; // why no further step was submitted
+  let submitted = 0; // decode steps submitted: step j is fed token j
   let decodeSubmits = 0;
   let decodeDispatches = 0;
   let encodeMs = 0;
   let previousAt = 0;
-  for (let i = 0; i < options.maxNewTokens; i++) {
-    const roomLeft = model.position < scratch.maxContext;
-    const willFeed = i + 1 < options.maxNewTokens && roomLeft && !signal?.aborted;
-    if (willFeed) {
+  const submitUpTo = (last: number) => {
+    while (submitted <= last && blocked === null) {
+      if (submitted + 1 >= options.maxNewTokens) blocked = 'length';
+      else if (signal?.aborted) blocked = 'abort';
+      else if (model.position >= scratch.maxContext) blocked = 'context';
+      if (blocked !== null) break;
       const dispatchesBefore = model.dispatches;
       const encodeStart = performance.now();
       sampler.writeSettings(settings, model.position + 1);
       const encoder = device.createCommandEncoder({ label: 'decode' });
       model.encodeForward(encoder, 1, attention, sampler.sample, 'last');
-      encoder.copyBufferToBuffer(sampler.sampled, 0, ring[(i + 1) % RING], 0, 4);
+      encoder.copyBufferToBuffer(sampler.sampled, 0, ring[(submitted + 1) % RING], 0, 4);
       device.queue.submit([encoder.finish()]);
-      encodeMs += performance.now() - encodeStart;
-      decodeSteps++;
       decodeSubmits++;
+      encodeMs += performance.now() - encodeStart;
       decodeDispatches += model.dispatches - dispatchesBefore;
+      submitted++;
     }
+  };
+  for (let i = 0; ; i++) {
+    submitUpTo(i + depth - 1);
     const slot = ring[i % RING];
     await slot.mapAsync(GPUMapMode.READ);
     const id = new Uint32Array(slot.getMappedRange())[0];
@@ -167,7 +187,7 @@ export async function generate(model: DeepseekForward, promptIds: number[], sett
     if (i === 0) {
       stats.prefillMs = now - prefillStart;
     } else {
-      series.push({ contextTokens: model.position - (willFeed ? 1 : 0), ms: now - previousAt });
+      series.push({ contextTokens: base + i, ms: now - previousAt });
     }
     previousAt = now;
     ids.push(id);
@@ -175,15 +195,16 @@ export async function generate(model: DeepseekForward, promptIds: number[], sett
     if (i === 0) stats.timeToFirstTokenMs = performance.now() - called;
     const aborted = signal?.aborted === true;
     if (stop.has(id) || aborted) {
-      if (willFeed) model.position -= 1; // the step fed with this id is discarded
+      model.position -= submitted - i; // the steps fed with this id and after it are discarded
       stopReason = stop.has(id) ? 'stop' : 'abort';
       break;
     }
-    if (!willFeed) {
-      if (i + 1 < options.maxNewTokens) stopReason = roomLeft ? 'abort' : 'context';
+    if (submitted <= i) { // nothing was fed this id
+      stopReason = blocked ?? 'length';
       break;
     }
   }
+  const decodeSteps = submitted;
   stats.decodeTokens = ids.length - 1;
   stats.decodeMs = series.reduce((sum, point) => sum + point.ms, 0);
   stats.contextTokens = model.position;

@@ -63,28 +63,45 @@ describe('generate', () => {
     console.log(`tiny-v32 dense decode: ${stats.dispatchesPerDecodeToken} dispatches/token, ${(stats.decodeMs / stats.decodeTokens).toFixed(1)} ms/token (SwiftShader)`);
   });
 
-  it('stops at a stop id and on abort within one token, keeping all ids but the last in the cache', async () => {
-    const ids = prompt(6, 3);
-    model.reset();
-    const free = (await generate(model, ids, SAMPLED, { maxNewTokens: 5 })).ids;
-    const stopAt = free.findIndex((id, i) => i >= 2 && free.indexOf(id) === i);
-    model.reset();
-    expect(stopAt, 'a first occurrence at index >= 2 to stop at').toBeGreaterThanOrEqual(2);
-    const stopped = await generate(model, ids, SAMPLED, { maxNewTokens: 5, stopTokenIds: [free[stopAt]] });
-    expect(stopped.ids).toEqual(free.slice(0, stopAt + 1));
-    expect(stopped.stopReason).toBe('stop');
-    expect(model.position).toBe(ids.length + stopAt);
+  for (const pipelineDepth of [1, 2] as const) {
+    it(`stops at a stop id and on abort within one token, keeping all ids but the last in the cache (${pipelineDepth} step${pipelineDepth > 1 ? 's' : ''} in flight)`, async () => {
+      const ids = prompt(6, 3);
+      model.reset();
+      const free = (await generate(model, ids, SAMPLED, { maxNewTokens: 5 })).ids;
+      const stopAt = free.findIndex((id, i) => i >= 2 && free.indexOf(id) === i);
+      model.reset();
+      expect(stopAt, 'a first occurrence at index >= 2 to stop at').toBeGreaterThanOrEqual(2);
+      const stopped = await generate(model, ids, SAMPLED, { maxNewTokens: 5, stopTokenIds: [free[stopAt]], pipelineDepth });
+      expect(stopped.ids).toEqual(free.slice(0, stopAt + 1));
+      expect(stopped.stopReason).toBe('stop');
+      expect(model.position).toBe(ids.length + stopAt);
 
-    model.reset();
-    const controller = new AbortController();
-    const seen: number[] = [];
-    const aborted = await generate(model, ids, SAMPLED, {
-      maxNewTokens: 5, signal: controller.signal, onToken: (id) => { seen.push(id); if (seen.length === 3) controller.abort(); },
+      model.reset();
+      const controller = new AbortController();
+      const seen: number[] = [];
+      const aborted = await generate(model, ids, SAMPLED, {
+        maxNewTokens: 5, pipelineDepth, signal: controller.signal, onToken: (id) => { seen.push(id); if (seen.length === 3) controller.abort(); },
+      });
+      expect(aborted.stopReason).toBe('abort');
+      expect(aborted.ids).toEqual(free.slice(0, 3));
+      expect(seen).toEqual(aborted.ids);
+      expect(model.position).toBe(ids.length + 2);
     });
-    expect(aborted.stopReason).toBe('abort');
-    expect(aborted.ids).toEqual(free.slice(0, 3));
-    expect(seen).toEqual(aborted.ids);
-    expect(model.position).toBe(ids.length + 2);
+  }
+
+  it('a full cache ends the answer with stopReason context: every id but the last in the cache, whatever the depth', async () => {
+    const ids = prompt(90, 5); // maxContext 96: room for 6 more rows after the prompt
+    const runs = [];
+    for (const pipelineDepth of [1, 2] as const) {
+      model.reset();
+      runs.push({ result: await generate(model, ids, SAMPLED, { maxNewTokens: 20, pipelineDepth }), position: model.position });
+    }
+    for (const { result, position } of runs) {
+      expect(result.stopReason).toBe('context');
+      expect(result.ids).toHaveLength(96 - 90 + 1);
+      expect(position).toBe(96);
+    }
+    expect(runs[1].result.ids).toEqual(runs[0].result.ids);
   });
 
   it('same seed, same ids; sampled ids equal the CPU reference on the model\'s logits over two turns', async () => {
