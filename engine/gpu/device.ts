@@ -30,6 +30,11 @@ export interface EngineDeviceOptions {
   optionalFeatures?: GPUFeatureName[];
   /** false: leave 'subgroups' off even where the adapter has it (the reductions' fallback). */
   subgroups?: boolean;
+  /**
+   * true: WebGPU's default limits instead of the adapter's (8 storage buffers a stage, 16 KiB of workgroup memory,
+   * 256 threads a workgroup, 128 MiB bindings): the smallest device the engine must run on, for tests.
+   */
+  defaultLimits?: boolean;
 }
 
 export async function createEngineDevice(gpu: GPU | undefined, options: EngineDeviceOptions = {}): Promise<EngineDevice> {
@@ -41,7 +46,7 @@ export async function createEngineDevice(gpu: GPU | undefined, options: EngineDe
     throw new EngineError('NO_WEBGPU', 'WebGPU is present but no GPU adapter is available. Update the GPU driver or enable hardware acceleration.');
   }
   const requiredLimits: Record<string, number> = {};
-  for (const key in adapter.limits) {
+  for (const key in options.defaultLimits ? {} : adapter.limits) {
     const value = (adapter.limits as unknown as Record<string, unknown>)[key];
     if (typeof value === 'number') requiredLimits[key] = value;
   }

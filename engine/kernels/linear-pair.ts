@@ -19,11 +19,23 @@ export interface Projection {
   output: GPUBuffer; // [T, N] f32
 }
 
-/** Whether `a` and `b` can share one pair dispatch on `ctx`: packed-chunk weights of one format and K. */
-export function projectionsPair(ctx: GpuContext, a: GpuWeight, b: GpuWeight): boolean {
+/**
+ * Storage buffers a pair dispatch binds: x, W, y, W2, y2, each quantised weight's buffer once more as words (its
+ * scales), and with an input norm its weight and the normed rows (9 for q8/q4 with a norm).
+ */
+function pairStorageBuffers(quantised: boolean, norm: boolean): number {
+  return 5 + (quantised ? 2 : 0) + (norm ? 2 : 0);
+}
+
+/**
+ * Whether `a` and `b` can share one pair dispatch on `ctx`, with an input norm inside when `norm`: packed-chunk
+ * weights of one format and K, and few enough storage buffers for the device (WebGPU's default allows 8).
+ */
+export function projectionsPair(ctx: GpuContext, a: GpuWeight, b: GpuWeight, norm = false): boolean {
   return ctx.packedMatvec !== null && packedChunkFits(a) && packedChunkFits(b) && a.dtype === b.dtype
     && a.group === b.group && a.rowStride === b.rowStride && a.scaleRowStride === b.scaleRowStride
-    && a.shape[a.shape.length - 1] === b.shape[b.shape.length - 1];
+    && a.shape[a.shape.length - 1] === b.shape[b.shape.length - 1]
+    && pairStorageBuffers(a.dtype !== 'f16', norm) <= ctx.device.limits.maxStorageBuffersPerShaderStage;
 }
 
 export function linearPair(ctx: GpuContext, input: GPUBuffer, first: Projection, second: Projection, norm?: InputNorm): KernelCall {
@@ -31,7 +43,7 @@ export function linearPair(ctx: GpuContext, input: GPUBuffer, first: Projection,
   const [n, k] = checkWeight(name, first.weight, 2);
   const [n2] = checkWeight(name, second.weight, 2);
   const layout = ctx.packedShapeFor('linear');
-  if (!layout || !projectionsPair(ctx, first.weight, second.weight)) {
+  if (!layout || !projectionsPair(ctx, first.weight, second.weight, norm !== undefined)) {
     throw new Error(`${name}: [${first.weight.shape}] ${first.weight.dtype} and [${second.weight.shape}] ${second.weight.dtype} cannot share a dispatch; run two linear calls`);
   }
   const maxRows = Math.min(rowsFitting(name, 'input', input, k), rowsFitting(name, 'output', first.output, n),

@@ -40,12 +40,12 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
   const { numHeads: nH, qkNopeHeadDim: dN, qkRopeHeadDim: dR, vHeadDim: dV, kvLoraRank: rKV } = config;
   const eps = config.rmsNormEps;
   // q_proj (or q_a_proj) and kv_a_proj_with_mqa both read x: one pair dispatch, with the input norm inside, where
-  // the formats allow.
+  // the formats and the device's storage-buffer limit allow.
   const queryFirst = { weight: weights.queryProj ?? weights.queryDown!, output: weights.queryProj ? scratch.query : scratch.queryLatent };
   const kvDown = { weight: weights.kvDown, output: scratch.kvLatentRaw };
   const [queryOne, kvDownOne] = [oneBuffer(queryFirst.weight), oneBuffer(kvDown.weight)];
   const inputNorm = { weight: weights.inputNorm, eps, normed: scratch.normed };
-  const project: KernelCall[] = queryOne && kvDownOne && projectionsPair(ctx, queryOne, kvDownOne)
+  const project: KernelCall[] = queryOne && kvDownOne && projectionsPair(ctx, queryOne, kvDownOne, true)
     ? [linearPair(ctx, scratch.hidden, { ...queryFirst, weight: queryOne }, { ...kvDown, weight: kvDownOne }, inputNorm)]
     : [
       rmsNorm(ctx, { dim: config.hiddenSize, eps, hidden: scratch.hidden, weight: weights.inputNorm, out: scratch.normed }),
@@ -61,7 +61,7 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
     const queryNorm = { weight: weights.queryNorm!, eps, normed: scratch.queryLatentNormed };
     const queryUp = { weight: weights.queryUp!, output: scratch.query };
     const [queryUpOne, indexerUpOne] = [oneBuffer(queryUp.weight), weights.indexer ? oneBuffer(weights.indexer.queryUp) : null];
-    if (ix && queryUpOne && indexerUpOne && projectionsPair(ctx, queryUpOne, indexerUpOne)) {
+    if (ix && queryUpOne && indexerUpOne && projectionsPair(ctx, queryUpOne, indexerUpOne, true)) {
       project.push(linearPair(ctx, scratch.queryLatent, { ...queryUp, weight: queryUpOne }, { weight: indexerUpOne, output: ix.queries }, queryNorm));
     } else {
       project.push(linear(ctx, { input: scratch.queryLatent, ...queryUp, norm: queryNorm }));
