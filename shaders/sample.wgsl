@@ -66,6 +66,17 @@ fn mark(@builtin(local_invocation_index) lid: u32) {
   mark_rows(lid);
 }
 
+/**
+ * An id's logit, penalised when `penalise` (the penalty is on and the id seen: callers test the bitmap only when
+ * the penalty is on); NaN becomes the lowest finite value so it never wins.
+ */
+fn penalised(logit: f32, penalise: bool) -> f32 {
+  var x = logit;
+  if (x != x) { x = LOWEST; }
+  if (penalise) { x = select(x * settings.penalty, x / settings.penalty, x > 0.0); }
+  return x;
+}
+
 /** Monotone map f32 → u32 (a < b ⇔ key(a) < key(b)); −0 folded onto +0. Never EMPTY for a non-NaN value. */
 fn order_key(value: f32) -> u32 {
   let bits = bitcast<u32>(select(value, 0.0, value == 0.0));
@@ -190,12 +201,9 @@ fn slice_top(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
   var ids: array<u32, PER>;
   for (var j = 0u; j < PER; j++) {
     let i = base + lid * PER + j;
-    var x = logits[row + min(i, VOCAB - 1u)];
-    if (x != x) { x = LOWEST; }
     let local = i - base;
-    if (settings.penalty != 1.0 && (atomicLoad(&slice_seen[local >> 5u]) & (1u << (local & 31u))) != 0u) {
-      x = select(x * settings.penalty, x / settings.penalty, x > 0.0);
-    }
+    let x = penalised(logits[row + min(i, VOCAB - 1u)],
+                      settings.penalty != 1.0 && (atomicLoad(&slice_seen[local >> 5u]) & (1u << (local & 31u))) != 0u);
     values[j] = x;
     ids[j] = i;
     keys[j] = select(EMPTY, order_key(x), i < VOCAB);
@@ -280,11 +288,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   let row = (step.rows - 1u) * VOCAB;
   for (var j = 0u; j < PER; j++) {
     let i = lid * PER + j;
-    var x = logits[row + min(i, VOCAB - 1u)];
-    if (x != x) { x = LOWEST; }
-    if (settings.penalty != 1.0 && (atomicLoad(&seen[min(i, VOCAB - 1u) >> 5u]) & (1u << (i & 31u))) != 0u) {
-      x = select(x * settings.penalty, x / settings.penalty, x > 0.0);
-    }
+    let x = penalised(logits[row + min(i, VOCAB - 1u)],
+                      settings.penalty != 1.0 && (atomicLoad(&seen[min(i, VOCAB - 1u) >> 5u]) & (1u << (i & 31u))) != 0u);
     values[j] = x;
     ids[j] = i;
     keys[j] = select(EMPTY, order_key(x), i < VOCAB);

@@ -46,9 +46,11 @@ export async function createEngineDevice(gpu: GPU | undefined, options: EngineDe
     throw new EngineError('NO_WEBGPU', 'WebGPU is present but no GPU adapter is available. Update the GPU driver or enable hardware acceleration.');
   }
   const requiredLimits: Record<string, number> = {};
-  for (const key in options.defaultLimits ? {} : adapter.limits) {
-    const value = (adapter.limits as unknown as Record<string, unknown>)[key];
-    if (typeof value === 'number') requiredLimits[key] = value;
+  if (!options.defaultLimits) {
+    for (const key in adapter.limits) {
+      const value = (adapter.limits as unknown as Record<string, unknown>)[key];
+      if (typeof value === 'number') requiredLimits[key] = value;
+    }
   }
   const wanted: GPUFeatureName[] = [...(options.optionalFeatures ?? []), ...(options.subgroups === false ? [] : ['subgroups' as GPUFeatureName])];
   const requiredFeatures = [...new Set(wanted)].filter((feature) => adapter.features.has(feature));
