@@ -12,6 +12,8 @@
 //                latentCache[p, RKV:RKV+DR] = ropeAdjacent(kva[t, RKV:RKV+DR], p) (kR: rotated, not normed)
 //              skipping rows whose position falls outside the cache (CACHE_ROWS). The attention reads the cache
 //              only in the next dispatch, so nothing here waits for the append.
+//              INDEXER_APPEND (V3.2, with APPEND): the workgroups h = NH + 1 (first column block) also cache each
+//              row's DSA indexer key (common/indexer_key_row.wgsl), which the indexer's scores read next.
 //   VALUE_UP — value up-projection: out[t, h*DV + i] = Σ_j W_UV_h[i, j] · attnLatent[t,h,j]
 //              A matvec over rows of W_UV: each workgroup takes ROWS output rows × a tile of TT token rows,
 //              LANES = WG/ROWS threads per output row stride over its RKV columns, then a shared-memory reduction.
@@ -67,6 +69,9 @@ fn append_row(t: u32, lid: u32) {
   append_key_rope(src, dst, pos, lid, WG);
 }
 #endif
+#ifdef INDEXER_APPEND
+#include "indexer_key_row"
+#endif
 
 var<workgroup> qNope: array<f32, TT * DN>; // the tile's qN rows of head h
 #ifdef SLICES
@@ -84,6 +89,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (h == NH) { // uniform: the append workgroups
     if (wid.z == 0u) {
       for (var tt = 0u; tt < nT; tt++) { append_row(t0 + tt, lid); }
+    }
+    return;
+  }
+#endif
+#ifdef INDEXER_APPEND
+  if (h == NH + 1u) { // uniform: the indexer key workgroups
+    if (wid.z == 0u) {
+      for (var tt = 0u; tt < nT; tt++) { indexer_key_row(t0 + tt, lid); }
     }
     return;
   }

@@ -172,6 +172,16 @@ export function countDispatches(calls: readonly KernelCall[], rows: number): num
   return dispatches;
 }
 
+/** Calls encoded one after another as one call of the first one's name (profiles count its dispatches together). */
+export function sequence(calls: KernelCall[]): KernelCall {
+  return {
+    name: calls[0].name,
+    encode(pass, rows) {
+      for (const call of calls) call.encode(pass, rows);
+    },
+  };
+}
+
 /**
  * One call that encodes `single` for steps where `useSingle(rows)`, else the calls of `several` in order (a decode
  * fast path beside the prefill path).

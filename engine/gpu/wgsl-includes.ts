@@ -1,4 +1,5 @@
 // The shared WGSL snippets that kernels pull in with `#include "name"`.
+import indexerKeyRow from '../../shaders/common/indexer_key_row.wgsl';
 import indexerQuery from '../../shaders/common/indexer_query.wgsl';
 import inputNorm from '../../shaders/common/input_norm.wgsl';
 import laneReduce from '../../shaders/common/lane_reduce.wgsl';
@@ -14,6 +15,7 @@ import weights from '../../shaders/common/weights.wgsl';
 import workgroupSum from '../../shaders/common/workgroup_sum.wgsl';
 
 export const WGSL_INCLUDES: Record<string, string> = {
+  indexer_key_row: indexerKeyRow,
   indexer_query: indexerQuery,
   input_norm: inputNorm,
   lane_reduce: laneReduce,

@@ -96,9 +96,9 @@ export function indexerKeyAppend(ctx: GpuContext, args: IndexerKeyAppendArgs): K
   requireBytes('indexerKeyAppend', 'ropeTable', args.ropeTable, dR * 4);
   requireBytes('indexerKeyAppend', 'indexerCache', args.indexerCache, dI * 4);
   requireBytes('indexerKeyAppend', 'keyAndWeights', args.keyAndWeights, (dI + nI) * 4);
-  const pipeline = ctx.pipeline('indexer_key', keySource, { WG: KEY_WG, NI: nI, DI: dI, DR: dR, EPS: f32(args.eps) });
+  const pipeline = ctx.pipeline('indexer_key', keySource, { WG: KEY_WG, NI: nI, DI: dI, DR: dR, IX_EPS: f32(args.eps), IX_BINDING: 2 });
   const bindGroup = ctx.bindGroup(pipeline, [
-    ctx.step, args.keyAndWeights, args.normWeight, args.normBias, args.ropeTable, args.indexerCache,
+    ctx.step, args.ropeTable, args.keyAndWeights, args.normWeight, args.normBias, args.indexerCache,
   ], 'indexer_key');
   return simpleCall('indexer_key', pipeline, bindGroup, (rows) => [rows]);
 }

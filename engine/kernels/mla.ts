@@ -13,9 +13,10 @@
 import absorbSource from '../../shaders/mla_absorb.wgsl';
 import tiledSource from '../../shaders/mla_absorb_tiled.wgsl';
 import attentionSource from '../../shaders/mla_attention.wgsl';
-import { f32 } from '../gpu/preprocess';
-import { byRows, simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
+import { f32, type Defines } from '../gpu/preprocess';
+import { byRows, sequence, simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
 import type { GpuWeight } from '../weights/gpu-weight';
+import { indexerKeyAppend, type IndexerKeyAppendArgs } from './indexer';
 import { matmulThreadDefines } from './linear';
 import { weightDefines } from './weight-args';
 
@@ -39,6 +40,12 @@ export interface MlaQueryAbsorbArgs {
   qAbs: GPUBuffer; // [T, nH, rKV + dR]
   /** Appends the step's latent rows to the cache in the same dispatch (one more workgroup column). */
   append?: MlaKvAppend;
+  /**
+   * V3.2 (with `append`): caches the step's DSA indexer keys too, in the same dispatch (one more workgroup column)
+   * where the device allows the storage buffers it binds; otherwise, and for steps on the tiled path (prefill
+   * chunks on GPUs), indexerKeyAppend's own dispatch runs first. dR must be the absorption's.
+   */
+  indexerAppend?: IndexerKeyAppendArgs;
 }
 
 export interface MlaSelection {
@@ -147,8 +154,17 @@ function requireBytes(kernel: string, name: string, buffer: GPUBuffer, bytes: nu
 }
 
 /**
+ * Storage buffers the row-layout absorption binds: q, kvB, ropeTable and qAbs; the latent append's kva, norm weight
+ * and cache; the indexer key append's four (11 in all, where WebGPU's default allows 8).
+ */
+function absorbStorageBuffers(append: boolean, indexer: boolean): number {
+  return 4 + (append ? 3 : 0) + (indexer ? 4 : 0);
+}
+
+/**
  * qAbs[t,h] = [W_UK_hᵀ·qN[t,h] ; ropeAdjacent(qR[t,h], pos0 + t)]; with `append`, also latentCache[pos0 + t] =
- * [RMSNorm(kva[t, :rKV]) ⊙ w ; ropeAdjacent(kva[t, rKV:], pos0 + t)] for every row t.
+ * [RMSNorm(kva[t, :rKV]) ⊙ w ; ropeAdjacent(kva[t, rKV:], pos0 + t)] for every row t; with `indexerAppend`, the
+ * indexer keys as indexerKeyAppend caches them.
  */
 export function mlaQueryAbsorb(ctx: GpuContext, args: MlaQueryAbsorbArgs): KernelCall {
   const kernel = 'mlaQueryAbsorb';
@@ -157,10 +173,16 @@ export function mlaQueryAbsorb(ctx: GpuContext, args: MlaQueryAbsorbArgs): Kerne
   requireRopeDim(kernel, dR);
   requireKvB(kernel, kvB, nH, dN, dV, rKV);
   const { WG, DSPLIT } = ABSORB[ctx.layout];
-  if (TOKEN_TILE * dN * 4 + (DSPLIT > 1 ? WG * TOKEN_TILE * 8 : 0) + (args.append ? WG * 4 : 0) > WORKGROUP_BYTES) {
+  const append = args.append;
+  const ix = args.indexerAppend;
+  if (ix && !append) throw new Error(`${kernel}: indexerAppend rides only with append`);
+  if (ix && ix.dR !== dR) throw new Error(`${kernel}: indexerAppend dR ${ix.dR} differs from dR ${dR}`);
+  const ownIndexer = ix ? indexerKeyAppend(ctx, ix) : null; // also checks its arguments
+  const fuseIndexer = !!ix && absorbStorageBuffers(true, true) <= ctx.device.limits.maxStorageBuffersPerShaderStage;
+  if (TOKEN_TILE * dN * 4 + (DSPLIT > 1 ? WG * TOKEN_TILE * 8 : 0) + (append ? WG * 4 : 0) + (fuseIndexer && ix ? ix.dI * 4 : 0)
+    > WORKGROUP_BYTES) {
     throw new Error(`${kernel}: dN ${dN} too large for workgroup memory`);
   }
-  const append = args.append;
   let cacheRows = 0;
   if (append) {
     if (!(append.eps > 0)) throw new Error(`${kernel}: append eps must be positive, got ${append.eps}`);
@@ -172,19 +194,24 @@ export function mlaQueryAbsorb(ctx: GpuContext, args: MlaQueryAbsorbArgs): Kerne
     NH: nH, DN: dN, DR: dR, DV: dV, RKV: rKV, ROW_STRIDE: kvB.rowStride, WEIGHT_F16: kvB.dtype === 'f16',
     APPEND: !!append, ...(append ? { EPS: f32(append.eps), CACHE_ROWS: cacheRows } : {}),
   };
-  const pipeline = ctx.pipeline('mla_absorb', absorbSource, { WG, DSPLIT, SLICES: DSPLIT > 1, TT: TOKEN_TILE, ...shape });
+  const indexerShape: Defines = fuseIndexer && ix ? { INDEXER_APPEND: true, NI: ix.nI, DI: ix.dI, IX_EPS: f32(ix.eps), IX_BINDING: 8 } : {};
+  const pipeline = ctx.pipeline('mla_absorb', absorbSource, { WG, DSPLIT, SLICES: DSPLIT > 1, TT: TOKEN_TILE, ...shape, ...indexerShape });
   const bindings = [ctx.step, args.q, kvB.buffer, args.ropeTable, args.qAbs,
     ...(append ? [append.kva, append.normWeight, append.latentCache] : [])];
+  const rowBindings = [...bindings, ...(fuseIndexer && ix ? [ix.keyAndWeights, ix.normWeight, ix.normBias, ix.indexerCache] : [])];
   const columnBlocks = Math.ceil(Math.ceil(rKV / 2) / (WG / DSPLIT));
   const headColumns = nH + (append ? 1 : 0);
-  const rowsCall = simpleCall('mla_query_absorb', pipeline, ctx.bindGroup(pipeline, bindings, 'mla_query_absorb'),
-    (rows) => [headColumns, Math.ceil(rows / TOKEN_TILE), columnBlocks]);
+  const rowsAbsorb = simpleCall('mla_query_absorb', pipeline, ctx.bindGroup(pipeline, rowBindings, 'mla_query_absorb'),
+    (rows) => [headColumns + (fuseIndexer ? 1 : 0), Math.ceil(rows / TOKEN_TILE), columnBlocks]);
+  // Where the indexer keys could not ride along, their own dispatch goes first (the attention reads neither yet).
+  const withIndexer = (call: KernelCall): KernelCall[] => (ownIndexer ? [ownIndexer, call] : [call]);
+  const rowsCall = fuseIndexer ? rowsAbsorb : sequence(withIndexer(rowsAbsorb));
   if (ctx.layout !== 'gpu') return rowsCall;
   const { TT, TN } = TILED_ABSORB;
   const tiled = ctx.pipeline('mla_absorb_tiled', tiledSource, { WG: TILED_ABSORB.WG, TT, ...shape });
   const tiledCall = simpleCall('mla_query_absorb', tiled, ctx.bindGroup(tiled, bindings, 'mla_query_absorb.tiled'),
     (rows) => [headColumns, Math.ceil(rows / TT), Math.ceil(rKV / TN)]);
-  return byRows((rows) => rows < TILED_MIN_ROWS, rowsCall, [tiledCall]);
+  return byRows((rows) => rows < TILED_MIN_ROWS, rowsCall, withIndexer(tiledCall));
 }
 
 /**

@@ -4,10 +4,11 @@
 // `scratch.hidden` (the residual add inside the projection). Both prefill chunks and decode use the
 // weight-absorbed form over the latent cache: the new rows' latents are appended first, then every query row t
 // attends to cached keys u <= pos0 + t. For V3.2 the indexer keys are always appended (so sparse attention can
-// score them later); the top-k selection is a separate call list, encoded only in sparse mode.
+// score them later), inside the query absorption's dispatch where the device allows; the top-k selection is a
+// separate call list, encoded only in sparse mode, between the absorption and the attention.
 import type { ModelConfig } from '../config';
 import { byRows, type GpuContext, type KernelCall } from '../gpu/context';
-import { indexerKeyAppend, indexerSelect } from '../kernels/indexer';
+import { indexerSelect, type IndexerKeyAppendArgs } from '../kernels/indexer';
 import { linear } from '../kernels/linear';
 import { linearPair, projectionsPair } from '../kernels/linear-pair';
 import { mlaAttention, mlaCombine, mlaQueryAbsorb, mlaValueUp } from '../kernels/mla';
@@ -22,15 +23,16 @@ import { oneBuffer } from '../weights/split-weight';
 export interface AttentionCalls {
   /**
    * Input norm and the query and latent projections (one pair dispatch where possible); with query LoRA q_b_proj
-   * with q_a_layernorm inside (beside the indexer's wq_b where they pair); indexer keys.
+   * with q_a_layernorm inside (beside the indexer's wq_b where they pair); the indexer's wk and weights_proj.
    */
   project: KernelCall[];
+  /** Query absorption with the latent append (and the indexer key append for V3.2). */
+  absorb: KernelCall;
   /** DSA top-k selection (and wq_b when it could not pair); encoded only when sparse attention is active for the step. */
   select: KernelCall[];
   /**
-   * Query absorption with the latent append, absorbed attention over the cache (split over workgroups, then
-   * combined), value up-projection and o_proj added into scratch.hidden; GPU-layout decode combines the shares
-   * inside the value up-projection's dispatch.
+   * Absorbed attention over the cache (split over workgroups, then combined), value up-projection and o_proj added
+   * into scratch.hidden; GPU-layout decode combines the shares inside the value up-projection's dispatch.
    */
   attend: KernelCall[];
 }
@@ -71,15 +73,14 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
 
   const select: KernelCall[] = [];
   let selected: Parameters<typeof mlaAttention>[1]['selected'];
+  let indexerAppend: IndexerKeyAppendArgs | undefined;
   if (config.indexer && weights.indexer && ix) {
     const { nHeads: nI, headDim: dI, topk } = config.indexer;
-    project.push(
-      linear(ctx, { input: scratch.normed, weight: weights.indexer.keyAndWeights, output: ix.keyAndWeights }),
-      indexerKeyAppend(ctx, {
-        keyAndWeights: ix.keyAndWeights, nI, dI, dR, normWeight: weights.indexer.keyNormWeight,
-        normBias: weights.indexer.keyNormBias, eps: 1e-6, ropeTable, indexerCache: ix.keyCache[layer],
-      }),
-    );
+    project.push(linear(ctx, { input: scratch.normed, weight: weights.indexer.keyAndWeights, output: ix.keyAndWeights }));
+    indexerAppend = {
+      keyAndWeights: ix.keyAndWeights, nI, dI, dR, normWeight: weights.indexer.keyNormWeight,
+      normBias: weights.indexer.keyNormBias, eps: 1e-6, ropeTable, indexerCache: ix.keyCache[layer],
+    };
     if (indexerQueries) select.push(indexerQueries);
     select.push(
       ...indexerSelect(ctx, {
@@ -99,6 +100,7 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
   const absorb = mlaQueryAbsorb(ctx, {
     q: scratch.query, kvB: weights.kvUp, nH, dN, dR, dV, rKV, ropeTable, qAbs: scratch.queryAbsorbed,
     append: { kva: scratch.kvLatentRaw, normWeight: weights.kvNorm, eps, latentCache: scratch.latentCache[layer] },
+    indexerAppend,
   });
   const valueUp = mlaValueUp(ctx, { attnLatent: scratch.attentionLatent, kvB: weights.kvUp, nH, dN, dV, rKV, output: scratch.attentionOut });
   let attention: KernelCall[];
@@ -126,9 +128,8 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
     ];
   }
   const attend: KernelCall[] = [
-    absorb,
     ...attention,
     linear(ctx, { input: scratch.attentionOut, weight: weights.outProj, output: scratch.hidden, accumulate: true }),
   ];
-  return { project, select, attend };
+  return { project, absorb, select, attend };
 }

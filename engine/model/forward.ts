@@ -232,7 +232,7 @@ function buildStepCalls(ctx: GpuContext, config: ModelConfig, weights: ModelWeig
   };
   weights.layers.forEach((layer, l) => {
     const attention = attentionCalls(ctx, config, l, layer, scratch, ropeTable);
-    both(...attention.project);
+    both(...attention.project, attention.absorb);
     sparse.push(...attention.select);
     both(...attention.attend);
     both(...feedForwardCalls(ctx, config, layer, scratch));

@@ -1,9 +1,11 @@
 // DSA indexer kernels against the float64 reference: key append (LayerNorm + half-split RoPE into the cache over
-// several steps), index scores, and the top-k selection (sets compared with topkSelect, lower index first on ties).
+// several steps, in its own dispatch and inside the query absorption's), index scores, and the top-k selection (sets compared with topkSelect, lower index first on ties).
 import { describe, expect, it } from 'vitest';
 import { GpuContext } from '../../engine/gpu/context';
 import { createStorage, readF32, readU32, runCalls, uploadArray } from '../../engine/gpu/buffers';
-import { indexerKeyAppend, indexerSelect, indexerTopk, tiledScoresPlan } from '../../engine/kernels/indexer';
+import { indexerKeyAppend, indexerSelect, indexerTopk, tiledScoresPlan, type IndexerKeyAppendArgs } from '../../engine/kernels/indexer';
+import { mlaQueryAbsorb, TILED_MIN_ROWS } from '../../engine/kernels/mla';
+import { uploadWeight } from '../../engine/weights/gpu-weight';
 import { buildRopeTable } from '../../engine/model/rope';
 import type { ModelConfig } from '../../engine/config';
 import { indexerScores, layerNorm, ropeHalf, topkSelect } from '../reference/ops';
@@ -44,39 +46,73 @@ function sorted(values: ArrayLike<number>): number[] {
   return Array.from(values).sort((a, b) => a - b);
 }
 
+/**
+ * How the keys reach the cache: indexerKeyAppend's own dispatch, or riding in the query absorption's dispatch
+ * (mlaQueryAbsorb's indexerAppend; on the GPU layout a chunk of TILED_MIN_ROWS rows or more runs the tiled
+ * absorption with the own dispatch first).
+ */
+type AppendPath = 'own dispatch' | 'query absorption' | 'query absorption, GPU layout';
+
 describe('indexer key append', () => {
-  for (const shape of [{ nI: 1, dI: 8, dR: 4 }, { nI: 3, dI: 12, dR: 4 }, { nI: 16, dI: 20, dR: 8 }]) {
-    it(`caches LayerNorm + half-split RoPE keys over steps (chunk 5, decode, chunk 4) for ${JSON.stringify(shape)}`, async () => {
-      const ctx = await gpuContext();
-      const device = ctx.device;
-      const { nI, dI, dR } = shape;
-      const maxContext = 12;
-      const { cos, sin, table } = ropeTables(dR, maxContext);
-      const normWeight = randomArray(dI, 11, 1.5), normBias = randomArray(dI, 12, 0.5);
-      const keyAndWeights = createStorage(device, 5 * (dI + nI) * 4, 'keyAndWeights');
-      const indexerCache = uploadArray(device, new Float32Array(maxContext * dI).fill(99), 'indexerCache');
-      const call = indexerKeyAppend(ctx, {
-        keyAndWeights, nI, dI, dR, eps: EPS, indexerCache, ropeTable: uploadArray(device, table, 'rope'),
-        normWeight: uploadArray(device, normWeight, 'normWeight'), normBias: uploadArray(device, normBias, 'normBias'),
+  const paths: AppendPath[] = ['own dispatch', 'query absorption', 'query absorption, GPU layout'];
+  for (const path of paths) {
+    for (const shape of [{ nI: 1, dI: 8, dR: 4 }, { nI: 3, dI: 12, dR: 4 }, { nI: 16, dI: 20, dR: 8 }]) {
+      it(`caches LayerNorm + half-split RoPE keys over steps (${path}) for ${JSON.stringify(shape)}`, async () => {
+        const ctx = await gpuContext(path.endsWith('GPU layout') ? 'gpu' : 'adapter');
+        const device = ctx.device;
+        const { nI, dI, dR } = shape;
+        const maxContext = 40;
+        const steps = [[5, 0], [1, 5], [4, 6], [TILED_MIN_ROWS + 1, 10]]; // [rows, pos0]
+        const filled = 10 + TILED_MIN_ROWS + 1;
+        const { cos, sin, table } = ropeTables(dR, maxContext);
+        const ropeTable = uploadArray(device, table, 'rope');
+        const normWeight = randomArray(dI, 11, 1.5), normBias = randomArray(dI, 12, 0.5);
+        const keyAndWeights = createStorage(device, filled * (dI + nI) * 4, 'keyAndWeights');
+        const indexerCache = uploadArray(device, new Float32Array(maxContext * dI).fill(99), 'indexerCache');
+        const args = {
+          keyAndWeights, nI, dI, dR, eps: EPS, indexerCache, ropeTable,
+          normWeight: uploadArray(device, normWeight, 'normWeight'), normBias: uploadArray(device, normBias, 'normBias'),
+        };
+        const call = path === 'own dispatch' ? indexerKeyAppend(ctx, args) : absorbCarrying(ctx, args, maxContext);
+        const expected = new Float64Array(filled * dI);
+        for (const [rows, pos0] of steps) {
+          const raw = randomArray(rows * (dI + nI), pos0 + 100 * dI, 2).map((v, i) => v + (i % 3)); // non-zero mean
+          device.queue.writeBuffer(keyAndWeights, 0, raw);
+          ctx.writeStep(rows, pos0, true);
+          runCalls(device, [call], rows);
+          const keys = new Float64Array(rows * dI);
+          for (let t = 0; t < rows; t++) for (let d = 0; d < dI; d++) keys[t * dI + d] = raw[t * (dI + nI) + d];
+          const normed = layerNorm(keys, normWeight, normBias, rows, dI, EPS);
+          for (let t = 0; t < rows; t++) ropeHalf(normed, t * dI, dR, cos, sin, pos0 + t);
+          expected.set(normed, pos0 * dI);
+        }
+        const cache = await readF32(device, indexerCache, maxContext * dI);
+        expectClose(cache.subarray(0, filled * dI), expected, TOLERANCE.f32, 'indexer keys');
+        expect(Array.from(cache.subarray(filled * dI)).every((v) => v === 99), 'rows past kv_len untouched').toBe(true);
       });
-      const expected = new Float64Array(10 * dI);
-      for (const [rows, pos0] of [[5, 0], [1, 5], [4, 6]]) {
-        const raw = randomArray(rows * (dI + nI), pos0 + 100 * dI, 2).map((v, i) => v + (i % 3)); // non-zero mean
-        device.queue.writeBuffer(keyAndWeights, 0, raw);
-        ctx.writeStep(rows, pos0, true);
-        runCalls(device, [call], rows);
-        const keys = new Float64Array(rows * dI);
-        for (let t = 0; t < rows; t++) for (let d = 0; d < dI; d++) keys[t * dI + d] = raw[t * (dI + nI) + d];
-        const normed = layerNorm(keys, normWeight, normBias, rows, dI, EPS);
-        for (let t = 0; t < rows; t++) ropeHalf(normed, t * dI, dR, cos, sin, pos0 + t);
-        expected.set(normed, pos0 * dI);
-      }
-      const cache = await readF32(device, indexerCache, maxContext * dI);
-      expectClose(cache.subarray(0, 10 * dI), expected, TOLERANCE.f32, 'indexer keys');
-      expect(Array.from(cache.subarray(10 * dI)).every((v) => v === 99), 'rows past kv_len untouched').toBe(true);
-    });
+    }
   }
 });
+
+/**
+ * A query absorption (2 heads, random kv_b_proj and inputs, whose own outputs mla.test.ts checks) carrying the latent
+ * append and `indexer`'s key append; on SwiftShader (12 storage buffers a stage) the keys ride in its dispatch.
+ */
+function absorbCarrying(ctx: GpuContext, indexer: IndexerKeyAppendArgs, maxContext: number) {
+  const device = ctx.device;
+  const [nH, dN, dV, rKV, dR] = [2, 4, 4, 6, indexer.dR];
+  const kvB = uploadWeight(device, randomArray(nH * (dN + dV) * rKV, 3, 0.4), [nH * (dN + dV), rKV], 'f32', 'kv_b_proj');
+  const rows = TILED_MIN_ROWS + 1;
+  return mlaQueryAbsorb(ctx, {
+    q: uploadArray(device, randomArray(rows * nH * (dN + dR), 4, 1), 'q'), kvB, nH, dN, dR, dV, rKV,
+    ropeTable: indexer.ropeTable, qAbs: createStorage(device, rows * nH * (rKV + dR) * 4, 'qAbs'),
+    append: {
+      kva: uploadArray(device, randomArray(rows * (rKV + dR), 5, 1), 'kva'), normWeight: uploadArray(device, randomArray(rKV, 6, 1), 'kvNorm'),
+      eps: EPS, latentCache: createStorage(device, maxContext * (rKV + dR) * 4, 'latentCache'),
+    },
+    indexerAppend: indexer,
+  });
+}
 
 interface SelectCase extends Shape {
   T: number;
