@@ -7,10 +7,9 @@
 // of the f32 scores: 3 rounds of 11, 11 and 10 bits, each a 2048-bin histogram of the keys matching the digits
 // chosen so far, then a suffix scan picking the digit that holds the TOPK-th element. Then it compacts: every key
 // above the threshold, plus the lowest-index keys equal to it (an ordered scan over per-thread index ranges, only
-// when not all ties fit); each thread claims its slots with one atomic add. The first REG·WG keys (thread lid: keys
-// lid + q·WG, q < REG) are loaded once, all REG loads in flight together, and kept in registers through the rounds
-// and the compaction; keys past them are read again each pass, BATCH at a time (on a GPU each dependent pass over
-// global memory costs memory latencies).
+// when not all ties fit). The first REG·WG keys (thread lid: keys lid + q·WG, q < REG) are loaded once, all REG
+// loads in flight together, and kept in registers through the rounds and the compaction; keys past them are read
+// again each pass, BATCH at a time (on a GPU each dependent pass over global memory costs memory latencies).
 #include "step"
 
 const BINS: u32 = 2048u;               // 11-bit digits
@@ -46,11 +45,6 @@ fn scan_inclusive(lid: u32, forward: bool) {
     scan[lid] += add;
     workgroupBarrier();
   }
-}
-
-/** Whether the compaction takes a key: above the threshold, or equal to it when every tie fits. */
-fn taken(key: u32, threshold: u32, take_all_ties: bool) -> bool {
-  return key > threshold || (take_all_ties && key == threshold);
 }
 
 fn count_key(key: u32, prefix: u32, mask: u32, shift: u32, digit_mask: u32) {
@@ -123,32 +117,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let take_all_ties = ties == remaining;
   if (lid == 0u) { atomicStore(&next_slot, 0u); }
   workgroupBarrier();
-  // Each thread counts the keys it takes, claims that many slots with one atomic and fills them: an atomic per
-  // key would wait for each returned slot in turn (the rounds' histogram adds return nothing, so they do not wait).
-  var take = 0u;
-  for (var q = 0u; q < REG; q++) { take += u32(lid + q * WG < n && taken(cached[q], prefix, take_all_ties)); }
-  var slot = 0u;
-  if (take > 0u) { slot = atomicAdd(&next_slot, take); }
   for (var q = 0u; q < REG; q++) {
     let u = lid + q * WG;
-    if (u < n && taken(cached[q], prefix, take_all_ties)) {
-      indices[out + slot] = u;
-      slot++;
+    if (u < n && (cached[q] > prefix || (take_all_ties && cached[q] == prefix))) {
+      indices[out + atomicAdd(&next_slot, 1u)] = u;
     }
   }
   // Past the cached keys: BATCH strided scores' loads at a time, as in the histogram rounds.
   for (var u0 = CACHED + lid; u0 < n; u0 += BATCH * WG) {
     var keys: array<u32, BATCH>;
     for (var q = 0u; q < BATCH; q++) { keys[q] = order_key(scores[row + min(u0 + q * WG, n - 1u)]); }
-    var batch_take = 0u;
-    for (var q = 0u; q < BATCH; q++) { batch_take += u32(u0 + q * WG < n && taken(keys[q], prefix, take_all_ties)); }
-    var batch_slot = 0u;
-    if (batch_take > 0u) { batch_slot = atomicAdd(&next_slot, batch_take); }
     for (var q = 0u; q < BATCH; q++) {
       let u = u0 + q * WG;
-      if (u < n && taken(keys[q], prefix, take_all_ties)) {
-        indices[out + batch_slot] = u;
-        batch_slot++;
+      if (u < n && (keys[q] > prefix || (take_all_ties && keys[q] == prefix))) {
+        indices[out + atomicAdd(&next_slot, 1u)] = u;
       }
     }
   }
