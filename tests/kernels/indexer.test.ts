@@ -212,6 +212,8 @@ describe('indexer select (scores + top-k)', () => {
     // quads with 3 padded (nI 20), rows below and above topk; several tiles a workgroup.
     { nI: 20, dI: 20, dR: 8, T: 40, pos0: 0, topk: 8, maxContext: 40, seed: 14, layout: 'gpu' },
     { nI: 3, dI: 12, dR: 4, T: 110, pos0: 560, topk: 64, maxContext: 700, seed: 16, layout: 'gpu' },
+    // A decode row of 259 key tiles over the 256 workgroups a one-row step launches: some walk two.
+    { nI: 3, dI: 12, dR: 4, T: 1, pos0: 16520, topk: 64, maxContext: 16528, seed: 17, layout: 'gpu' },
   ];
   for (const c of cases) {
     it(`matches the reference: nI ${c.nI}, dI ${c.dI}, dR ${c.dR}, T ${c.T} at ${c.pos0}, top-${c.topk} of ≤ ${c.maxContext}${c.layout ? ', GPU layout' : ''}`, async () => {
