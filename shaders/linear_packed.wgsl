@@ -16,6 +16,9 @@
 //   ACCUMULATE: y += W·x (the residual add fused into the projection that ends a block: one writer per element).
 //   NORM_INPUT: x is the residual stream; each workgroup norms it (common/input_norm.wgsl) and the first row group
 //               writes the normed row to `normed` for later kernels (the RMSNorm before a layer's projections).
+//   TRIPLE:     (PAIR with NORM_INPUT) a third projection of the normed x with f32 weights, y3 = W3·x (W3 [N3, K]:
+//               V3.2's indexer wk and weights_proj): row groups past the pair's, WG_ROWS rows each, lanes walking
+//               K / 4 vec4s, TRIPLE_BATCH of them loaded at a time.
 #include "step"
 #include "weights"
 
@@ -33,6 +36,12 @@
 #ifdef WEIGHT_QUANTISED
 @group(0) @binding(PAIR_BINDING + 2) var<storage, read> weight2: array<u32>;         // W2's buffer as words
 #endif
+#endif
+
+#ifdef TRIPLE
+@group(0) @binding(TRIPLE_BINDING) var<storage, read> weight3_4: array<vec4<f32>>;   // [N3, K / 4] f32
+@group(0) @binding(TRIPLE_BINDING + 1) var<storage, read_write> y3: array<f32>;      // [T, N3]
+const TRIPLE_BATCH: u32 = 4u; // vec4 steps whose loads are issued together
 #endif
 
 #ifdef NORM_INPUT
@@ -71,6 +80,37 @@ fn projection_chunk_dot(second: bool, n: u32, c: u32, xc: XChunk) -> f32 {
   return row_chunk_dot(projection_row_chunk(second, n, c), xc);
 }
 
+#ifdef TRIPLE
+const K4: u32 = K / 4u;
+
+// Rows first .. first + ROWS_PER_THREAD of y3 = W3·(normed x row t), this thread's lanes' share, then summed.
+fn project_third(t: u32, first: u32, lid: u32, lane: u32) {
+  var acc: array<f32, ROWS_PER_THREAD>;
+  for (var j0 = lane; j0 < K4; j0 += TRIPLE_BATCH * LANES) {
+    var w: array<vec4<f32>, TRIPLE_BATCH * ROWS_PER_THREAD>;
+    var xv: array<vec4<f32>, TRIPLE_BATCH>;
+    for (var b = 0u; b < TRIPLE_BATCH; b++) {
+      let j = min(j0 + b * LANES, K4 - 1u);
+      xv[b] = select(vec4<f32>(0.0), normed_x4(t, j), j0 + b * LANES < K4);
+      for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+        w[b * ROWS_PER_THREAD + r] = weight3_4[min(first + r, N3 - 1u) * K4 + j];
+      }
+    }
+    for (var b = 0u; b < TRIPLE_BATCH; b++) {
+      for (var r = 0u; r < ROWS_PER_THREAD; r++) { acc[r] += dot(w[b * ROWS_PER_THREAD + r], xv[b]); }
+    }
+  }
+#ifdef SHARED_REDUCE
+  var unused: array<f32, ROWS_PER_THREAD>;
+  sum_lanes(lid, lane, &acc, &unused);
+  if (lane != 0u) { return; }
+#endif
+  for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+    if (first + r < N3) { y3[t * N3 + first + r] = acc[r]; }
+  }
+}
+#endif
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
 #ifdef LAST_ROW
@@ -84,16 +124,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var group = wid.y * ROW_GRID_X + wid.x;
   var rows_out = N;
   var second = false;
+  var third = false;
 #ifdef PAIR
   if (group >= GROUPS_1) {
     second = true;
     group -= GROUPS_1;
     rows_out = N2;
   }
+#ifdef TRIPLE
+  if (second && group >= GROUPS_2) {
+    second = false;
+    third = true;
+    group -= GROUPS_2;
+  }
+#endif
 #endif
   let first = group * WG_ROWS + slot * ROWS_PER_THREAD;
 #ifdef NORM_INPUT
-  input_norm(t, lid, group == 0u && !second);
+  input_norm(t, lid, group == 0u && !second && !third);
+#endif
+#ifdef TRIPLE
+  if (third) { // uniform: the workgroup's
+    project_third(t, first, lid, lane);
+    return;
+  }
 #endif
   var gate: array<f32, ROWS_PER_THREAD>;
   var up: array<f32, ROWS_PER_THREAD>; // SWIGLU's up rows (unused otherwise)

@@ -5,6 +5,8 @@
 // keep the tiled matmul; on CPU adapters the pair runs once per row (workgroup_id.z) like linear's matrix-vector.
 // `norm`: the input is the residual stream and the layer's input RMSNorm runs inside the pair (input-norm.ts),
 // which also writes the normed rows to norm.normed; GPU steps of several rows run an rmsNorm dispatch first.
+// `third` (with `norm`): one more projection of the normed input with f32 weights in the same dispatch (TRIPLE;
+// V3.2's indexer wk and weights_proj beside q_a_proj and kv_a_proj_with_mqa), where projectionsTriple allows.
 import packedSource from '../../shaders/linear_packed.wgsl';
 import type { GpuContext, KernelCall } from '../gpu/context';
 import type { GpuWeight } from '../weights/gpu-weight';
@@ -38,7 +40,19 @@ export function projectionsPair(ctx: GpuContext, a: GpuWeight, b: GpuWeight, nor
     && pairStorageBuffers(a.dtype !== 'f16', norm) <= ctx.device.limits.maxStorageBuffersPerShaderStage;
 }
 
-export function linearPair(ctx: GpuContext, input: GPUBuffer, first: Projection, second: Projection, norm?: InputNorm): KernelCall {
+/**
+ * Whether an f32 projection `c` of the same K can ride in the pair dispatch of `a` and `b` (with the input norm):
+ * its weight as one plain f32 row-major buffer, and two storage buffers more within the device's limit.
+ */
+export function projectionsTriple(ctx: GpuContext, a: GpuWeight, b: GpuWeight, c: GpuWeight): boolean {
+  const k = a.shape[a.shape.length - 1];
+  return projectionsPair(ctx, a, b, true) && c.dtype === 'f32' && c.shape.length === 2 && c.shape[1] === k
+    && c.rowStride === k && k % 4 === 0
+    && pairStorageBuffers(a.dtype !== 'f16', true) + 2 <= ctx.device.limits.maxStorageBuffersPerShaderStage;
+}
+
+export function linearPair(ctx: GpuContext, input: GPUBuffer, first: Projection, second: Projection, norm?: InputNorm,
+  third?: Projection): KernelCall {
   const name = 'linear_pair';
   const [n, k] = checkWeight(name, first.weight, 2);
   const [n2] = checkWeight(name, second.weight, 2);
@@ -46,26 +60,35 @@ export function linearPair(ctx: GpuContext, input: GPUBuffer, first: Projection,
   if (!layout || !projectionsPair(ctx, first.weight, second.weight, norm !== undefined)) {
     throw new Error(`${name}: [${first.weight.shape}] ${first.weight.dtype} and [${second.weight.shape}] ${second.weight.dtype} cannot share a dispatch; run two linear calls`);
   }
+  if (third && !(norm && projectionsTriple(ctx, first.weight, second.weight, third.weight))) {
+    throw new Error(`${name}: [${third.weight.shape}] ${third.weight.dtype} cannot ride in this pair's dispatch (f32, K ${k}, with the input norm); run a linear call`);
+  }
+  const n3 = third ? third.weight.shape[0] : 0;
   const maxRows = Math.min(rowsFitting(name, 'input', input, k), rowsFitting(name, 'output', first.output, n),
-    rowsFitting(name, 'second output', second.output, n2), norm ? rowsFitting(name, 'normed', norm.normed, k) : Infinity);
+    rowsFitting(name, 'second output', second.output, n2), norm ? rowsFitting(name, 'normed', norm.normed, k) : Infinity,
+    third ? rowsFitting(name, 'third output', third.output, n3) : Infinity);
   const rowsPerGroup = packedRowsPerWorkgroup(layout);
   const groups1 = Math.ceil(n / rowsPerGroup);
-  const groups = groups1 + Math.ceil(n2 / rowsPerGroup);
+  const groups2 = Math.ceil(n2 / rowsPerGroup);
+  const groups = groups1 + groups2 + Math.ceil(n3 / rowsPerGroup);
   const [gridX, gridY] = foldGrid(name, groups);
   const quantised = first.weight.dtype !== 'f16';
   const pipeline = ctx.pipeline('linear_packed', packedSource, {
     ...packedDefines(layout, k, n, first.weight, gridX, false, false),
     PAIR: true, N2: n2, GROUPS_1: groups1, SCALE_OFFSET_2: second.weight.scaleOffset, PAIR_BINDING: quantised ? 5 : 4,
     ...(norm ? inputNormDefines(norm, k, quantised ? 8 : 6) : {}),
+    ...(third ? { TRIPLE: true, N3: n3, GROUPS_2: groups2, TRIPLE_BINDING: quantised ? 10 : 8 } : {}),
   });
   const bindings = [ctx.step, input, first.weight.buffer, first.output, ...(quantised ? [first.weight.buffer] : []),
-    second.weight.buffer, second.output, ...(quantised ? [second.weight.buffer] : []), ...(norm ? [norm.weight, norm.normed] : [])];
+    second.weight.buffer, second.output, ...(quantised ? [second.weight.buffer] : []), ...(norm ? [norm.weight, norm.normed] : []),
+    ...(third ? [third.weight.buffer, third.output] : [])];
   const group = ctx.bindGroup(pipeline, bindings, name);
   const projectionInput = norm ? norm.normed : input;
   const separate = ctx.rowsKernel === 'matmul'
     ? [
       ...(norm ? [rmsNorm(ctx, { dim: k, eps: norm.eps, hidden: input, weight: norm.weight, out: norm.normed })] : []),
       linear(ctx, { input: projectionInput, ...first }), linear(ctx, { input: projectionInput, ...second }),
+      ...(third ? [linear(ctx, { input: projectionInput, ...third })] : []),
     ]
     : null;
   return {

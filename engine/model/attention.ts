@@ -10,7 +10,7 @@ import type { ModelConfig } from '../config';
 import { byRows, type GpuContext, type KernelCall } from '../gpu/context';
 import { indexerSelect, type IndexerKeyAppendArgs } from '../kernels/indexer';
 import { linear } from '../kernels/linear';
-import { linearPair, projectionsPair } from '../kernels/linear-pair';
+import { linearPair, projectionsPair, projectionsTriple } from '../kernels/linear-pair';
 import { mlaAttention, mlaCombine, mlaQueryAbsorb, mlaValueUp } from '../kernels/mla';
 import { mlaAttentionHeads } from '../kernels/mla-heads';
 import { mlaCombineValueUp } from '../kernels/mla-combine-value-up';
@@ -23,7 +23,8 @@ import { oneBuffer } from '../weights/split-weight';
 export interface AttentionCalls {
   /**
    * Input norm and the query and latent projections (one pair dispatch where possible); with query LoRA q_b_proj
-   * with q_a_layernorm inside (beside the indexer's wq_b where they pair); the indexer's wk and weights_proj.
+   * with q_a_layernorm inside (beside the indexer's wq_b where they pair); the indexer's wk and weights_proj (inside
+   * the first pair's dispatch where it can take them).
    */
   project: KernelCall[];
   /** Query absorption with the latent append (and the indexer key append for V3.2). */
@@ -47,8 +48,13 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
   const kvDown = { weight: weights.kvDown, output: scratch.kvLatentRaw };
   const [queryOne, kvDownOne] = [oneBuffer(queryFirst.weight), oneBuffer(kvDown.weight)];
   const inputNorm = { weight: weights.inputNorm, eps, normed: scratch.normed };
+  // V3.2: the indexer's wk and weights_proj (f32) read the same normed x, in the pair's dispatch where it can take them.
+  const ix = config.indexer && weights.indexer ? scratch.indexer : undefined;
+  const indexerKeyOne = ix && weights.indexer ? oneBuffer(weights.indexer.keyAndWeights) : null;
+  const indexerKey = ix && indexerKeyOne && queryOne && kvDownOne && projectionsTriple(ctx, queryOne, kvDownOne, indexerKeyOne)
+    ? { weight: indexerKeyOne, output: ix.keyAndWeights } : undefined;
   const project: KernelCall[] = queryOne && kvDownOne && projectionsPair(ctx, queryOne, kvDownOne, true)
-    ? [linearPair(ctx, scratch.hidden, { ...queryFirst, weight: queryOne }, { ...kvDown, weight: kvDownOne }, inputNorm)]
+    ? [linearPair(ctx, scratch.hidden, { ...queryFirst, weight: queryOne }, { ...kvDown, weight: kvDownOne }, inputNorm, indexerKey)]
     : [
       rmsNorm(ctx, { dim: config.hiddenSize, eps, hidden: scratch.hidden, weight: weights.inputNorm, out: scratch.normed }),
       linear(ctx, { input: scratch.normed, ...queryFirst }), linear(ctx, { input: scratch.normed, ...kvDown }),
@@ -57,7 +63,6 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
   // latent in scratch.queryLatentNormed), paired with the indexer's wq_b, which reads the same normed latent, where
   // their formats allow one dispatch. Dense steps then compute the indexer queries too (a small projection) rather
   // than run a dispatch of their own for q_b_proj.
-  const ix = config.indexer && weights.indexer ? scratch.indexer : undefined;
   let indexerQueries: KernelCall | undefined;
   if (!weights.queryProj) {
     const queryNorm = { weight: weights.queryNorm!, eps, normed: scratch.queryLatentNormed };
@@ -76,7 +81,7 @@ export function attentionCalls(ctx: GpuContext, config: ModelConfig, layer: numb
   let indexerAppend: IndexerKeyAppendArgs | undefined;
   if (config.indexer && weights.indexer && ix) {
     const { nHeads: nI, headDim: dI, topk } = config.indexer;
-    project.push(linear(ctx, { input: scratch.normed, weight: weights.indexer.keyAndWeights, output: ix.keyAndWeights }));
+    if (!indexerKey) project.push(linear(ctx, { input: scratch.normed, weight: weights.indexer.keyAndWeights, output: ix.keyAndWeights }));
     indexerAppend = {
       keyAndWeights: ix.keyAndWeights, nI, dI, dR, normWeight: weights.indexer.keyNormWeight,
       normBias: weights.indexer.keyNormBias, eps: 1e-6, ropeTable, indexerCache: ix.keyCache[layer],
