@@ -26,6 +26,11 @@ function tolerance(expected: ArrayLike<number>): Tolerance {
   return { atol: 1e-5 * Math.max(magnitude, 1e-6), rtol: 1e-4 };
 }
 
+/** What a failure message names: the storage, the step's rows and the layout. */
+function runLabel(storage: Storage, rows: number, layout: PackedMatvecShape, rowsKernel: RowsKernel): string {
+  return `${storageName(storage)} T=${rows} WG ${layout.WG} x ${layout.LANES} x ${layout.ROWS_PER_THREAD} ${rowsKernel}`;
+}
+
 describe('linearPair kernel', () => {
   for (const storage of STORAGES) {
     it(`y = W·x and y2 = W2·x match the reference, ${storageName(storage)}, T in {1, 3}, every layout`, async () => {
@@ -44,7 +49,7 @@ describe('linearPair kernel', () => {
           device.queue.writeBuffer(second.output, 0, new Float32Array(CAPACITY * N2).fill(-7));
           ctx.writeStep(rows, 0, false);
           runCalls(device, [call], rows);
-          const what = `${storageName(storage)} T=${rows} WG ${packedMatvec.WG} x ${packedMatvec.LANES} x ${packedMatvec.ROWS_PER_THREAD} ${rowsKernel}`;
+          const what = runLabel(storage, rows, packedMatvec, rowsKernel);
           // One token row, or matrix-vector per row: the packed pair kernel (q4 on GPU layouts reads x as int8).
           const packedRun = rows === 1 || rowsKernel === 'matvec';
           const xRead = packedRun ? packedKernelX(x, K, packedMatvec, storage, first.weight) : x;
@@ -79,7 +84,7 @@ describe('linearPair kernel', () => {
           device.queue.writeBuffer(norm.normed, 0, new Float32Array(CAPACITY * K).fill(-7));
           ctx.writeStep(rows, 0, false);
           runCalls(device, [call], rows);
-          const what = `${storageName(storage)} T=${rows} WG ${packedMatvec.WG} x ${packedMatvec.LANES} x ${packedMatvec.ROWS_PER_THREAD} ${rowsKernel}`;
+          const what = runLabel(storage, rows, packedMatvec, rowsKernel);
           const normedRef = rmsNormRef(x, normWeight, rows, K, 1e-6);
           const normed = await readF32(device, norm.normed, CAPACITY * K);
           expectClose(normed.subarray(0, rows * K), normedRef, { atol: 1e-6, rtol: 1e-5 }, `normed ${what}`);
@@ -119,7 +124,7 @@ describe('linearPair kernel', () => {
           device.queue.writeBuffer(third.output, 0, new Float32Array(CAPACITY * N3).fill(-7));
           ctx.writeStep(rows, 0, false);
           runCalls(device, [call], rows);
-          const what = `${storageName(storage)} T=${rows} WG ${packedMatvec.WG} x ${packedMatvec.LANES} x ${packedMatvec.ROWS_PER_THREAD} ${rowsKernel}`;
+          const what = runLabel(storage, rows, packedMatvec, rowsKernel);
           const normedRef = rmsNormRef(x, normWeight, rows, K, 1e-6);
           const packedRun = rows === 1 || rowsKernel === 'matvec';
           const normedRead = packedRun ? packedKernelX(Float32Array.from(normedRef), K, packedMatvec, storage, first.weight) : normedRef;
