@@ -89,7 +89,8 @@ export function tiledScoresPlan(nI: number, dI: number, workgroupBytes: number):
   return null;
 }
 
-export function indexerKeyAppend(ctx: GpuContext, args: IndexerKeyAppendArgs): KernelCall {
+/** The checks on a key append's arguments, wherever it runs (its own dispatch or the query absorption's). */
+export function checkKeyAppend(args: IndexerKeyAppendArgs): void {
   const { nI, dI, dR } = args;
   checkShape('indexerKeyAppend', nI, dI, dR);
   if (!(args.eps > 0)) throw new Error(`indexerKeyAppend: eps must be positive, got ${args.eps}`);
@@ -98,6 +99,11 @@ export function indexerKeyAppend(ctx: GpuContext, args: IndexerKeyAppendArgs): K
   requireBytes('indexerKeyAppend', 'ropeTable', args.ropeTable, dR * 4);
   requireBytes('indexerKeyAppend', 'indexerCache', args.indexerCache, dI * 4);
   requireBytes('indexerKeyAppend', 'keyAndWeights', args.keyAndWeights, (dI + nI) * 4);
+}
+
+export function indexerKeyAppend(ctx: GpuContext, args: IndexerKeyAppendArgs): KernelCall {
+  checkKeyAppend(args);
+  const { nI, dI, dR } = args;
   const pipeline = ctx.pipeline('indexer_key', keySource, { WG: KEY_WG, NI: nI, DI: dI, DR: dR, IX_EPS: f32(args.eps), IX_BINDING: 2 });
   const bindGroup = ctx.bindGroup(pipeline, [
     ctx.step, args.ropeTable, args.keyAndWeights, args.normWeight, args.normBias, args.indexerCache,

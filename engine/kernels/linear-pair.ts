@@ -22,11 +22,12 @@ export interface Projection {
 }
 
 /**
- * Storage buffers a pair dispatch binds: x, W, y, W2, y2, each quantised weight's buffer once more as words (its
- * scales), and with an input norm its weight and the normed rows (9 for q8/q4 with a norm).
+ * Whether the device allows the storage buffers a pair dispatch binds: x, W, y, W2, y2, each quantised weight's
+ * buffer once more as words (its scales), with an input norm its weight and the normed rows (9 for q8/q4 with a
+ * norm), with a third projection W3 and y3.
  */
-function pairStorageBuffers(quantised: boolean, norm: boolean): number {
-  return 5 + (quantised ? 2 : 0) + (norm ? 2 : 0);
+function pairFitsDevice(ctx: GpuContext, quantised: boolean, norm: boolean, third: boolean): boolean {
+  return 5 + (quantised ? 2 : 0) + (norm ? 2 : 0) + (third ? 2 : 0) <= ctx.device.limits.maxStorageBuffersPerShaderStage;
 }
 
 /**
@@ -37,7 +38,7 @@ export function projectionsPair(ctx: GpuContext, a: GpuWeight, b: GpuWeight, nor
   return ctx.packedMatvec !== null && packedChunkFits(a) && packedChunkFits(b) && a.dtype === b.dtype
     && a.group === b.group && a.rowStride === b.rowStride && a.scaleRowStride === b.scaleRowStride
     && a.shape[a.shape.length - 1] === b.shape[b.shape.length - 1]
-    && pairStorageBuffers(a.dtype !== 'f16', norm) <= ctx.device.limits.maxStorageBuffersPerShaderStage;
+    && pairFitsDevice(ctx, a.dtype !== 'f16', norm, false);
 }
 
 /**
@@ -48,7 +49,7 @@ export function projectionsTriple(ctx: GpuContext, a: GpuWeight, b: GpuWeight, c
   const k = a.shape[a.shape.length - 1];
   return projectionsPair(ctx, a, b, true) && c.dtype === 'f32' && c.shape.length === 2 && c.shape[1] === k
     && c.rowStride === k && k % 4 === 0
-    && pairStorageBuffers(a.dtype !== 'f16', true) + 2 <= ctx.device.limits.maxStorageBuffersPerShaderStage;
+    && pairFitsDevice(ctx, a.dtype !== 'f16', true, true);
 }
 
 export function linearPair(ctx: GpuContext, input: GPUBuffer, first: Projection, second: Projection, norm?: InputNorm,

@@ -16,7 +16,7 @@ import attentionSource from '../../shaders/mla_attention.wgsl';
 import { f32, type Defines } from '../gpu/preprocess';
 import { byRows, sequence, simpleCall, type GpuContext, type KernelCall } from '../gpu/context';
 import type { GpuWeight } from '../weights/gpu-weight';
-import { indexerKeyAppend, type IndexerKeyAppendArgs } from './indexer';
+import { checkKeyAppend, indexerKeyAppend, type IndexerKeyAppendArgs } from './indexer';
 import { matmulThreadDefines } from './linear';
 import { weightDefines } from './weight-args';
 
@@ -177,9 +177,12 @@ export function mlaQueryAbsorb(ctx: GpuContext, args: MlaQueryAbsorbArgs): Kerne
   const ix = args.indexerAppend;
   if (ix && !append) throw new Error(`${kernel}: indexerAppend rides only with append`);
   if (ix && ix.dR !== dR) throw new Error(`${kernel}: indexerAppend dR ${ix.dR} differs from dR ${dR}`);
-  const ownIndexer = ix ? indexerKeyAppend(ctx, ix) : null; // also checks its arguments
-  const fuseIndexer = !!ix && absorbStorageBuffers(true, true) <= ctx.device.limits.maxStorageBuffersPerShaderStage;
-  if (TOKEN_TILE * dN * 4 + (DSPLIT > 1 ? WG * TOKEN_TILE * 8 : 0) + (append ? WG * 4 : 0) + (fuseIndexer && ix ? ix.dI * 4 : 0)
+  if (ix) checkKeyAppend(ix);
+  // The key append in this dispatch where the device allows its storage buffers; its own dispatch where it does not,
+  // and before the tiled absorption (GPU steps of TILED_MIN_ROWS rows or more).
+  const fused = ix && absorbStorageBuffers(true, true) <= ctx.device.limits.maxStorageBuffersPerShaderStage ? ix : undefined;
+  const ownIndexer = ix && (!fused || ctx.layout === 'gpu') ? indexerKeyAppend(ctx, ix) : null;
+  if (TOKEN_TILE * dN * 4 + (DSPLIT > 1 ? WG * TOKEN_TILE * 8 : 0) + (append ? WG * 4 : 0) + (fused ? fused.dI * 4 : 0)
     > WORKGROUP_BYTES) {
     throw new Error(`${kernel}: dN ${dN} too large for workgroup memory`);
   }
@@ -194,18 +197,18 @@ export function mlaQueryAbsorb(ctx: GpuContext, args: MlaQueryAbsorbArgs): Kerne
     NH: nH, DN: dN, DR: dR, DV: dV, RKV: rKV, ROW_STRIDE: kvB.rowStride, WEIGHT_F16: kvB.dtype === 'f16',
     APPEND: !!append, ...(append ? { EPS: f32(append.eps), CACHE_ROWS: cacheRows } : {}),
   };
-  const indexerShape: Defines = fuseIndexer && ix ? { INDEXER_APPEND: true, NI: ix.nI, DI: ix.dI, IX_EPS: f32(ix.eps), IX_BINDING: 8 } : {};
+  const indexerShape: Defines = fused ? { INDEXER_APPEND: true, NI: fused.nI, DI: fused.dI, IX_EPS: f32(fused.eps), IX_BINDING: 8 } : {};
   const pipeline = ctx.pipeline('mla_absorb', absorbSource, { WG, DSPLIT, SLICES: DSPLIT > 1, TT: TOKEN_TILE, ...shape, ...indexerShape });
   const bindings = [ctx.step, args.q, kvB.buffer, args.ropeTable, args.qAbs,
     ...(append ? [append.kva, append.normWeight, append.latentCache] : [])];
-  const rowBindings = [...bindings, ...(fuseIndexer && ix ? [ix.keyAndWeights, ix.normWeight, ix.normBias, ix.indexerCache] : [])];
+  const rowBindings = [...bindings, ...(fused ? [fused.keyAndWeights, fused.normWeight, fused.normBias, fused.indexerCache] : [])];
   const columnBlocks = Math.ceil(Math.ceil(rKV / 2) / (WG / DSPLIT));
   const headColumns = nH + (append ? 1 : 0);
   const rowsAbsorb = simpleCall('mla_query_absorb', pipeline, ctx.bindGroup(pipeline, rowBindings, 'mla_query_absorb'),
-    (rows) => [headColumns + (fuseIndexer ? 1 : 0), Math.ceil(rows / TOKEN_TILE), columnBlocks]);
-  // Where the indexer keys could not ride along, their own dispatch goes first (the attention reads neither yet).
+    (rows) => [headColumns + (fused ? 1 : 0), Math.ceil(rows / TOKEN_TILE), columnBlocks]);
+  // Where the indexer keys do not ride along, their own dispatch goes first (the attention reads neither yet).
   const withIndexer = (call: KernelCall): KernelCall[] => (ownIndexer ? [ownIndexer, call] : [call]);
-  const rowsCall = fuseIndexer ? rowsAbsorb : sequence(withIndexer(rowsAbsorb));
+  const rowsCall = fused || !ownIndexer ? rowsAbsorb : sequence(withIndexer(rowsAbsorb));
   if (ctx.layout !== 'gpu') return rowsCall;
   const { TT, TN } = TILED_ABSORB;
   const tiled = ctx.pipeline('mla_absorb_tiled', tiledSource, { WG: TILED_ABSORB.WG, TT, ...shape });
