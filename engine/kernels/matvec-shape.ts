@@ -73,14 +73,17 @@ export type PackedKernel = 'linear' | 'experts_swiglu' | 'experts_down';
  * Per-kernel layouts that replace PACKED_MATVEC_SHAPES[kind] for one kernel, from bench/matvec-bandwidth.ts on the
  * H100 (2026-12-07, x staged in workgroup memory; GPU timestamps, weights read from memory): the projections take
  * 256x32x2 (lm_head [102400, 2048]: q4 57% of the streaming ceiling against 42% at 128x32x2, q8 83% against 65%;
- * q_proj alike), the routed experts' gate_up 128x16x2 (q4 42% against 36%) and their down 256x64x2 (q4 23% against
- * 18%: 6 experts' 1408-wide rows leave few chunks per lane).
+ * q_proj alike) and the routed experts' gate_up 128x16x2 (q4 42% against 36%). The routed experts' down takes
+ * 128x32x1, re-measured in the whole model once x came as int8 codes (stop 20, ab-stop20-h100.txt: v2-lite-r16 q4
+ * decode at 2,048 2.76 / 2.77 ms a token against 2.80 / 2.80 at 256x64x2, the layout the lone-kernel bench had
+ * picked before; its 6 experts' 1408-wide rows leave few chunks per lane, and one row a thread keeps more
+ * workgroups in flight).
  */
 export const PACKED_KERNEL_SHAPES: Readonly<Record<MatvecKind, Partial<Record<PackedKernel, PackedMatvecShape>>>> = {
   gpu: {
     linear: { WG: 256, LANES: 32, ROWS_PER_THREAD: 2 },
     experts_swiglu: { WG: 128, LANES: 16, ROWS_PER_THREAD: 2 },
-    experts_down: { WG: 256, LANES: 64, ROWS_PER_THREAD: 2 },
+    experts_down: { WG: 128, LANES: 32, ROWS_PER_THREAD: 1 },
   },
   cpu: {},
 };
