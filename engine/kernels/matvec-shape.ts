@@ -76,8 +76,8 @@ export type PackedKernel = 'linear' | 'experts_swiglu' | 'experts_down';
  * q_proj alike) and the routed experts' gate_up 128x16x2 (q4 42% against 36%). The routed experts' down takes
  * 128x32x1, re-measured in the whole model once x came as int8 codes (stop 20, ab-stop20-h100.txt: v2-lite-r16 q4
  * decode at 2,048 2.76 / 2.77 ms a token against 2.80 / 2.80 at 256x64x2, the layout the lone-kernel bench had
- * picked before; its 6 experts' 1408-wide rows leave few chunks per lane, and one row a thread keeps more
- * workgroups in flight).
+ * picked before; its 6 experts' 1408-wide rows leave few chunks per lane; why one row a thread wins there was
+ * not measured).
  */
 export const PACKED_KERNEL_SHAPES: Readonly<Record<MatvecKind, Partial<Record<PackedKernel, PackedMatvecShape>>>> = {
   gpu: {
